@@ -1,0 +1,16 @@
+//! The tamper-evident audit log (DESIGN.md section 5).
+//!
+//! Every state change appends one entry in the same transaction as the
+//! change. Entries form a SHA-256 chain over their RFC 8785 (JCS) form, so
+//! anyone can recompute it from `GET /audit`; appends are serialised (an
+//! advisory lock on PostgreSQL, the write lock on SQLite) so the chain stays
+//! linear with several server processes.
+
+pub mod checkpoint;
+pub mod model;
+pub mod routes;
+pub mod store;
+
+pub use checkpoint::CheckpointSigner;
+pub use model::{Actor, AuditAction, AuditEntry, Changes};
+pub use store::append;

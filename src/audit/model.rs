@@ -1,0 +1,219 @@
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::users::{Role, User};
+
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// What happened, as `entity.verb`. The entity type is the word before the dot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditAction {
+    OrganizationCreate,
+    UserCreate,
+    UserUpdate,
+    UserPasswordReset,
+    AuthLogin,
+    AuthLoginFailed,
+    AuthLocked,
+    AuthLogout,
+    AuthRefresh,
+    AuthRefreshReuse,
+}
+
+impl AuditAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::OrganizationCreate => "organization.create",
+            AuditAction::UserCreate => "user.create",
+            AuditAction::UserUpdate => "user.update",
+            AuditAction::UserPasswordReset => "user.password_reset",
+            AuditAction::AuthLogin => "auth.login",
+            AuditAction::AuthLoginFailed => "auth.login_failed",
+            AuditAction::AuthLocked => "auth.locked",
+            AuditAction::AuthLogout => "auth.logout",
+            AuditAction::AuthRefresh => "auth.refresh",
+            AuditAction::AuthRefreshReuse => "auth.refresh_reuse",
+        }
+    }
+
+    pub fn entity_type(self) -> &'static str {
+        let action = self.as_str();
+        action.split('.').next().unwrap_or(action)
+    }
+}
+
+/// Who did it. `None` members for the system itself or an unknown caller.
+#[derive(Debug, Clone, Default)]
+pub struct Actor {
+    pub id: Option<Uuid>,
+    pub username: Option<String>,
+    pub role: Option<Role>,
+}
+
+impl Actor {
+    pub fn system() -> Self {
+        Actor {
+            id: None,
+            username: Some("system".to_owned()),
+            role: None,
+        }
+    }
+}
+
+impl From<&User> for Actor {
+    fn from(user: &User) -> Self {
+        Actor {
+            id: Some(user.id),
+            username: Some(user.username.clone()),
+            role: Some(user.role),
+        }
+    }
+}
+
+/// Field → `[old, new]`. Secrets are never put here.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Changes(BTreeMap<String, [Value; 2]>);
+
+impl Changes {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A field set at creation: `[null, new]`.
+    pub fn created(mut self, field: &str, new: impl Into<Value>) -> Self {
+        self.0.insert(field.to_owned(), [Value::Null, new.into()]);
+        self
+    }
+
+    /// A field changed from `old` to `new`; recorded only if they differ.
+    pub fn changed(mut self, field: &str, old: impl Into<Value>, new: impl Into<Value>) -> Self {
+        let (old, new) = (old.into(), new.into());
+        if old != new {
+            self.0.insert(field.to_owned(), [old, new]);
+        }
+        self
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(&self.0).unwrap_or(Value::Object(Default::default()))
+    }
+}
+
+/// One entry exactly as `GET /audit` returns it. `hash` is SHA-256 over the
+/// JCS form of all the other members.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "seq": 42,
+    "id": "019ab3c2-7f10-7000-8000-0000000000aa",
+    "occurred_at": "2026-11-26T07:30:00.123456Z",
+    "actor_id": "019ab3c2-7f10-7000-8000-000000000003",
+    "actor_username": "admin",
+    "actor_role": "admin",
+    "action": "user.update",
+    "entity_type": "user",
+    "entity_id": "019ab3c2-7f10-7000-8000-000000000002",
+    "changes": {"display_name": ["Rima K.", "Rima Kh."]},
+    "request_id": "019ab3c2-7f10-7000-8000-0000000000ab",
+    "client_ip": "127.0.0.1",
+    "prev_hash": "5e1f…",
+    "hash": "9a0c…"
+}))]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub id: String,
+    /// RFC 3339, UTC, always six fractional digits.
+    pub occurred_at: String,
+    pub actor_id: Option<String>,
+    pub actor_username: Option<String>,
+    pub actor_role: Option<String>,
+    pub action: String,
+    pub entity_type: String,
+    pub entity_id: Option<String>,
+    /// Field → [old, new].
+    #[schema(value_type = Object)]
+    pub changes: Value,
+    pub request_id: Option<String>,
+    pub client_ip: Option<String>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl AuditEntry {
+    /// SHA-256 (lowercase hex) of the JCS serialisation of this entry without `hash`.
+    pub fn compute_hash(&self) -> Result<String, serde_json::Error> {
+        let mut value = serde_json::to_value(self)?;
+        if let Value::Object(members) = &mut value {
+            members.remove("hash");
+        }
+        let canonical = serde_json_canonicalizer::to_vec(&value)?;
+        Ok(hex::encode(Sha256::digest(&canonical)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn entry() -> AuditEntry {
+        AuditEntry {
+            seq: 1,
+            id: "019ab3c2-7f10-7000-8000-0000000000aa".into(),
+            occurred_at: "2026-11-26T07:30:00.123456Z".into(),
+            actor_id: None,
+            actor_username: Some("system".into()),
+            actor_role: None,
+            action: "organization.create".into(),
+            entity_type: "organization".into(),
+            entity_id: Some("019ab3c2-7f10-7000-8000-000000000001".into()),
+            changes: json!({"name": [null, "Administration"], "kind": [null, "administration"]}),
+            request_id: None,
+            client_ip: None,
+            prev_hash: GENESIS_HASH.into(),
+            hash: String::new(),
+        }
+    }
+
+    /// The canonical form is sorted, compact, and excludes `hash`: pin it so
+    /// a serde change can never silently alter what is hashed.
+    #[test]
+    fn the_hash_is_over_the_canonical_form_without_hash() {
+        let e = entry();
+        let mut value = serde_json::to_value(&e).unwrap();
+        value.as_object_mut().unwrap().remove("hash");
+        let canonical = serde_json_canonicalizer::to_string(&value).unwrap();
+        assert!(canonical.starts_with(r#"{"action":"organization.create","actor_id":null,"#));
+        assert!(canonical.contains(
+            r#""changes":{"kind":[null,"administration"],"name":[null,"Administration"]}"#
+        ));
+        assert!(!canonical.contains("\"hash\""));
+        assert_eq!(
+            e.compute_hash().unwrap(),
+            hex::encode(Sha256::digest(canonical.as_bytes()))
+        );
+        let mut with_hash = e.clone();
+        with_hash.hash = "anything".into();
+        assert_eq!(with_hash.compute_hash().unwrap(), e.compute_hash().unwrap());
+    }
+
+    #[test]
+    fn unchanged_fields_are_not_recorded() {
+        let c = Changes::new().changed("a", "x", "x").changed("b", "x", "y");
+        assert_eq!(c.to_json(), json!({"b": ["x", "y"]}));
+    }
+
+    #[test]
+    fn entity_type_is_the_word_before_the_dot() {
+        assert_eq!(AuditAction::AuthLoginFailed.entity_type(), "auth");
+        assert_eq!(AuditAction::UserPasswordReset.entity_type(), "user");
+    }
+}

@@ -1,0 +1,162 @@
+//! `/audit`: auditors read the log, verify the chain and fetch signed checkpoints.
+
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::checkpoint::SignedHead;
+use super::model::AuditEntry;
+use super::store::{self, AuditFilter};
+use crate::auth::{can, Authorized};
+use crate::error::{AppError, Problem};
+use crate::http::{Cursor, Page};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// e.g. `user`, `auth`, `organization`.
+    pub entity_type: Option<String>,
+    pub entity_id: Option<Uuid>,
+    pub actor_id: Option<Uuid>,
+    /// e.g. `user.update`.
+    pub action: Option<String>,
+    /// Entries at or after this time (RFC 3339).
+    pub since: Option<DateTime<Utc>>,
+    /// Entries before this time (RFC 3339).
+    pub until: Option<DateTime<Utc>>,
+    /// Entries with a greater `seq`.
+    pub after_seq: Option<i64>,
+    /// 1–200, default 50.
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// The audit log, in ascending `seq`.
+#[utoipa::path(
+    get, path = "/api/v1/audit", tag = "audit",
+    security(("bearer" = [])),
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "A page of entries", body = inline(Page<AuditEntry>)),
+        (status = 400, description = "Bad query", body = Problem),
+        (status = 401, description = "Not logged in", body = Problem),
+        (status = 403, description = "Not an auditor", body = Problem),
+    )
+)]
+pub async fn list(
+    state: web::Data<AppState>,
+    _auth: Authorized<can::ReadAudit>,
+    query: web::Query<AuditQuery>,
+) -> Result<HttpResponse, AppError> {
+    let query = query.into_inner();
+    let cursor = Cursor::<i64>::parse(query.limit, query.cursor.as_deref())?;
+    let after = cursor.after.unwrap_or(0).max(query.after_seq.unwrap_or(0));
+    let filter = AuditFilter {
+        entity_type: query.entity_type,
+        entity_id: query.entity_id.map(|id| id.to_string()),
+        actor_id: query.actor_id.map(|id| id.to_string()),
+        action: query.action,
+        since: query.since,
+        until: query.until,
+    };
+    let page = state
+        .db
+        .read(move |conn| {
+            let rows = store::list(conn, &filter, after, cursor.fetch())?;
+            Ok(cursor.page(rows, |e| e.seq))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct VerifyQuery {
+    /// A checkpoint kept earlier: its `seq` …
+    pub seq: Option<i64>,
+    /// … and its `hash`.
+    pub hash: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "ok": true, "checked": 1234, "head_seq": 1234, "head_hash": "9a0c…",
+    "first_bad_seq": null, "checkpoint_held": null
+}))]
+pub struct VerifyReport {
+    /// The chain recomputes, and holds the checkpoint if one was given.
+    pub ok: bool,
+    /// Entries that verified before the first bad one (all of them when `ok`).
+    pub checked: i64,
+    pub head_seq: i64,
+    pub head_hash: String,
+    /// The first entry that does not follow from the one before it.
+    pub first_bad_seq: Option<i64>,
+    /// With `?seq=&hash=`: whether the log still holds that checkpoint.
+    pub checkpoint_held: Option<bool>,
+}
+
+/// Recompute the whole chain.
+#[utoipa::path(
+    get, path = "/api/v1/audit/verify", tag = "audit",
+    security(("bearer" = [])),
+    params(VerifyQuery),
+    responses(
+        (status = 200, description = "The verification report (ok may be false)", body = VerifyReport),
+        (status = 400, description = "Bad query (seq and hash go together)", body = Problem),
+        (status = 401, description = "Not logged in", body = Problem),
+        (status = 403, description = "Not an auditor", body = Problem),
+    )
+)]
+pub async fn verify(
+    state: web::Data<AppState>,
+    _auth: Authorized<can::ReadAudit>,
+    query: web::Query<VerifyQuery>,
+) -> Result<HttpResponse, AppError> {
+    let checkpoint = match (query.seq, query.hash.clone()) {
+        (Some(seq), Some(hash)) => Some((seq, hash.to_lowercase())),
+        (None, None) => None,
+        _ => {
+            return Err(AppError::bad_request(
+                "invalid_query",
+                "give both seq and hash, or neither",
+            ))
+        }
+    };
+    let report = state
+        .db
+        .read(move |conn| store::verify(conn, checkpoint.as_ref().map(|(s, h)| (*s, h.as_str()))))
+        .await?;
+    Ok(HttpResponse::Ok().json(VerifyReport {
+        ok: report.ok(),
+        checked: report.checked,
+        head_seq: report.head_seq,
+        head_hash: report.head_hash,
+        first_bad_seq: report.first_bad_seq,
+        checkpoint_held: report.checkpoint_held,
+    }))
+}
+
+/// The current head of the chain, signed with the audit checkpoint key.
+#[utoipa::path(
+    get, path = "/api/v1/audit/head", tag = "audit",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A signed checkpoint", body = SignedHead),
+        (status = 401, description = "Not logged in", body = Problem),
+        (status = 403, description = "Not an auditor", body = Problem),
+    )
+)]
+pub async fn head(
+    state: web::Data<AppState>,
+    _auth: Authorized<can::ReadAudit>,
+) -> Result<HttpResponse, AppError> {
+    let (seq, hash) = state.db.read(store::head).await?;
+    let signed_at = crate::db::format_timestamp(crate::db::now());
+    Ok(HttpResponse::Ok().json(state.checkpoints.sign(seq, hash, signed_at)))
+}

@@ -1,0 +1,240 @@
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::model::{Actor, AuditAction, AuditEntry, Changes, GENESIS_HASH};
+use crate::db::schema::audit_log;
+use crate::db::{self, DbConnection};
+use crate::error::AppError;
+use crate::telemetry::RequestContext;
+
+/// Transaction-scoped advisory lock that serialises appends on PostgreSQL,
+/// across every server process sharing the database.
+const CHAIN_LOCK_KEY: i64 = 0x5153_494A_494C_4C02;
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = audit_log)]
+struct AuditRow {
+    seq: i64,
+    id: String,
+    occurred_at: NaiveDateTime,
+    actor_id: Option<String>,
+    actor_username: Option<String>,
+    actor_role: Option<String>,
+    action: String,
+    entity_type: String,
+    entity_id: Option<String>,
+    changes: String,
+    request_id: Option<String>,
+    client_ip: Option<String>,
+    prev_hash: String,
+    hash: String,
+}
+
+impl TryFrom<AuditRow> for AuditEntry {
+    type Error = AppError;
+    fn try_from(row: AuditRow) -> Result<Self, AppError> {
+        Ok(AuditEntry {
+            seq: row.seq,
+            id: row.id,
+            occurred_at: db::format_timestamp(row.occurred_at),
+            actor_id: row.actor_id,
+            actor_username: row.actor_username,
+            actor_role: row.actor_role,
+            action: row.action,
+            entity_type: row.entity_type,
+            entity_id: row.entity_id,
+            changes: serde_json::from_str(&row.changes).map_err(AppError::internal)?,
+            request_id: row.request_id,
+            client_ip: row.client_ip,
+            prev_hash: row.prev_hash,
+            hash: row.hash,
+        })
+    }
+}
+
+/// Take the chain lock for the rest of the transaction. On SQLite the
+/// `BEGIN IMMEDIATE` write transaction already excludes other writers.
+pub fn lock_chain(conn: &mut DbConnection) -> Result<(), AppError> {
+    if let DbConnection::Postgresql(pg) = conn {
+        diesel::sql_query(format!("SELECT pg_advisory_xact_lock({CHAIN_LOCK_KEY})")).execute(pg)?;
+    }
+    Ok(())
+}
+
+/// The last entry's `(seq, hash)`, or `(0, 64 zeros)` for an empty log.
+pub fn head(conn: &mut DbConnection) -> Result<(i64, String), AppError> {
+    Ok(audit_log::table
+        .select((audit_log::seq, audit_log::hash))
+        .order(audit_log::seq.desc())
+        .first::<(i64, String)>(conn)
+        .optional()?
+        .unwrap_or_else(|| (0, GENESIS_HASH.to_owned())))
+}
+
+/// Append one entry. Must run inside the write transaction of the change it records.
+pub fn append(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    action: AuditAction,
+    entity_id: Option<String>,
+    changes: Changes,
+    context: &RequestContext,
+) -> Result<AuditEntry, AppError> {
+    lock_chain(conn)?;
+    let (head_seq, head_hash) = head(conn)?;
+    // Taken under the lock, so `occurred_at` never goes backwards along `seq`.
+    let occurred_at = db::now();
+    let mut entry = AuditEntry {
+        seq: head_seq + 1,
+        id: Uuid::now_v7().to_string(),
+        occurred_at: db::format_timestamp(occurred_at),
+        actor_id: actor.id.map(|id| id.to_string()),
+        actor_username: actor.username.clone(),
+        actor_role: actor.role.map(|r| r.as_str().to_owned()),
+        action: action.as_str().to_owned(),
+        entity_type: action.entity_type().to_owned(),
+        entity_id,
+        changes: changes.to_json(),
+        request_id: Some(context.request_id.clone()),
+        client_ip: context.client_ip.clone(),
+        prev_hash: head_hash,
+        hash: String::new(),
+    };
+    entry.hash = entry.compute_hash().map_err(AppError::internal)?;
+    let changes_text = serde_json::to_string(&entry.changes).map_err(AppError::internal)?;
+    diesel::insert_into(audit_log::table)
+        .values((
+            audit_log::seq.eq(entry.seq),
+            audit_log::id.eq(&entry.id),
+            audit_log::occurred_at.eq(occurred_at),
+            audit_log::actor_id.eq(&entry.actor_id),
+            audit_log::actor_username.eq(&entry.actor_username),
+            audit_log::actor_role.eq(&entry.actor_role),
+            audit_log::action.eq(&entry.action),
+            audit_log::entity_type.eq(&entry.entity_type),
+            audit_log::entity_id.eq(&entry.entity_id),
+            audit_log::changes.eq(changes_text),
+            audit_log::request_id.eq(&entry.request_id),
+            audit_log::client_ip.eq(&entry.client_ip),
+            audit_log::prev_hash.eq(&entry.prev_hash),
+            audit_log::hash.eq(&entry.hash),
+        ))
+        .execute(conn)?;
+    Ok(entry)
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct AuditFilter {
+    pub entity_type: Option<String>,
+    pub entity_id: Option<String>,
+    pub actor_id: Option<String>,
+    pub action: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// Entries in ascending `seq` after `after_seq`.
+pub fn list(
+    conn: &mut DbConnection,
+    filter: &AuditFilter,
+    after_seq: i64,
+    fetch: i64,
+) -> Result<Vec<AuditEntry>, AppError> {
+    let mut query = audit_log::table
+        .select(AuditRow::as_select())
+        .filter(audit_log::seq.gt(after_seq))
+        .into_boxed();
+    if let Some(v) = &filter.entity_type {
+        query = query.filter(audit_log::entity_type.eq(v.clone()));
+    }
+    if let Some(v) = &filter.entity_id {
+        query = query.filter(audit_log::entity_id.eq(v.clone()));
+    }
+    if let Some(v) = &filter.actor_id {
+        query = query.filter(audit_log::actor_id.eq(v.clone()));
+    }
+    if let Some(v) = &filter.action {
+        query = query.filter(audit_log::action.eq(v.clone()));
+    }
+    if let Some(v) = filter.since {
+        query = query.filter(audit_log::occurred_at.ge(v.naive_utc()));
+    }
+    if let Some(v) = filter.until {
+        query = query.filter(audit_log::occurred_at.lt(v.naive_utc()));
+    }
+    query
+        .order(audit_log::seq.asc())
+        .limit(fetch)
+        .load(conn)?
+        .into_iter()
+        .map(AuditEntry::try_from)
+        .collect()
+}
+
+/// The outcome of recomputing the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verification {
+    pub checked: i64,
+    pub head_seq: i64,
+    pub head_hash: String,
+    /// The first entry that does not follow from the one before it.
+    pub first_bad_seq: Option<i64>,
+    /// With a checkpoint: does the log still hold that `(seq, hash)`?
+    pub checkpoint_held: Option<bool>,
+}
+
+impl Verification {
+    pub fn ok(&self) -> bool {
+        self.first_bad_seq.is_none() && self.checkpoint_held != Some(false)
+    }
+}
+
+const VERIFY_BATCH: i64 = 2_000;
+
+/// Recompute every hash from the first entry on, in batches.
+pub fn verify(
+    conn: &mut DbConnection,
+    checkpoint: Option<(i64, &str)>,
+) -> Result<Verification, AppError> {
+    let mut expected_seq = 1;
+    let mut prev_hash = GENESIS_HASH.to_owned();
+    let mut checked = 0;
+    let mut first_bad_seq = None;
+    let mut checkpoint_held = checkpoint.map(|_| false);
+    'batches: loop {
+        let batch = list(
+            conn,
+            &AuditFilter::default(),
+            expected_seq - 1,
+            VERIFY_BATCH,
+        )?;
+        if batch.is_empty() {
+            break;
+        }
+        for entry in batch {
+            let recomputed = entry.compute_hash().map_err(AppError::internal)?;
+            if entry.seq != expected_seq || entry.prev_hash != prev_hash || recomputed != entry.hash
+            {
+                first_bad_seq = Some(entry.seq.min(expected_seq).max(1));
+                break 'batches;
+            }
+            if let Some((seq, hash)) = checkpoint {
+                if entry.seq == seq {
+                    checkpoint_held = Some(entry.hash == hash);
+                }
+            }
+            checked += 1;
+            expected_seq += 1;
+            prev_hash = entry.hash;
+        }
+    }
+    let (head_seq, head_hash) = head(conn)?;
+    Ok(Verification {
+        checked,
+        head_seq,
+        head_hash,
+        first_bad_seq,
+        checkpoint_held,
+    })
+}

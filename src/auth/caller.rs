@@ -1,0 +1,128 @@
+//! Who is calling: the bearer token is checked once per request by a
+//! middleware (signature, claims, then the live session and account in the
+//! database), before any handler extractor runs; `Authorized<P>` then gives
+//! the handler the caller, or answers 401 / 403.
+
+use std::marker::PhantomData;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::middleware::Next;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use uuid::Uuid;
+
+use super::permissions::{self, Permission};
+use super::store;
+use crate::audit::Actor;
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::users::User;
+
+/// An authenticated caller: a live session of an active account.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user: User,
+    pub session_id: Uuid,
+}
+
+impl Caller {
+    pub fn actor(&self) -> Actor {
+        Actor::from(&self.user)
+    }
+}
+
+/// The outcome of checking the `Authorization` header, kept in the request.
+#[derive(Clone)]
+enum Authentication {
+    Valid(Box<Caller>),
+    Invalid,
+}
+
+fn bearer_token(req: &ServiceRequest) -> Option<Result<String, ()>> {
+    let value = req.headers().get(AUTHORIZATION)?;
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned);
+    Some(token.ok_or(()))
+}
+
+async fn authenticate_token(state: &AppState, token: &str) -> Result<Caller, AppError> {
+    let claims = state.tokens.verify(token)?;
+    let (session_id, user_id) = (claims.sid, claims.sub);
+    let user = state
+        .db
+        .read(move |conn| store::live_session_user(conn, session_id, user_id))
+        .await?;
+    match user {
+        Some(user) => Ok(Caller { user, session_id }),
+        None => Err(AppError::Unauthorized),
+    }
+}
+
+pub async fn authenticate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if let Some(token) = bearer_token(&req) {
+        let outcome = match (token, req.app_data::<web::Data<AppState>>()) {
+            (Ok(token), Some(state)) => match authenticate_token(state, &token).await {
+                Ok(caller) => Authentication::Valid(Box::new(caller)),
+                // A database outage is not the caller's fault: say so, not 401.
+                Err(err @ (AppError::Unavailable(_) | AppError::Internal(_))) => {
+                    return Err(err.into())
+                }
+                Err(_) => Authentication::Invalid,
+            },
+            _ => Authentication::Invalid,
+        };
+        req.extensions_mut().insert(outcome);
+    }
+    next.call(req).await
+}
+
+fn caller_from(req: &HttpRequest) -> Result<Caller, AppError> {
+    match req.extensions().get::<Authentication>() {
+        Some(Authentication::Valid(caller)) => Ok((**caller).clone()),
+        Some(Authentication::Invalid) | None => Err(AppError::Unauthorized),
+    }
+}
+
+/// An authenticated caller whose role may perform `P`.
+pub struct Authorized<P: Permission> {
+    pub caller: Caller,
+    _permission: PhantomData<P>,
+}
+
+impl<P: Permission> std::ops::Deref for Authorized<P> {
+    type Target = Caller;
+    fn deref(&self) -> &Caller {
+        &self.caller
+    }
+}
+
+impl<P: Permission> FromRequest for Authorized<P> {
+    type Error = actix_web::Error;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let result = caller_from(req).and_then(|caller| {
+            if permissions::allows(caller.user.role, P::ACTION) {
+                Ok(Authorized {
+                    caller,
+                    _permission: PhantomData,
+                })
+            } else {
+                Err(AppError::Forbidden)
+            }
+        });
+        std::future::ready(result.map_err(Into::into))
+    }
+}

@@ -1,0 +1,222 @@
+//! Passwords: the policy for new ones, argon2id hashing off the async
+//! workers with a bounded number of concurrent hashes, and verification that
+//! costs the same for unknown users as for wrong passwords.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::Semaphore;
+
+use crate::error::AppError;
+
+pub const MIN_PASSWORD_CHARS: usize = 12;
+pub const MAX_PASSWORD_CHARS: usize = 128;
+
+/// argon2id cost parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashParams {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+impl HashParams {
+    /// OWASP's recommended minimum for argon2id.
+    pub const OWASP: HashParams = HashParams {
+        memory_kib: 19_456,
+        iterations: 2,
+        parallelism: 1,
+    };
+
+    fn argon2(&self) -> Result<Argon2<'static>, AppError> {
+        let params = Params::new(self.memory_kib, self.iterations, self.parallelism, None)
+            .map_err(|e| AppError::internal_msg(format!("argon2 parameters: {e}")))?;
+        Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+    }
+
+    /// Was `phc` made with exactly these parameters (and argon2id v19)?
+    fn matches(&self, phc: &PasswordHash<'_>) -> bool {
+        let param = |name: &str| phc.params.get_decimal(name);
+        phc.algorithm.as_str() == "argon2id"
+            && phc.version == Some(0x13)
+            && param("m") == Some(self.memory_kib)
+            && param("t") == Some(self.iterations)
+            && param("p") == Some(self.parallelism)
+    }
+}
+
+/// Refuse passwords that are too short, too long or guessable (zxcvbn < 3).
+/// Length is counted in characters, exactly as typed (no trimming).
+pub fn check_policy(password: &SecretString, user_inputs: &[&str]) -> Result<(), AppError> {
+    let password = password.expose_secret();
+    let chars = password.chars().count();
+    if chars < MIN_PASSWORD_CHARS {
+        return Err(AppError::validation(format!(
+            "password must be at least {MIN_PASSWORD_CHARS} characters"
+        )));
+    }
+    if chars > MAX_PASSWORD_CHARS {
+        return Err(AppError::validation(format!(
+            "password must be at most {MAX_PASSWORD_CHARS} characters"
+        )));
+    }
+    let strength = zxcvbn::zxcvbn(password, user_inputs);
+    if u8::from(strength.score()) < 3 {
+        return Err(AppError::validation(
+            "password is too common or too easy to guess; use a longer, less predictable passphrase",
+        ));
+    }
+    Ok(())
+}
+
+/// The result of checking a password at login.
+pub struct Verified {
+    pub valid: bool,
+    /// A fresh hash with the current parameters, when the stored one is outdated.
+    pub rehashed: Option<String>,
+}
+
+/// argon2id with a bounded number of hashing slots. Each hash holds
+/// `memory_kib` of RAM and a core for tens of milliseconds; the slots keep a
+/// login flood from exhausting memory or starving other requests.
+#[derive(Clone)]
+pub struct PasswordHasher {
+    params: HashParams,
+    slots: Arc<Semaphore>,
+    /// Verified against when the username is unknown, so that answer takes as long.
+    dummy_hash: Arc<String>,
+}
+
+/// How long a login waits for a hashing slot before the server says it is busy.
+const SLOT_WAIT: Duration = Duration::from_secs(10);
+
+impl PasswordHasher {
+    pub fn new(params: HashParams, slots: usize) -> Result<Self, AppError> {
+        let dummy = SecretString::from(uuid::Uuid::now_v7().to_string());
+        let dummy_hash = hash_blocking(params, &dummy)?;
+        Ok(PasswordHasher {
+            params,
+            slots: Arc::new(Semaphore::new(slots.max(1))),
+            dummy_hash: Arc::new(dummy_hash),
+        })
+    }
+
+    pub fn params(&self) -> HashParams {
+        self.params
+    }
+
+    async fn slot(&self) -> Result<tokio::sync::OwnedSemaphorePermit, AppError> {
+        match tokio::time::timeout(SLOT_WAIT, self.slots.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(_)) => Err(AppError::internal_msg("hash slots closed")),
+            Err(_) => Err(AppError::Unavailable(
+                "all password hashing slots are busy".into(),
+            )),
+        }
+    }
+
+    /// Check the policy and hash a new password.
+    pub async fn hash_new(
+        &self,
+        password: SecretString,
+        user_inputs: Vec<String>,
+    ) -> Result<String, AppError> {
+        let _permit = self.slot().await?;
+        let hasher = self.clone();
+        actix_web::web::block(move || {
+            let inputs: Vec<&str> = user_inputs.iter().map(String::as_str).collect();
+            hasher.hash_new_blocking(&password, &inputs)
+        })
+        .await?
+    }
+
+    /// The same, on the calling thread (start-up and the command line).
+    pub fn hash_new_blocking(
+        &self,
+        password: &SecretString,
+        user_inputs: &[&str],
+    ) -> Result<String, AppError> {
+        check_policy(password, user_inputs)?;
+        hash_blocking(self.params, password)
+    }
+
+    /// Verify `password` against `stored` (or the dummy hash when there is no
+    /// such user), and rehash when the stored parameters are outdated.
+    pub async fn verify(
+        &self,
+        password: SecretString,
+        stored: Option<String>,
+    ) -> Result<Verified, AppError> {
+        let _permit = self.slot().await?;
+        let params = self.params;
+        let dummy = self.dummy_hash.clone();
+        actix_web::web::block(move || {
+            let known = stored.is_some();
+            let phc_text = stored.unwrap_or_else(|| dummy.as_str().to_owned());
+            let phc = PasswordHash::new(&phc_text).map_err(|e| {
+                AppError::internal_msg(format!("stored password hash unreadable: {e}"))
+            })?;
+            // Verify with the parameters the hash was made with.
+            let valid = Argon2::default()
+                .verify_password(password.expose_secret().as_bytes(), &phc)
+                .is_ok()
+                && known;
+            let rehashed = if valid && !params.matches(&phc) {
+                Some(hash_blocking(params, &password)?)
+            } else {
+                None
+            };
+            Ok(Verified { valid, rehashed })
+        })
+        .await?
+    }
+}
+
+fn hash_blocking(params: HashParams, password: &SecretString) -> Result<String, AppError> {
+    let salt = SaltString::generate(&mut rand_core::OsRng);
+    params
+        .argon2()?
+        .hash_password(password.expose_secret().as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AppError::internal_msg(format!("argon2: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secret(s: &str) -> SecretString {
+        SecretString::from(s.to_owned())
+    }
+
+    #[test]
+    fn policy_refuses_short_long_and_common_passwords() {
+        assert!(check_policy(&secret("short"), &[]).is_err());
+        assert!(check_policy(&secret("password1234"), &[]).is_err());
+        assert!(check_policy(&secret("aaaaaaaaaaaaaaaa"), &[]).is_err());
+        assert!(
+            check_policy(&secret(&"x7-Qz".repeat(26)), &[]).is_err(),
+            "129+ characters"
+        );
+        assert!(check_policy(&secret("rima.khalil2024"), &["rima.khalil"]).is_err());
+        assert!(check_policy(&secret("orchard Lantern 42 vessel"), &[]).is_ok());
+        // Counted in characters, not bytes: 12 Arabic letters are enough length.
+        assert!(check_policy(&secret("سجل الذاكرة حي ٤٢"), &[]).is_ok());
+    }
+
+    #[test]
+    fn hashes_are_argon2id_with_owasp_parameters() {
+        let phc = hash_blocking(HashParams::OWASP, &secret("orchard Lantern 42 vessel")).unwrap();
+        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
+        let parsed = PasswordHash::new(&phc).unwrap();
+        assert!(HashParams::OWASP.matches(&parsed));
+        let stronger = HashParams {
+            memory_kib: 32_768,
+            ..HashParams::OWASP
+        };
+        assert!(!stronger.matches(&parsed));
+    }
+}

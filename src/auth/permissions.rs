@@ -1,0 +1,77 @@
+//! The permission matrix of DESIGN.md section 2, as data.
+//!
+//! Each action lists the roles that may perform it; anything not listed is
+//! denied. Handlers name the action in their signature (`Authorized<can::X>`),
+//! so an unauthorised request never reaches the handler body. Scope (whose
+//! file, which organisation) is checked by the handler's query and answers 404.
+
+use crate::users::Role;
+
+macro_rules! permission_matrix {
+    ($($(#[$doc:meta])* $action:ident => [$($role:ident),* $(,)?]),+ $(,)?) => {
+        /// Everything a caller can ask to do.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Action { $($(#[$doc])* $action),+ }
+
+        /// Who may do what.
+        pub const MATRIX: &[(Action, &[Role])] = &[
+            $((Action::$action, &[$(Role::$role),*])),+
+        ];
+
+        /// Type-level names of the actions, for `Authorized<can::X>`.
+        pub mod can {
+            $(
+                $(#[$doc])*
+                pub struct $action;
+                impl super::Permission for $action {
+                    const ACTION: super::Action = super::Action::$action;
+                }
+            )+
+        }
+    };
+}
+
+pub trait Permission {
+    const ACTION: Action;
+}
+
+permission_matrix! {
+    /// Read one's own account, log out.
+    UseOwnSession => [Admin, Caseworker, Reviewer, FamilyRepresentative, Auditor],
+    /// Create organisations.
+    ManageOrganizations => [Admin],
+    ReadOrganizations => [Admin, Auditor],
+    /// Create accounts, change role / name / active, reset passwords.
+    ManageUsers => [Admin],
+    ReadUsers => [Admin, Auditor],
+    /// Read and verify the audit log; read signed checkpoints.
+    ReadAudit => [Auditor],
+}
+
+pub fn allows(role: Role, action: Action) -> bool {
+    MATRIX
+        .iter()
+        .any(|(a, roles)| *a == action && roles.contains(&role))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admins_never_read_the_audit_log_and_auditors_never_write() {
+        assert!(!allows(Role::Admin, Action::ReadAudit));
+        assert!(allows(Role::Auditor, Action::ReadAudit));
+        for action in [Action::ManageOrganizations, Action::ManageUsers] {
+            assert!(!allows(Role::Auditor, action));
+            assert!(!allows(Role::Caseworker, action));
+        }
+    }
+
+    #[test]
+    fn every_action_appears_once() {
+        for (i, (a, _)) in MATRIX.iter().enumerate() {
+            assert!(MATRIX[i + 1..].iter().all(|(b, _)| b != a), "{a:?} twice");
+        }
+    }
+}

@@ -1,0 +1,312 @@
+//! `/auth`: log in, refresh, log out, who am I.
+
+use actix_web::{web, HttpResponse};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::store;
+use super::throttle;
+use crate::audit::{self, Actor, AuditAction, Changes};
+use crate::auth::{can, Authorized};
+use crate::error::{AppError, Problem};
+use crate::state::AppState;
+use crate::telemetry::RequestContext;
+use crate::users::User;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"username": "admin", "password": "long unusual passphrase 7"}))]
+pub struct LoginRequest {
+    pub username: String,
+    #[schema(value_type = String, format = Password)]
+    pub password: SecretString,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    #[schema(value_type = String)]
+    pub refresh_token: SecretString,
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "access_token": "eyJhbGciOiJFZERTQSIsInR5cCI6ImF0K2p3dCIsImtpZCI6Ii4uLiJ9…",
+    "token_type": "Bearer",
+    "expires_in": 900,
+    "refresh_token": "sjr_…"
+}))]
+pub struct TokenPair {
+    pub access_token: String,
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    pub refresh_token: String,
+}
+
+fn token_pair(
+    state: &AppState,
+    user: &User,
+    session_id: uuid::Uuid,
+    refresh_token: String,
+) -> Result<TokenPair, AppError> {
+    Ok(TokenPair {
+        access_token: state.tokens.issue(user.id, session_id)?,
+        token_type: "Bearer",
+        expires_in: state.tokens.ttl().as_secs(),
+        refresh_token,
+    })
+}
+
+/// Length bounds that keep nonsense out of the throttle table and the audit log.
+fn login_name(raw: &str) -> String {
+    raw.trim().to_lowercase().chars().take(128).collect()
+}
+
+/// Log in with a username and password.
+#[utoipa::path(
+    post, path = "/api/v1/auth/login", tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "A token pair", body = TokenPair),
+        (status = 400, description = "Malformed body", body = Problem),
+        (status = 401, description = "Unknown user, wrong password or inactive account (one answer for all)", body = Problem),
+        (status = 415, description = "Not JSON", body = Problem),
+        (status = 429, description = "Too many failures; see Retry-After", body = Problem),
+    )
+)]
+pub async fn login(
+    state: web::Data<AppState>,
+    context: RequestContext,
+    body: web::Json<LoginRequest>,
+) -> Result<HttpResponse, AppError> {
+    let LoginRequest { username, password } = body.into_inner();
+    let username = login_name(&username);
+    let client = context
+        .client_ip
+        .clone()
+        .unwrap_or_else(|| "unknown".to_owned());
+    let policy = state.throttle;
+
+    let (locked_for, candidate) = {
+        let (username, client) = (username.clone(), client.clone());
+        state
+            .db
+            .read(move |conn| {
+                let locked_for = throttle::retry_after(conn, &policy, &username, &client)?;
+                let candidate = match locked_for {
+                    Some(_) => None,
+                    None => crate::users::store::find_for_login(conn, &username)?,
+                };
+                Ok((locked_for, candidate))
+            })
+            .await?
+    };
+    if let Some(retry_after_secs) = locked_for {
+        return Err(AppError::RateLimited { retry_after_secs });
+    }
+
+    let (user, stored_hash) = match candidate {
+        Some((user, hash)) => (Some(user), Some(hash)),
+        None => (None, None),
+    };
+    let verified = state.hasher.verify(password, stored_hash).await?;
+    let active_user = user.as_ref().filter(|u| u.active);
+
+    if let (true, Some(user)) = (verified.valid, active_user) {
+        let user = user.clone();
+        let ttl = state.refresh_token_ttl;
+        let (session_id, refresh_token) = state
+            .db
+            .write(move |conn| {
+                let client_ip = context.client_ip.as_deref();
+                let (session_id, refresh) = store::create_session(conn, user.id, client_ip, ttl)?;
+                throttle::clear_user(conn, &user.username)?;
+                let mut changes = Changes::new().created("session_id", session_id.to_string());
+                if let Some(new_hash) = &verified.rehashed {
+                    crate::users::store::set_password_hash(conn, user.id, new_hash)?;
+                    changes = changes.changed("password_rehashed", false, true);
+                }
+                audit::append(
+                    conn,
+                    &Actor::from(&user),
+                    AuditAction::AuthLogin,
+                    Some(user.id.to_string()),
+                    changes,
+                    &context,
+                )?;
+                Ok((session_id, refresh))
+            })
+            .await?;
+        let user = active_user.cloned().ok_or(AppError::Unauthorized)?;
+        return Ok(HttpResponse::Ok().json(token_pair(&state, &user, session_id, refresh_token)?));
+    }
+
+    // Unknown user, wrong password or inactive account: one answer for all,
+    // but the audit log records which (for the auditor, not the caller).
+    let reason = match (&user, verified.valid) {
+        (None, _) => "unknown_user",
+        (Some(_), false) => "wrong_password",
+        (Some(_), true) => "inactive_account",
+    };
+    let actor = match &user {
+        Some(user) => Actor::from(user),
+        None => Actor {
+            id: None,
+            username: Some(username.clone()),
+            role: None,
+        },
+    };
+    let entity_id = user.as_ref().map(|u| u.id.to_string());
+    state
+        .db
+        .write(move |conn| {
+            audit::store::lock_chain(conn)?;
+            let locks = throttle::record_failure(conn, &policy, &username, &client)?;
+            audit::append(
+                conn,
+                &actor,
+                AuditAction::AuthLoginFailed,
+                entity_id.clone(),
+                Changes::new().created("reason", reason),
+                &context,
+            )?;
+            for scope in locks {
+                audit::append(
+                    conn,
+                    &actor,
+                    AuditAction::AuthLocked,
+                    entity_id.clone(),
+                    Changes::new()
+                        .created("scope", scope.as_str())
+                        .created("window_seconds", policy.window.as_secs()),
+                    &context,
+                )?;
+            }
+            Ok(())
+        })
+        .await?;
+    Err(AppError::BadCredentials)
+}
+
+/// Trade a refresh token for a new pair. Each refresh token works once;
+/// presenting a used one ends the whole session.
+#[utoipa::path(
+    post, path = "/api/v1/auth/refresh", tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A new token pair", body = TokenPair),
+        (status = 400, description = "Malformed body", body = Problem),
+        (status = 401, description = "Unknown, expired or reused refresh token", body = Problem),
+    )
+)]
+pub async fn refresh(
+    state: web::Data<AppState>,
+    context: RequestContext,
+    body: web::Json<RefreshRequest>,
+) -> Result<HttpResponse, AppError> {
+    use secrecy::ExposeSecret;
+    let token = body.into_inner().refresh_token.expose_secret().to_owned();
+    enum Outcome {
+        Rotated(Box<User>, uuid::Uuid, String),
+        Refused,
+    }
+    let outcome = state
+        .db
+        .write(move |conn| {
+            let Some(found) = store::find_refresh_token(conn, &token)? else {
+                return Ok(Outcome::Refused);
+            };
+            let actor = Actor::from(&found.user);
+            let user_id = Some(found.user.id.to_string());
+            let reused = found.already_used
+                || (found.session_live && !store::consume_refresh_token(conn, &token)?);
+            if reused {
+                // A used token came back: it was copied. End the session it belongs to.
+                let ended = store::revoke_session(conn, found.session_id, "refresh_reuse")?;
+                audit::append(
+                    conn,
+                    &actor,
+                    AuditAction::AuthRefreshReuse,
+                    user_id,
+                    Changes::new()
+                        .created("session_id", found.session_id.to_string())
+                        .changed("session_revoked", false, ended),
+                    &context,
+                )?;
+                return Ok(Outcome::Refused);
+            }
+            if !found.session_live || found.token_expired {
+                return Ok(Outcome::Refused);
+            }
+            let refresh =
+                store::issue_refresh_token(conn, found.session_id, found.session_expires_at)?;
+            audit::append(
+                conn,
+                &actor,
+                AuditAction::AuthRefresh,
+                user_id,
+                Changes::new().created("session_id", found.session_id.to_string()),
+                &context,
+            )?;
+            Ok(Outcome::Rotated(
+                Box::new(found.user),
+                found.session_id,
+                refresh,
+            ))
+        })
+        .await?;
+    match outcome {
+        Outcome::Rotated(user, session_id, refresh) => {
+            Ok(HttpResponse::Ok().json(token_pair(&state, &user, session_id, refresh)?))
+        }
+        Outcome::Refused => Err(AppError::Unauthorized),
+    }
+}
+
+/// End the caller's session (this one only).
+#[utoipa::path(
+    post, path = "/api/v1/auth/logout", tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Logged out"),
+        (status = 401, description = "Not logged in", body = Problem),
+    )
+)]
+pub async fn logout(
+    state: web::Data<AppState>,
+    context: RequestContext,
+    auth: Authorized<can::UseOwnSession>,
+) -> Result<HttpResponse, AppError> {
+    let caller = auth.caller;
+    state
+        .db
+        .write(move |conn| {
+            store::revoke_session(conn, caller.session_id, "logout")?;
+            audit::append(
+                conn,
+                &caller.actor(),
+                AuditAction::AuthLogout,
+                Some(caller.user.id.to_string()),
+                Changes::new().created("session_id", caller.session_id.to_string()),
+                &context,
+            )?;
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The caller's own account.
+#[utoipa::path(
+    get, path = "/api/v1/auth/me", tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's account", body = User),
+        (status = 401, description = "Not logged in", body = Problem),
+    )
+)]
+pub async fn me(auth: Authorized<can::UseOwnSession>) -> HttpResponse {
+    HttpResponse::Ok().json(&auth.caller.user)
+}

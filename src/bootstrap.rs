@@ -1,0 +1,115 @@
+//! First start: with no accounts at all, create the organisation
+//! `Administration` and the account `admin`.
+
+use rand::Rng;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::audit::{self, Actor, AuditAction, Changes};
+use crate::auth::password::PasswordHasher;
+use crate::db::Database;
+use crate::error::AppError;
+use crate::organizations::{store as organizations, OrganizationKind};
+use crate::telemetry::RequestContext;
+use crate::users::store::{self as users, NewUserRecord};
+use crate::users::Role;
+
+pub const ADMIN_ORGANIZATION: &str = "Administration";
+pub const ADMIN_USERNAME: &str = "admin";
+
+/// A random password from an alphabet without look-alikes; 24 characters
+/// from 54 symbols is about 138 bits.
+pub fn random_password() -> SecretString {
+    const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rngs::OsRng;
+    let password: String = (0..24)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect();
+    SecretString::from(password)
+}
+
+/// Returns the generated password when one was made up (to be shown once).
+pub fn ensure_first_admin(
+    db: &Database,
+    hasher: &PasswordHasher,
+    configured_password: Option<&SecretString>,
+) -> Result<Option<SecretString>, AppError> {
+    if db.read_blocking(users::count)? > 0 {
+        return Ok(None);
+    }
+    let generated = configured_password.is_none().then(random_password);
+    let password = configured_password
+        .or(generated.as_ref())
+        .ok_or_else(|| AppError::internal_msg("no bootstrap password"))?;
+    let hash = hasher
+        .hash_new_blocking(password, &[ADMIN_USERNAME])
+        .map_err(|e| match e {
+            AppError::Invalid { detail, .. } => AppError::internal_msg(format!(
+                "SIJILL_BOOTSTRAP_ADMIN_PASSWORD is refused: {detail}"
+            )),
+            other => other,
+        })?;
+    let context = RequestContext::system("bootstrap");
+    let created = db.write_blocking(|conn| {
+        // Serialise with any other process starting at the same moment.
+        audit::store::lock_chain(conn)?;
+        if users::count(conn)? > 0 {
+            return Ok(false);
+        }
+        let actor = Actor::system();
+        let org = match organizations::find_by_name(conn, ADMIN_ORGANIZATION)? {
+            Some(org) => org,
+            None => {
+                let org = organizations::insert(
+                    conn,
+                    ADMIN_ORGANIZATION,
+                    OrganizationKind::Administration,
+                )?;
+                audit::append(
+                    conn,
+                    &actor,
+                    AuditAction::OrganizationCreate,
+                    Some(org.id.to_string()),
+                    Changes::new()
+                        .created("name", org.name.clone())
+                        .created("kind", org.kind.as_str()),
+                    &context,
+                )?;
+                org
+            }
+        };
+        let user = users::insert(
+            conn,
+            NewUserRecord {
+                username: ADMIN_USERNAME,
+                display_name: "Administrator",
+                role: Role::Admin,
+                organization_id: org.id,
+                password_hash: &hash,
+            },
+        )?;
+        audit::append(
+            conn,
+            &actor,
+            AuditAction::UserCreate,
+            Some(user.id.to_string()),
+            Changes::new()
+                .created("username", user.username.clone())
+                .created("display_name", user.display_name.clone())
+                .created("role", Role::Admin.as_str())
+                .created("organization_id", org.id.to_string())
+                .created("active", true),
+            &context,
+        )?;
+        Ok(true)
+    })?;
+    Ok(if created { generated } else { None })
+}
+
+/// Print a generated password once, on standard output, never to the logs.
+pub fn announce(password: &SecretString) {
+    println!(
+        "sijill: created the first account `{ADMIN_USERNAME}` with the password\n\n    {}\n\n\
+         It is shown only this once. Log in and give each person their own account.",
+        password.expose_secret()
+    );
+}

@@ -1,0 +1,333 @@
+//! The command line: `serve` (default), `migrate`, `organization create`,
+//! `user create`, `audit verify`.
+
+use std::io::Read;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use secrecy::SecretString;
+use uuid::Uuid;
+
+use crate::audit::{self, Actor, AuditAction, Changes};
+use crate::auth::password::PasswordHasher;
+use crate::config::Settings;
+use crate::db::Database;
+use crate::domain::{parse_text, Username};
+use crate::error::AppError;
+use crate::organizations::{store as organizations, OrganizationKind};
+use crate::startup::Application;
+use crate::telemetry::RequestContext;
+use crate::users::store::{self as users, NewUserRecord};
+use crate::users::Role;
+use crate::{bootstrap, telemetry};
+
+#[derive(Parser)]
+#[command(
+    name = "sijill",
+    version,
+    about = "Case records for detained and disappeared people, with independent review and a tamper-evident audit log.\nSettings come from the environment (see the README)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage organisations.
+    Organization {
+        #[command(subcommand)]
+        command: OrganizationCommand,
+    },
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Work with the audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum OrganizationCommand {
+    /// Create an organisation (audited as the system).
+    Create {
+        #[arg(long)]
+        name: String,
+        /// administration, documentation, independent_review or family_association.
+        #[arg(long, value_parser = parse_kind)]
+        kind: OrganizationKind,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account (audited as the system). The password is read from
+    /// standard input with --password-stdin, otherwise generated and printed once.
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        display_name: String,
+        /// admin, caseworker, reviewer, family_representative or auditor.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// The organisation's name or id.
+        #[arg(long)]
+        organization: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute the hash chain; exit status 1 if it is broken.
+    Verify {
+        /// Also check an earlier checkpoint: its seq …
+        #[arg(long, requires = "hash")]
+        seq: Option<i64>,
+        /// … and its hash.
+        #[arg(long, requires = "seq")]
+        hash: Option<String>,
+    },
+}
+
+fn parse_kind(value: &str) -> Result<OrganizationKind, String> {
+    OrganizationKind::ALL
+        .iter()
+        .copied()
+        .find(|k| k.as_str() == value)
+        .ok_or_else(|| format!("unknown organisation kind `{value}`"))
+}
+
+fn parse_role(value: &str) -> Result<Role, String> {
+    Role::ALL
+        .iter()
+        .copied()
+        .find(|r| r.as_str() == value)
+        .ok_or_else(|| format!("unknown role `{value}`"))
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(err) => {
+            eprintln!("sijill: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(settings.log_format);
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(settings),
+        Command::Migrate => open(&settings).map(|_| {
+            println!("sijill: the database is up to date");
+            ExitCode::SUCCESS
+        }),
+        Command::Organization {
+            command: OrganizationCommand::Create { name, kind },
+        } => create_organization(&settings, &name, kind),
+        Command::User {
+            command:
+                UserCommand::Create {
+                    username,
+                    display_name,
+                    role,
+                    organization,
+                    password_stdin,
+                },
+        } => create_user(
+            &settings,
+            &username,
+            &display_name,
+            role,
+            &organization,
+            password_stdin,
+        ),
+        Command::Audit {
+            command: AuditCommand::Verify { seq, hash },
+        } => verify_audit(&settings, seq.zip(hash)),
+    };
+    result.unwrap_or_else(|message| {
+        eprintln!("sijill: {message}");
+        ExitCode::FAILURE
+    })
+}
+
+fn serve(settings: Settings) -> Result<ExitCode, String> {
+    let runtime = actix_web::rt::System::new();
+    runtime.block_on(async move {
+        let app = Application::build(settings.clone()).map_err(|e| e.to_string())?;
+        // Printed (not only logged) so scripts and tests can read the port.
+        println!(
+            "sijill: listening on http://{}",
+            listen_address(&settings.bind, app.port())
+        );
+        tracing::info!(port = app.port(), "serving");
+        app.run_until_stopped().await.map_err(|e| e.to_string())?;
+        tracing::info!("stopped");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn listen_address(bind: &str, port: u16) -> String {
+    let host = bind.rsplit_once(':').map_or(bind, |(host, _)| host);
+    format!("{host}:{port}")
+}
+
+fn open(settings: &Settings) -> Result<Database, String> {
+    Database::open(&settings.database_url, 2).map_err(|e| e.to_string())
+}
+
+fn describe(err: AppError) -> String {
+    match err {
+        AppError::Invalid { detail, .. } | AppError::Conflict { detail, .. } => detail,
+        other => format!("{other:?}"),
+    }
+}
+
+fn create_organization(
+    settings: &Settings,
+    name: &str,
+    kind: OrganizationKind,
+) -> Result<ExitCode, String> {
+    let name = parse_text("name", name, 200).map_err(describe)?;
+    let db = open(settings)?;
+    let context = RequestContext::system("cli");
+    let org = db
+        .write_blocking(|conn| {
+            let org = organizations::insert(conn, &name, kind)?;
+            audit::append(
+                conn,
+                &Actor::system(),
+                AuditAction::OrganizationCreate,
+                Some(org.id.to_string()),
+                Changes::new()
+                    .created("name", org.name.clone())
+                    .created("kind", kind.as_str()),
+                &context,
+            )?;
+            Ok(org)
+        })
+        .map_err(describe)?;
+    println!("{}", org.id);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn create_user(
+    settings: &Settings,
+    username: &str,
+    display_name: &str,
+    role: Role,
+    organization: &str,
+    password_stdin: bool,
+) -> Result<ExitCode, String> {
+    let username = Username::parse(username).map_err(describe)?;
+    let display_name = parse_text("display_name", display_name, 200).map_err(describe)?;
+    let (password, generated) = if password_stdin {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| e.to_string())?;
+        // Only the line break a shell adds is removed; the password is otherwise taken as typed.
+        let text = text.strip_suffix('\n').unwrap_or(&text);
+        let text = text.strip_suffix('\r').unwrap_or(text);
+        (SecretString::from(text.to_owned()), false)
+    } else {
+        (bootstrap::random_password(), true)
+    };
+    let db = open(settings)?;
+    let hasher = PasswordHasher::new(settings.password_hash, 1).map_err(describe)?;
+    let hash = hasher
+        .hash_new_blocking(&password, &[username.as_str(), &display_name])
+        .map_err(describe)?;
+    let context = RequestContext::system("cli");
+    let organization = organization.to_owned();
+    let user = db
+        .write_blocking(|conn| {
+            let org = match Uuid::parse_str(&organization) {
+                Ok(id) => organizations::find(conn, id)?,
+                Err(_) => organizations::find_by_name(conn, &organization)?,
+            }
+            .ok_or_else(|| AppError::validation(format!("no organisation `{organization}`")))?;
+            if !role.fits(org.kind) {
+                return Err(AppError::validation(format!(
+                    "the role {role} cannot belong to a {} organisation",
+                    org.kind
+                )));
+            }
+            let user = users::insert(
+                conn,
+                NewUserRecord {
+                    username: username.as_str(),
+                    display_name: &display_name,
+                    role,
+                    organization_id: org.id,
+                    password_hash: &hash,
+                },
+            )?;
+            audit::append(
+                conn,
+                &Actor::system(),
+                AuditAction::UserCreate,
+                Some(user.id.to_string()),
+                Changes::new()
+                    .created("username", user.username.clone())
+                    .created("display_name", user.display_name.clone())
+                    .created("role", role.as_str())
+                    .created("organization_id", org.id.to_string())
+                    .created("active", true),
+                &context,
+            )?;
+            Ok(user)
+        })
+        .map_err(describe)?;
+    println!("{}", user.id);
+    if generated {
+        use secrecy::ExposeSecret;
+        eprintln!(
+            "password for {}: {}",
+            user.username,
+            password.expose_secret()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify_audit(
+    settings: &Settings,
+    checkpoint: Option<(i64, String)>,
+) -> Result<ExitCode, String> {
+    let db = open(settings)?;
+    let report = db
+        .read_blocking(|conn| {
+            audit::store::verify(conn, checkpoint.as_ref().map(|(s, h)| (*s, h.as_str())))
+        })
+        .map_err(describe)?;
+    println!(
+        "checked {} entries; head seq {} hash {}",
+        report.checked, report.head_seq, report.head_hash
+    );
+    if let Some(seq) = report.first_bad_seq {
+        println!("BROKEN: the chain breaks at seq {seq}");
+    }
+    match report.checkpoint_held {
+        Some(true) => println!("the checkpoint is held"),
+        Some(false) => println!("BROKEN: the log no longer holds the checkpoint"),
+        None => {}
+    }
+    if report.ok() {
+        println!("ok");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Ok(ExitCode::FAILURE)
+    }
+}

@@ -1,0 +1,223 @@
+//! Settings, read from the environment, each with a default that runs out of the box.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use crate::auth::password::HashParams;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `sqlite://path` or `postgres://…`.
+    pub database_url: String,
+    /// `host:port`; port 0 picks a free port (tests).
+    pub bind: String,
+    /// Where keys (and the default SQLite file) live.
+    pub data_dir: PathBuf,
+    pub token_issuer: String,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub token_key_file: PathBuf,
+    /// Earlier public (or private) keys whose tokens are still accepted after a rotation.
+    pub token_verify_key_files: Vec<PathBuf>,
+    pub audit_key_file: PathBuf,
+    pub bootstrap_admin_password: Option<SecretString>,
+    pub workers: usize,
+    pub db_pool_size: u32,
+    /// How many argon2 hashes may run at once (each holds `memory_kib` of RAM).
+    pub password_hash_slots: usize,
+    pub password_hash: HashParams,
+    pub login_throttle_window: Duration,
+    pub login_max_failures_per_user: i64,
+    pub login_max_failures_per_client: i64,
+    pub log_format: LogFormat,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("setting {name}: {message}")]
+pub struct SettingsError {
+    name: &'static str,
+    message: String,
+}
+
+impl Settings {
+    /// Defaults, with every file under `data_dir`.
+    pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        let data_dir = data_dir.into();
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Settings {
+            database_url: format!("sqlite://{}", data_dir.join("sijill.db").display()),
+            bind: "127.0.0.1:8080".to_owned(),
+            token_key_file: data_dir.join("token-signing-key.pem"),
+            audit_key_file: data_dir.join("audit-checkpoint-key.pem"),
+            data_dir,
+            token_issuer: "sijill".to_owned(),
+            access_token_ttl: Duration::from_secs(900),
+            refresh_token_ttl: Duration::from_secs(43_200),
+            token_verify_key_files: Vec::new(),
+            bootstrap_admin_password: None,
+            workers: cores,
+            db_pool_size: 4,
+            // Half the cores at most: a login flood must leave CPU for everyone else.
+            password_hash_slots: (cores / 2).max(1),
+            password_hash: HashParams::OWASP,
+            login_throttle_window: Duration::from_secs(15 * 60),
+            login_max_failures_per_user: 5,
+            login_max_failures_per_client: 50,
+            log_format: LogFormat::Text,
+            trust_forwarded_for: false,
+        }
+    }
+
+    pub fn from_env() -> Result<Self, SettingsError> {
+        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let data_dir = get("SIJILL_DATA_DIR").unwrap_or_else(|| "./sijill-data".to_owned());
+        let mut s = Settings::with_data_dir(PathBuf::from(data_dir));
+        if let Some(v) = get("DATABASE_URL") {
+            s.database_url = v;
+        }
+        if let Some(v) = get("SIJILL_BIND") {
+            s.bind = v;
+        }
+        if let Some(v) = get("SIJILL_TOKEN_ISSUER") {
+            s.token_issuer = v;
+        }
+        if let Some(v) = get("SIJILL_ACCESS_TOKEN_TTL") {
+            s.access_token_ttl =
+                Duration::from_secs(number("SIJILL_ACCESS_TOKEN_TTL", &v, 10, 86_400)?);
+        }
+        if let Some(v) = get("SIJILL_REFRESH_TOKEN_TTL") {
+            s.refresh_token_ttl =
+                Duration::from_secs(number("SIJILL_REFRESH_TOKEN_TTL", &v, 60, 30 * 86_400)?);
+        }
+        if let Some(v) = get("SIJILL_TOKEN_KEY_FILE") {
+            s.token_key_file = v.into();
+        }
+        if let Some(v) = get("SIJILL_TOKEN_VERIFY_KEY_FILES") {
+            s.token_verify_key_files = v
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from)
+                .collect();
+        }
+        if let Some(v) = get("SIJILL_AUDIT_KEY_FILE") {
+            s.audit_key_file = v.into();
+        }
+        s.bootstrap_admin_password = get("SIJILL_BOOTSTRAP_ADMIN_PASSWORD").map(SecretString::from);
+        if let Some(v) = get("SIJILL_WORKERS") {
+            s.workers = number("SIJILL_WORKERS", &v, 1, 256)? as usize;
+        }
+        if let Some(v) = get("SIJILL_DB_POOL_SIZE") {
+            s.db_pool_size = number("SIJILL_DB_POOL_SIZE", &v, 1, 256)? as u32;
+        }
+        if let Some(v) = get("SIJILL_PASSWORD_HASH_SLOTS") {
+            s.password_hash_slots = number("SIJILL_PASSWORD_HASH_SLOTS", &v, 1, 64)? as usize;
+        }
+        // Only stronger than OWASP's minimum (m=19456 KiB, t=2, p=1) is accepted.
+        if let Some(v) = get("SIJILL_ARGON2_MEMORY_KIB") {
+            s.password_hash.memory_kib =
+                number("SIJILL_ARGON2_MEMORY_KIB", &v, 19_456, 4 * 1024 * 1024)? as u32;
+        }
+        if let Some(v) = get("SIJILL_ARGON2_ITERATIONS") {
+            s.password_hash.iterations = number("SIJILL_ARGON2_ITERATIONS", &v, 2, 64)? as u32;
+        }
+        if let Some(v) = get("SIJILL_ARGON2_PARALLELISM") {
+            s.password_hash.parallelism = number("SIJILL_ARGON2_PARALLELISM", &v, 1, 16)? as u32;
+        }
+        if let Some(v) = get("SIJILL_LOGIN_THROTTLE_WINDOW") {
+            s.login_throttle_window =
+                Duration::from_secs(number("SIJILL_LOGIN_THROTTLE_WINDOW", &v, 1, 86_400)?);
+        }
+        if let Some(v) = get("SIJILL_LOGIN_MAX_FAILURES") {
+            s.login_max_failures_per_user =
+                number("SIJILL_LOGIN_MAX_FAILURES", &v, 1, 1000)? as i64;
+        }
+        if let Some(v) = get("SIJILL_LOGIN_MAX_FAILURES_PER_CLIENT") {
+            s.login_max_failures_per_client =
+                number("SIJILL_LOGIN_MAX_FAILURES_PER_CLIENT", &v, 1, 100_000)? as i64;
+        }
+        if let Some(v) = get("SIJILL_LOG_FORMAT") {
+            s.log_format = match v.as_str() {
+                "json" => LogFormat::Json,
+                "text" => LogFormat::Text,
+                _ => {
+                    return Err(SettingsError {
+                        name: "SIJILL_LOG_FORMAT",
+                        message: "expected `text` or `json`".into(),
+                    })
+                }
+            };
+        }
+        if let Some(v) = get("SIJILL_TRUST_X_FORWARDED_FOR") {
+            s.trust_forwarded_for = matches!(v.as_str(), "1" | "true" | "yes");
+        }
+        Ok(s)
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+}
+
+fn number(name: &'static str, value: &str, min: u64, max: u64) -> Result<u64, SettingsError> {
+    let n: u64 = value.trim().parse().map_err(|_| SettingsError {
+        name,
+        message: format!("`{value}` is not a whole number"),
+    })?;
+    if n < min || n > max {
+        return Err(SettingsError {
+            name,
+            message: format!("{n} is outside {min}..={max}"),
+        });
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn from(pairs: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_run_out_of_the_box() {
+        let s = from(&[]).unwrap();
+        assert_eq!(s.database_url, "sqlite://./sijill-data/sijill.db");
+        assert_eq!(s.bind, "127.0.0.1:8080");
+        assert_eq!(s.access_token_ttl, Duration::from_secs(900));
+        assert_eq!(s.password_hash, HashParams::OWASP);
+    }
+
+    #[test]
+    fn weaker_than_owasp_hashing_is_refused() {
+        assert!(from(&[("SIJILL_ARGON2_MEMORY_KIB", "4096")]).is_err());
+        assert!(from(&[("SIJILL_ARGON2_ITERATIONS", "1")]).is_err());
+        assert_eq!(
+            from(&[("SIJILL_ARGON2_MEMORY_KIB", "65536")])
+                .unwrap()
+                .password_hash
+                .memory_kib,
+            65_536
+        );
+    }
+}

@@ -1,0 +1,356 @@
+//! Storage: one diesel code path over PostgreSQL and SQLite.
+//!
+//! The engine is picked by the URL scheme here, not by diesel's derived
+//! `establish` (which tries each engine in turn, loses the real PostgreSQL
+//! error and silently creates a SQLite file for a mistyped URL).
+
+pub mod schema;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use diesel::sqlite::SqliteConnection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::error::AppError;
+
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+/// Session-level advisory lock that serialises migrations and the first-start
+/// bootstrap between server processes starting together.
+const MIGRATION_LOCK_KEY: i64 = 0x5153_494A_494C_4C01;
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgresql(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Postgresql,
+    Sqlite,
+}
+
+impl DbConnection {
+    pub fn engine(&self) -> Engine {
+        match self {
+            DbConnection::Postgresql(_) => Engine::Postgresql,
+            DbConnection::Sqlite(_) => Engine::Sqlite,
+        }
+    }
+}
+
+/// A parsed `DATABASE_URL`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Postgresql(String),
+    Sqlite(PathBuf),
+}
+
+impl DatabaseUrl {
+    pub fn parse(url: &str) -> Result<Self, String> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(DatabaseUrl::Postgresql(url.to_owned()))
+        } else if let Some(rest) = url.strip_prefix("sqlite://") {
+            // `sqlite://relative/path` and `sqlite:///absolute/path`.
+            if rest.is_empty() {
+                return Err("sqlite:// URL has no file path".into());
+            }
+            Ok(DatabaseUrl::Sqlite(PathBuf::from(rest)))
+        } else {
+            let scheme = url.split("://").next().unwrap_or("");
+            Err(format!(
+                "unsupported DATABASE_URL scheme `{scheme}`: use sqlite://path or postgres://…"
+            ))
+        }
+    }
+
+    pub fn engine(&self) -> Engine {
+        match self {
+            DatabaseUrl::Postgresql(_) => Engine::Postgresql,
+            DatabaseUrl::Sqlite(_) => Engine::Sqlite,
+        }
+    }
+
+    /// A form safe to log: no password.
+    pub fn redacted(&self) -> String {
+        match self {
+            DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+            DatabaseUrl::Postgresql(url) => match (url.find("://"), url.rfind('@')) {
+                (Some(scheme_end), Some(at)) if at > scheme_end => {
+                    format!("{}://…@{}", &url[..scheme_end], &url[at + 1..])
+                }
+                _ => url.clone(),
+            },
+        }
+    }
+
+    fn establish(&self) -> ConnectionResult<DbConnection> {
+        match self {
+            DatabaseUrl::Postgresql(url) => {
+                Ok(DbConnection::Postgresql(PgConnection::establish(url)?))
+            }
+            DatabaseUrl::Sqlite(path) => {
+                let path = path.to_string_lossy();
+                let mut conn = SqliteConnection::establish(&path)?;
+                // WAL lets readers run beside the writer; foreign keys are off by default in SQLite.
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL;
+                     PRAGMA synchronous = NORMAL;
+                     PRAGMA foreign_keys = ON;
+                     PRAGMA busy_timeout = 15000;",
+                )
+                .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+}
+
+struct PoolManager {
+    url: DatabaseUrl,
+}
+
+impl r2d2::ManageConnection for PoolManager {
+    type Connection = DbConnection;
+    type Error = ConnectionError;
+
+    fn connect(&self) -> Result<DbConnection, ConnectionError> {
+        self.url.establish()
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), ConnectionError> {
+        conn.batch_execute("SELECT 1")
+            .map_err(|e| ConnectionError::BadConnection(e.to_string()))
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        diesel::r2d2::R2D2Connection::is_broken(conn)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("{0}")]
+    Url(String),
+    #[error("cannot create the SQLite directory {path}: {source}")]
+    Directory {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot connect to the database: {0}")]
+    Connect(#[from] ConnectionError),
+    #[error("database migration failed: {0}")]
+    Migrate(String),
+    #[error("database error during set-up: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("cannot build the connection pool: {0}")]
+    Pool(#[from] r2d2::Error),
+}
+
+/// The shared handle to the database: a pool, and for SQLite a process-wide
+/// writer gate so that writers queue here instead of spinning in SQLite's
+/// busy handler (which gives long tails).
+#[derive(Clone)]
+pub struct Database {
+    pool: r2d2::Pool<PoolManager>,
+    engine: Engine,
+    sqlite_writer: Arc<Mutex<()>>,
+}
+
+impl Database {
+    /// Connect, run pending migrations on a dedicated connection, then build the pool.
+    pub fn open(url: &str, pool_size: u32) -> Result<Self, SetupError> {
+        let url = DatabaseUrl::parse(url).map_err(SetupError::Url)?;
+        if let DatabaseUrl::Sqlite(path) = &url {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|source| SetupError::Directory {
+                    path: dir.display().to_string(),
+                    source,
+                })?;
+            }
+        }
+        migrate(&url)?;
+        let engine = url.engine();
+        let pool = r2d2::Pool::builder()
+            .max_size(pool_size.max(1))
+            // A ping on every checkout costs a round trip per request; broken
+            // connections are still detected by `has_broken` on return.
+            .test_on_check_out(false)
+            .connection_timeout(Duration::from_secs(10))
+            .build(PoolManager { url })?;
+        Ok(Database {
+            pool,
+            engine,
+            sqlite_writer: Arc::new(Mutex::new(())),
+        })
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// Run `f` with a pooled connection, outside any explicit transaction.
+    pub fn read_blocking<T>(
+        &self,
+        f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        let mut conn = self.pool.get()?;
+        f(&mut conn)
+    }
+
+    /// Run `f` in one write transaction: every change and its audit entries
+    /// commit together or not at all.
+    pub fn write_blocking<T>(
+        &self,
+        f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        match self.engine {
+            Engine::Postgresql => {
+                let mut conn = self.pool.get()?;
+                (*conn).transaction(f)
+            }
+            Engine::Sqlite => {
+                // A poisoned gate only means another writer panicked; the
+                // database itself is consistent (its transaction rolled back).
+                let _gate = self
+                    .sqlite_writer
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                let mut conn = self.pool.get()?;
+                sqlite_immediate_transaction(&mut *conn, f)
+            }
+        }
+    }
+
+    pub async fn read<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let db = self.clone();
+        actix_web::web::block(move || db.read_blocking(f)).await?
+    }
+
+    pub async fn write<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let db = self.clone();
+        actix_web::web::block(move || db.write_blocking(f)).await?
+    }
+
+    /// Is the database reachable? (`/readyz`)
+    pub async fn ping(&self) -> Result<(), AppError> {
+        self.read(|conn| {
+            conn.batch_execute("SELECT 1")?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+/// Run `f` in a SQLite `BEGIN IMMEDIATE` transaction.
+///
+/// IMMEDIATE takes the write lock up front, so the transaction never has to
+/// upgrade a read lock later (which is where SQLite deadlocks and retries).
+/// The transaction is begun on the concrete connection (only it knows
+/// IMMEDIATE) and finished through the enum's transaction manager, which
+/// delegates to the same inner manager.
+fn sqlite_immediate_transaction<T>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    type Tm = <DbConnection as Connection>::TransactionManager;
+    match conn {
+        DbConnection::Sqlite(sqlite) => {
+            AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?
+        }
+        DbConnection::Postgresql(_) => return Err(AppError::internal_msg("engine mismatch")),
+    }
+    match f(conn) {
+        Ok(value) => {
+            Tm::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(err) => {
+            Tm::rollback_transaction(conn)?;
+            Err(err)
+        }
+    }
+}
+
+fn migrate(url: &DatabaseUrl) -> Result<(), SetupError> {
+    match url.establish()? {
+        DbConnection::Postgresql(mut pg) => {
+            diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
+                .execute(&mut pg)?;
+            let result = pg
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|_| ())
+                .map_err(|e| SetupError::Migrate(e.to_string()));
+            diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))
+                .execute(&mut pg)?;
+            result
+        }
+        DbConnection::Sqlite(mut sqlite) => sqlite
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(|_| ())
+            .map_err(|e| SetupError::Migrate(e.to_string())),
+    }
+}
+
+/// The current time, truncated to microseconds: PostgreSQL keeps
+/// microseconds, SQLite would keep nanoseconds, and a value that reads back
+/// differently per engine would break the audit hash chain.
+pub fn now() -> NaiveDateTime {
+    Utc::now().trunc_subsecs(6).naive_utc()
+}
+
+pub fn to_utc(t: NaiveDateTime) -> DateTime<Utc> {
+    DateTime::from_naive_utc_and_offset(t, Utc)
+}
+
+/// Fixed-width RFC 3339 with microseconds, as the audit log hashes it.
+pub fn format_timestamp(t: NaiveDateTime) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_pick_the_engine_by_scheme() {
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://sijill-data/sijill.db").unwrap(),
+            DatabaseUrl::Sqlite("sijill-data/sijill.db".into())
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:///var/lib/sijill.db").unwrap(),
+            DatabaseUrl::Sqlite("/var/lib/sijill.db".into())
+        );
+        assert_eq!(
+            DatabaseUrl::parse("postgres://u@h/db").unwrap().engine(),
+            Engine::Postgresql
+        );
+        assert!(DatabaseUrl::parse("postgress://u@h/db").is_err());
+        assert!(DatabaseUrl::parse("mysql://u@h/db").is_err());
+        assert!(DatabaseUrl::parse("sijill.db").is_err());
+    }
+
+    #[test]
+    fn redacted_urls_hide_passwords() {
+        let url = DatabaseUrl::parse("postgres://sijill:hunter2@db:5432/sijill").unwrap();
+        assert_eq!(url.redacted(), "postgres://…@db:5432/sijill");
+    }
+}

@@ -1,0 +1,361 @@
+//! One error type for the whole service, rendered as RFC 9457 problem+json.
+//!
+//! Every failure a client can cause maps to a stable `code`; internal causes
+//! are logged (with the request id) and never sent to the client.
+
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "urn:sijill:problem:not_found",
+    "title": "Not Found",
+    "status": 404,
+    "detail": "no such resource, or not visible to you",
+    "code": "not_found"
+}))]
+pub struct Problem {
+    /// A URI naming the kind of problem: `urn:sijill:problem:{code}`.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    /// The HTTP reason phrase.
+    pub title: String,
+    /// The HTTP status, equal to the response's.
+    pub status: u16,
+    /// A human-readable explanation; never internals.
+    pub detail: String,
+    /// A stable machine-readable code.
+    pub code: String,
+}
+
+#[derive(thiserror::Error)]
+pub enum AppError {
+    /// Input that could not be accepted (400 or 422).
+    #[error("{detail}")]
+    Invalid {
+        status: StatusCode,
+        code: &'static str,
+        detail: String,
+    },
+    #[error("authentication required")]
+    Unauthorized,
+    #[error("invalid username or password")]
+    BadCredentials,
+    #[error("this action is not allowed for your role")]
+    Forbidden,
+    #[error("no such resource, or not visible to you")]
+    NotFound,
+    #[error("{detail}")]
+    Conflict { code: &'static str, detail: String },
+    #[error("the resource has changed since you read it (If-Match does not match)")]
+    PreconditionFailed,
+    #[error("this request needs an If-Match header with the resource's ETag")]
+    PreconditionRequired,
+    #[error("the request body is larger than the server accepts")]
+    PayloadTooLarge,
+    #[error("the request body must be application/json")]
+    UnsupportedMediaType,
+    #[error("this method is not allowed here")]
+    MethodNotAllowed { allow: String },
+    #[error("too many attempts; try again later")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("the service is temporarily unavailable")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
+}
+
+impl AppError {
+    pub fn validation(detail: impl Into<String>) -> Self {
+        AppError::Invalid {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "validation_failed",
+            detail: detail.into(),
+        }
+    }
+
+    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+        AppError::Invalid {
+            status: StatusCode::BAD_REQUEST,
+            code,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        AppError::Conflict {
+            code: "conflict",
+            detail: detail.into(),
+        }
+    }
+
+    pub fn internal(err: impl std::error::Error + Send + Sync + 'static) -> Self {
+        AppError::Internal(Box::new(err))
+    }
+
+    pub fn internal_msg(msg: impl Into<String>) -> Self {
+        AppError::Internal(msg.into().into())
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Invalid { code, .. } => code,
+            AppError::Unauthorized | AppError::BadCredentials => "unauthorized",
+            AppError::Forbidden => "forbidden",
+            AppError::NotFound => "not_found",
+            AppError::Conflict { code, .. } => code,
+            AppError::PreconditionFailed => "precondition_failed",
+            AppError::PreconditionRequired => "precondition_required",
+            AppError::PayloadTooLarge => "payload_too_large",
+            AppError::UnsupportedMediaType => "unsupported_media_type",
+            AppError::MethodNotAllowed { .. } => "method_not_allowed",
+            AppError::RateLimited { .. } => "rate_limited",
+            AppError::Unavailable(_) => "service_unavailable",
+            AppError::Internal(_) => "internal_error",
+        }
+    }
+
+    pub fn problem(&self) -> Problem {
+        let status = self.status_code();
+        let detail = match self {
+            // The cause of an internal error stays in the logs.
+            AppError::Internal(_) => "an internal error occurred; it has been logged".to_owned(),
+            AppError::Unavailable(_) => "the service is temporarily unavailable".to_owned(),
+            other => other.to_string(),
+        };
+        Problem {
+            problem_type: format!("urn:sijill:problem:{}", self.code()),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail,
+            code: self.code().to_owned(),
+        }
+    }
+}
+
+/// Walk the whole `source()` chain, so logs show the root cause.
+impl std::fmt::Debug for AppError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self}")?;
+        if let AppError::Unavailable(cause) = self {
+            write!(f, ": {cause}")?;
+        }
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            write!(f, "\n  caused by: {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::Invalid { status, .. } => *status,
+            AppError::Unauthorized | AppError::BadCredentials => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            AppError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
+            AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            AppError::Internal(_) | AppError::Unavailable(_) => {
+                tracing::error!(error = ?self, "request failed")
+            }
+            _ => tracing::debug!(code = self.code(), "request refused"),
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        response.insert_header((header::CACHE_CONTROL, "no-store"));
+        match self {
+            AppError::RateLimited { retry_after_secs } => {
+                response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            AppError::Unavailable(_) => {
+                response.insert_header((header::RETRY_AFTER, "1"));
+            }
+            AppError::MethodNotAllowed { allow } => {
+                response.insert_header((header::ALLOW, allow.as_str()));
+            }
+            AppError::Unauthorized | AppError::BadCredentials => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            _ => {}
+        }
+        // Serialising a struct of strings cannot fail; fall back to an empty object anyway.
+        let body = serde_json::to_vec(&self.problem()).unwrap_or_else(|_| b"{}".to_vec());
+        response.body(body)
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(err: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match err {
+            Error::NotFound => AppError::NotFound,
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+                AppError::conflict("a resource with these values already exists")
+            }
+            other => AppError::internal(other),
+        }
+    }
+}
+
+impl From<r2d2::Error> for AppError {
+    fn from(err: r2d2::Error) -> Self {
+        AppError::Unavailable(format!("database pool: {err}"))
+    }
+}
+
+impl From<actix_web::error::BlockingError> for AppError {
+    fn from(err: actix_web::error::BlockingError) -> Self {
+        AppError::internal(err)
+    }
+}
+
+/// Pull the quoted name out of serde's "unknown field `x`, expected …".
+fn quoted_name(message: &str) -> Option<&str> {
+    let start = message.find('`')? + 1;
+    let len = message[start..].find('`')?;
+    Some(&message[start..start + len])
+}
+
+/// serde messages end with " at line 1 column 17"; that is noise to a client.
+fn without_position(message: &str) -> &str {
+    match message.find(" at line ") {
+        Some(i) => &message[..i],
+        None => message,
+    }
+}
+
+fn describe_serde_message(message: &str) -> AppError {
+    if message.starts_with("unknown field") {
+        let name = quoted_name(message).unwrap_or("?");
+        AppError::bad_request("unknown_field", format!("unknown field `{name}`"))
+    } else if message.starts_with("unknown variant") {
+        AppError::bad_request("validation_failed", without_position(message).to_owned())
+    } else {
+        AppError::bad_request("validation_failed", without_position(message).to_owned())
+    }
+}
+
+pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    let app = match &err {
+        JsonPayloadError::ContentType => AppError::UnsupportedMediaType,
+        JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
+            AppError::PayloadTooLarge
+        }
+        JsonPayloadError::Deserialize(e) => match e.classify() {
+            serde_json::error::Category::Data => describe_serde_message(&e.to_string()),
+            _ => AppError::bad_request("invalid_json", "the request body is not valid JSON"),
+        },
+        JsonPayloadError::Payload(actix_web::error::PayloadError::Overflow) => {
+            AppError::PayloadTooLarge
+        }
+        _ => AppError::bad_request("invalid_json", "the request body could not be read"),
+    };
+    app.into()
+}
+
+pub fn path_error(_err: PathError, _req: &HttpRequest) -> actix_web::Error {
+    AppError::bad_request(
+        "invalid_path",
+        "a path parameter is malformed (expected a UUID)",
+    )
+    .into()
+}
+
+pub fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    let app = match &err {
+        QueryPayloadError::Deserialize(e) => {
+            let message = e.to_string();
+            if message.starts_with("unknown field") {
+                let name = quoted_name(&message).unwrap_or("?");
+                AppError::bad_request(
+                    "unknown_parameter",
+                    format!("unknown query parameter `{name}`"),
+                )
+            } else {
+                AppError::bad_request("invalid_query", without_position(&message).to_owned())
+            }
+        }
+        _ => AppError::bad_request("invalid_query", "the query string is malformed"),
+    };
+    app.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The mapping from error to status and code is part of the API contract.
+    #[test]
+    fn every_error_maps_to_its_status_and_code() {
+        let cases: Vec<(AppError, u16, &str)> = vec![
+            (AppError::validation("x"), 422, "validation_failed"),
+            (
+                AppError::bad_request("invalid_cursor", "x"),
+                400,
+                "invalid_cursor",
+            ),
+            (AppError::Unauthorized, 401, "unauthorized"),
+            (AppError::BadCredentials, 401, "unauthorized"),
+            (AppError::Forbidden, 403, "forbidden"),
+            (AppError::NotFound, 404, "not_found"),
+            (AppError::conflict("x"), 409, "conflict"),
+            (AppError::PreconditionFailed, 412, "precondition_failed"),
+            (AppError::PreconditionRequired, 428, "precondition_required"),
+            (AppError::PayloadTooLarge, 413, "payload_too_large"),
+            (
+                AppError::UnsupportedMediaType,
+                415,
+                "unsupported_media_type",
+            ),
+            (
+                AppError::RateLimited {
+                    retry_after_secs: 3,
+                },
+                429,
+                "rate_limited",
+            ),
+            (AppError::internal_msg("secret SQL"), 500, "internal_error"),
+        ];
+        for (err, status, code) in cases {
+            let problem = err.problem();
+            assert_eq!(problem.status, status, "{code}");
+            assert_eq!(problem.code, code);
+            assert!(!problem.detail.contains("secret SQL"));
+        }
+    }
+
+    #[test]
+    fn serde_positions_are_not_echoed() {
+        let err = describe_serde_message(
+            "invalid type: integer `5`, expected a string at line 1 column 9",
+        );
+        assert_eq!(
+            err.to_string(),
+            "invalid type: integer `5`, expected a string"
+        );
+        let err = describe_serde_message(
+            "unknown field `role`, expected one of `a`, `b` at line 1 column 3",
+        );
+        assert_eq!(err.code(), "unknown_field");
+        assert_eq!(err.to_string(), "unknown field `role`");
+    }
+}

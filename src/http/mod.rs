@@ -1,0 +1,8 @@
+//! HTTP plumbing shared by every resource: pagination, ETags, routing helpers.
+
+pub mod etag;
+pub mod pagination;
+pub mod routing;
+
+pub use etag::{IfMatch, Versioned};
+pub use pagination::{Cursor, Page};

@@ -1,0 +1,87 @@
+//! Ed25519 key files (PKCS#8 PEM), shared by the token signer and the audit
+//! checkpoint signer. Generated on first start when absent, readable only by
+//! the owner.
+
+use std::io::Write;
+use std::path::Path;
+
+use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey};
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("key file {path}: {message}")]
+    File { path: String, message: String },
+}
+
+fn file_error(path: &Path, message: impl ToString) -> KeyError {
+    KeyError::File {
+        path: path.display().to_string(),
+        message: message.to_string(),
+    }
+}
+
+/// Load the private key at `path`, or generate one there if the file does not exist.
+pub fn load_or_generate(path: &Path) -> Result<SigningKey, KeyError> {
+    match std::fs::read_to_string(path) {
+        Ok(pem) => SigningKey::from_pkcs8_pem(&pem).map_err(|e| file_error(path, e)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = SigningKey::generate(&mut rand_core::OsRng);
+            if write_new_private_key(path, &key)? {
+                tracing::info!(path = %path.display(), "generated a new Ed25519 key");
+            }
+            // Read back: if another process created the file first, its key wins.
+            let pem = std::fs::read_to_string(path).map_err(|e| file_error(path, e))?;
+            SigningKey::from_pkcs8_pem(&pem).map_err(|e| file_error(path, e))
+        }
+        Err(e) => Err(file_error(path, e)),
+    }
+}
+
+/// Write `key` to a new file; `false` if the file already existed.
+fn write_new_private_key(path: &Path, key: &SigningKey) -> Result<bool, KeyError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| file_error(path, e))?;
+    }
+    let pem = key
+        .to_pkcs8_pem(LineEnding::LF)
+        .map_err(|e| file_error(path, e))?;
+    let mut options = std::fs::OpenOptions::new();
+    // create_new: two processes starting together must not overwrite each other's key.
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(mut file) => {
+            file.write_all(pem.as_bytes())
+                .and_then(|_| file.sync_all())
+                .map_err(|e| file_error(path, e))?;
+            Ok(true)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(file_error(path, e)),
+    }
+}
+
+/// Load a public key from a PEM file holding either a public or a private key.
+pub fn load_verifying_key(path: &Path) -> Result<VerifyingKey, KeyError> {
+    let pem = std::fs::read_to_string(path).map_err(|e| file_error(path, e))?;
+    if let Ok(key) = VerifyingKey::from_public_key_pem(&pem) {
+        return Ok(key);
+    }
+    SigningKey::from_pkcs8_pem(&pem)
+        .map(|k| k.verifying_key())
+        .map_err(|e| file_error(path, e))
+}
+
+/// A stable key id: the first 16 hex digits of SHA-256 over the raw public key,
+/// so every server sharing a key file names it the same way.
+pub fn key_id(key: &VerifyingKey) -> String {
+    let digest = Sha256::digest(key.as_bytes());
+    hex::encode(&digest[..8])
+}

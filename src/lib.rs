@@ -1,0 +1,28 @@
+//! sijill (سجل, "register"): case management for human-rights caseworkers
+//! documenting people detained or forcibly disappeared, with independent
+//! review before release and a tamper-evident audit log.
+
+// A request must never be able to panic the server.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::todo)
+)]
+
+pub mod audit;
+pub mod auth;
+pub mod bootstrap;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod keys;
+pub mod metrics;
+pub mod openapi;
+pub mod ops;
+pub mod organizations;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+pub mod users;

@@ -1,0 +1,74 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations.
+
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::{audit, auth, error, http, ops, organizations, users};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "sijill",
+        description = "Case management for documenting detained and forcibly disappeared people: \
+            detainee files, independent review before release, and a tamper-evident audit log.",
+    ),
+    paths(
+        auth::routes::login,
+        auth::routes::refresh,
+        auth::routes::logout,
+        auth::routes::me,
+        organizations::routes::create,
+        organizations::routes::list,
+        organizations::routes::get,
+        users::routes::create,
+        users::routes::list,
+        users::routes::get,
+        users::routes::update,
+        users::routes::reset_password,
+        audit::routes::list,
+        audit::routes::verify,
+        audit::routes::head,
+        ops::healthz,
+        ops::readyz,
+        ops::metrics,
+        ops::openapi,
+    ),
+    components(schemas(
+        error::Problem,
+        auth::routes::LoginRequest,
+        auth::routes::RefreshRequest,
+        auth::routes::TokenPair,
+        organizations::Organization,
+        organizations::OrganizationKind,
+        organizations::model::NewOrganization,
+        users::User,
+        users::Role,
+        users::model::NewUser,
+        users::model::UserPatch,
+        users::model::PasswordReset,
+        audit::AuditEntry,
+        audit::routes::VerifyReport,
+        audit::checkpoint::SignedHead,
+        http::Page<users::User>,
+    )),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Log in, refresh, log out"),
+        (name = "organizations", description = "Organisations"),
+        (name = "users", description = "Accounts"),
+        (name = "audit", description = "The tamper-evident audit log"),
+        (name = "operations", description = "Health, readiness, metrics"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut scheme = Http::new(HttpAuthScheme::Bearer);
+        scheme.bearer_format = Some("JWT (EdDSA, typ at+jwt)".to_owned());
+        components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}

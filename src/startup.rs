@@ -1,0 +1,200 @@
+//! Builds the application from settings and serves it.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::http::header;
+use actix_web::middleware::{from_fn, DefaultHeaders};
+use actix_web::{web, App, HttpServer};
+
+use crate::audit::CheckpointSigner;
+use crate::auth::password::PasswordHasher;
+use crate::auth::throttle::ThrottlePolicy;
+use crate::auth::tokens::TokenService;
+use crate::config::Settings;
+use crate::db::Database;
+use crate::error::{self, AppError};
+use crate::http::routing::resource;
+use crate::metrics::Metrics;
+use crate::state::AppState;
+use crate::telemetry::TrustForwardedFor;
+use crate::{audit, auth, bootstrap, keys, ops, organizations, telemetry, users};
+
+/// Request bodies above this are refused with 413.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Database(#[from] crate::db::SetupError),
+    #[error(transparent)]
+    Keys(#[from] keys::KeyError),
+    #[error(transparent)]
+    Tokens(#[from] auth::tokens::TokenSetupError),
+    #[error("{0:?}")]
+    App(AppError),
+    #[error("cannot listen on {bind}: {source}")]
+    Bind {
+        bind: String,
+        source: std::io::Error,
+    },
+}
+
+impl From<AppError> for StartupError {
+    fn from(err: AppError) -> Self {
+        StartupError::App(err)
+    }
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+/// Open the database (migrating it) and build the shared state.
+pub fn build_state(settings: &Settings) -> Result<AppState, StartupError> {
+    let db = Database::open(&settings.database_url, settings.db_pool_size)?;
+    let tokens = TokenService::load(
+        &settings.token_issuer,
+        settings.access_token_ttl,
+        &settings.token_key_file,
+        &settings.token_verify_key_files,
+    )?;
+    let checkpoints = CheckpointSigner::new(keys::load_or_generate(&settings.audit_key_file)?);
+    let hasher = PasswordHasher::new(settings.password_hash, settings.password_hash_slots)?;
+    Ok(AppState {
+        db,
+        tokens: Arc::new(tokens),
+        hasher,
+        throttle: ThrottlePolicy {
+            window: settings.login_throttle_window,
+            max_per_user: settings.login_max_failures_per_user,
+            max_per_client: settings.login_max_failures_per_client,
+        },
+        checkpoints,
+        refresh_token_ttl: settings.refresh_token_ttl,
+    })
+}
+
+impl Application {
+    pub fn build(settings: Settings) -> Result<Self, StartupError> {
+        let state = build_state(&settings)?;
+        if let Some(password) = bootstrap::ensure_first_admin(
+            &state.db,
+            &state.hasher,
+            settings.bootstrap_admin_password.as_ref(),
+        )? {
+            bootstrap::announce(&password);
+        }
+        let listener = TcpListener::bind(&settings.bind).map_err(|source| StartupError::Bind {
+            bind: settings.bind.clone(),
+            source,
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartupError::Bind {
+                bind: settings.bind.clone(),
+                source,
+            })?
+            .port();
+        let server = serve(listener, state, &settings).map_err(|source| StartupError::Bind {
+            bind: settings.bind.clone(),
+            source,
+        })?;
+        Ok(Application { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serve until SIGINT/SIGTERM; in-flight requests get time to finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn serve(listener: TcpListener, state: AppState, settings: &Settings) -> std::io::Result<Server> {
+    let state = web::Data::new(state);
+    let metrics = web::Data::new(Metrics::default());
+    let trust = web::Data::new(TrustForwardedFor(settings.trust_forwarded_for));
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(metrics.clone())
+            .app_data(trust.clone())
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(MAX_BODY_BYTES)
+                    .content_type_required(true)
+                    .error_handler(error::json_error),
+            )
+            .app_data(web::PathConfig::default().error_handler(error::path_error))
+            .app_data(web::QueryConfig::default().error_handler(error::query_error))
+            // Wrapped last = runs first: request id, then metrics, then headers, then the caller.
+            .wrap(from_fn(auth::caller::authenticate))
+            .wrap(
+                DefaultHeaders::new()
+                    .add((header::CACHE_CONTROL, "no-store"))
+                    .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")),
+            )
+            .wrap(from_fn(crate::metrics::record))
+            .wrap(from_fn(telemetry::request_context))
+            .service(web::scope("/api/v1").configure(api_routes))
+            .service(resource("/healthz").get(ops::healthz).build())
+            .service(resource("/readyz").get(ops::readyz).build())
+            .service(resource("/metrics").get(ops::metrics).build())
+            .service(resource("/openapi.json").get(ops::openapi).build())
+            .default_service(web::to(|| async {
+                Err::<actix_web::HttpResponse, _>(AppError::NotFound)
+            }))
+    })
+    .workers(settings.workers)
+    .shutdown_timeout(10)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+fn api_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/auth/login").post(auth::routes::login).build())
+        .service(
+            resource("/auth/refresh")
+                .post(auth::routes::refresh)
+                .build(),
+        )
+        .service(resource("/auth/logout").post(auth::routes::logout).build())
+        .service(resource("/auth/me").get(auth::routes::me).build())
+        .service(
+            resource("/organizations")
+                .get(organizations::routes::list)
+                .post(organizations::routes::create)
+                .build(),
+        )
+        .service(
+            resource("/organizations/{id}")
+                .get(organizations::routes::get)
+                .build(),
+        )
+        .service(
+            resource("/users")
+                .get(users::routes::list)
+                .post(users::routes::create)
+                .build(),
+        )
+        .service(
+            resource("/users/{id}")
+                .get(users::routes::get)
+                .patch(users::routes::update)
+                .build(),
+        )
+        .service(
+            resource("/users/{id}/password")
+                .post(users::routes::reset_password)
+                .build(),
+        )
+        .service(resource("/audit").get(audit::routes::list).build())
+        .service(resource("/audit/verify").get(audit::routes::verify).build())
+        .service(resource("/audit/head").get(audit::routes::head).build());
+}

@@ -1,0 +1,18 @@
+//! What every handler shares: the database and the services built at start-up.
+
+use std::sync::Arc;
+
+use crate::audit::CheckpointSigner;
+use crate::auth::password::PasswordHasher;
+use crate::auth::throttle::ThrottlePolicy;
+use crate::auth::tokens::TokenService;
+use crate::db::Database;
+
+pub struct AppState {
+    pub db: Database,
+    pub tokens: Arc<TokenService>,
+    pub hasher: PasswordHasher,
+    pub throttle: ThrottlePolicy,
+    pub checkpoints: CheckpointSigner,
+    pub refresh_token_ttl: std::time::Duration,
+}

@@ -1,0 +1,161 @@
+//! Logging and request identity.
+//!
+//! Every request gets an id (the caller's `X-Request-Id` when it is sane,
+//! otherwise a new UUIDv7). It is returned, logged, and written into audit
+//! entries. Logs carry the route and status, never bodies, query strings,
+//! tokens or names.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
+use tracing::Instrument;
+use tracing_subscriber::EnvFilter;
+
+use crate::config::LogFormat;
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+pub fn init(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
+    // try_init: tests start many apps in one process.
+    let _ = match format {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+/// Who is asking and from where, for audit entries.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    pub request_id: String,
+    pub client_ip: Option<String>,
+}
+
+impl RequestContext {
+    /// For work started outside HTTP (the CLI, start-up).
+    pub fn system(label: &str) -> Self {
+        RequestContext {
+            request_id: format!("{label}-{}", uuid::Uuid::now_v7()),
+            client_ip: None,
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+pub struct TrustForwardedFor(pub bool);
+
+/// A caller-supplied id is kept only if it is short and plain, so it cannot
+/// smuggle anything into logs or audit entries.
+fn acceptable_request_id(value: &str) -> bool {
+    (1..=64).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+}
+
+fn client_ip(req: &ServiceRequest, trust_forwarded_for: bool) -> Option<String> {
+    if trust_forwarded_for {
+        if let Some(first) = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+            .filter(|v| v.parse::<std::net::IpAddr>().is_ok())
+        {
+            return Some(first.to_owned());
+        }
+    }
+    req.peer_addr().map(|addr| addr.ip().to_string())
+}
+
+/// Assigns the request id, opens the request's span, logs the outcome.
+pub async fn request_context(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let request_id = req
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| acceptable_request_id(v))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let trust = req
+        .app_data::<actix_web::web::Data<TrustForwardedFor>>()
+        .map(|t| t.0)
+        .unwrap_or(false);
+    let context = RequestContext {
+        request_id: request_id.clone(),
+        client_ip: client_ip(&req, trust),
+    };
+    req.extensions_mut().insert(context);
+
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        method = %req.method(),
+        route = tracing::field::Empty,
+    );
+    let started = Instant::now();
+    async move {
+        let mut res = next.call(req).await?;
+        let route = res
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| "<unmatched>".to_owned());
+        tracing::Span::current().record("route", route.as_str());
+        let status = res.status().as_u16();
+        let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        if status >= 500 {
+            tracing::warn!(status, elapsed_ms, "request finished");
+        } else {
+            tracing::info!(status, elapsed_ms, "request finished");
+        }
+        if let Ok(value) = HeaderValue::from_str(&request_id) {
+            res.headers_mut()
+                .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
+        }
+        Ok(res)
+    }
+    .instrument(span)
+    .await
+}
+
+impl FromRequest for RequestContext {
+    type Error = actix_web::Error;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let context = req
+            .extensions()
+            .get::<RequestContext>()
+            .cloned()
+            .unwrap_or_else(|| RequestContext {
+                request_id: uuid::Uuid::now_v7().to_string(),
+                client_ip: req.peer_addr().map(|a| a.ip().to_string()),
+            });
+        std::future::ready(Ok(context))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::acceptable_request_id;
+
+    #[test]
+    fn request_ids_are_kept_only_when_plain() {
+        assert!(acceptable_request_id("abc-123_x.y:z"));
+        assert!(!acceptable_request_id(""));
+        assert!(!acceptable_request_id("a b"));
+        assert!(!acceptable_request_id("line\nbreak"));
+        assert!(!acceptable_request_id(&"x".repeat(65)));
+    }
+}
