@@ -59,6 +59,8 @@ pub enum AppError {
     PayloadTooLarge,
     #[error("the request body must be application/json")]
     UnsupportedMediaType,
+    #[error("the request headers are larger than the server accepts")]
+    HeadersTooLarge,
     #[error("this method is not allowed here")]
     MethodNotAllowed { allow: String },
     #[error("too many attempts; try again later")]
@@ -112,6 +114,7 @@ impl AppError {
             AppError::PreconditionRequired => "precondition_required",
             AppError::PayloadTooLarge => "payload_too_large",
             AppError::UnsupportedMediaType => "unsupported_media_type",
+            AppError::HeadersTooLarge => "request_header_fields_too_large",
             AppError::MethodNotAllowed { .. } => "method_not_allowed",
             AppError::RateLimited { .. } => "rate_limited",
             AppError::Unavailable(_) => "service_unavailable",
@@ -165,6 +168,7 @@ impl ResponseError for AppError {
             AppError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             AppError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -247,8 +251,6 @@ fn describe_serde_message(message: &str) -> AppError {
     if message.starts_with("unknown field") {
         let name = quoted_name(message).unwrap_or("?");
         AppError::bad_request("unknown_field", format!("unknown field `{name}`"))
-    } else if message.starts_with("unknown variant") {
-        AppError::bad_request("validation_failed", without_position(message).to_owned())
     } else {
         AppError::bad_request("validation_failed", without_position(message).to_owned())
     }

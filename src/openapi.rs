@@ -70,5 +70,35 @@ impl Modify for BearerAuth {
         let mut scheme = Http::new(HttpAuthScheme::Bearer);
         scheme.bearer_format = Some("JWT (EdDSA, typ at+jwt)".to_owned());
         components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+        problem_responses_are_problem_json(openapi);
+    }
+}
+
+/// Error responses are sent as `application/problem+json`; say so in the
+/// document without repeating it on every annotation.
+fn problem_responses_are_problem_json(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{RefOr, Response};
+    for item in openapi.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ];
+        for operation in operations.into_iter().flatten() {
+            for response in operation.responses.responses.values_mut() {
+                if let RefOr::T(Response { content, .. }) = response {
+                    let is_problem = content.get("application/json").is_some_and(|c| {
+                        matches!(&c.schema, Some(RefOr::Ref(r)) if r.ref_location.ends_with("/Problem"))
+                    });
+                    if is_problem {
+                        if let Some(media) = content.shift_remove("application/json") {
+                            content.insert("application/problem+json".to_owned(), media);
+                        }
+                    }
+                }
+            }
+        }
     }
 }

@@ -139,6 +139,7 @@ fn serve(listener: TcpListener, state: AppState, settings: &Settings) -> std::io
                     .add((header::CACHE_CONTROL, "no-store"))
                     .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")),
             )
+            .wrap(from_fn(crate::http::limits::limit_headers))
             .wrap(from_fn(crate::metrics::record))
             .wrap(from_fn(telemetry::request_context))
             .service(web::scope("/api/v1").configure(api_routes))

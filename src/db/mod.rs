@@ -225,7 +225,7 @@ impl Database {
                     .lock()
                     .unwrap_or_else(|poisoned| poisoned.into_inner());
                 let mut conn = self.pool.get()?;
-                sqlite_immediate_transaction(&mut *conn, f)
+                sqlite_immediate_transaction(&mut conn, f)
             }
         }
     }

@@ -1,6 +1,7 @@
 //! HTTP plumbing shared by every resource: pagination, ETags, routing helpers.
 
 pub mod etag;
+pub mod limits;
 pub mod pagination;
 pub mod routing;
 

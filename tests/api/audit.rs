@@ -1,0 +1,419 @@
+//! The audit log: complete, chained, verifiable, append-only, secret-free.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use ed25519_dalek::{Signature, Verifier, VerifyingKey};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+use crate::on_both_engines;
+
+/// A little of everything the trust core audits.
+async fn busy_day(app: &TestApp) -> (TestUser, Vec<String>) {
+    let admin = app.admin_token().await;
+    let auditor = app.user_with_role("auditor").await;
+    let caseworker = app.user_with_role("caseworker").await;
+    let path = format!("/api/v1/users/{}", caseworker.id);
+    app.patch(
+        &path,
+        &admin,
+        "\"1\"",
+        &json!({"display_name": "نور الهدى"}),
+    )
+    .await;
+    let new_password = strong_password();
+    app.post(
+        &format!("{path}/password"),
+        &admin,
+        &json!({"password": new_password}),
+    )
+    .await;
+    app.login("admin", "a wrong password here 9").await;
+    let (token, refresh) = app.login_ok(&caseworker.username, &new_password).await;
+    app.request(
+        reqwest::Method::POST,
+        "/api/v1/auth/refresh",
+        None,
+        Some(&json!({"refresh_token": refresh})),
+    )
+    .await;
+    app.request(
+        reqwest::Method::POST,
+        "/api/v1/auth/logout",
+        Some(&token),
+        None,
+    )
+    .await;
+    let secrets = vec![
+        ADMIN_PASSWORD.to_owned(),
+        caseworker.password.clone(),
+        new_password,
+        refresh,
+        token,
+        caseworker.refresh_token.clone(),
+        "a wrong password here 9".to_owned(),
+    ];
+    (auditor, secrets)
+}
+
+async fn every_account_and_auth_event_is_audited_without_secrets(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let (auditor, secrets) = busy_day(&app).await;
+    let entries = app.audit_entries(&auditor.token).await;
+    let actions: Vec<&str> = entries
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "organization.create",
+        "user.create",
+        "user.update",
+        "user.password_reset",
+        "auth.login",
+        "auth.login_failed",
+        "auth.refresh",
+        "auth.logout",
+    ] {
+        assert!(
+            actions.contains(&expected),
+            "{expected} missing from {actions:?}"
+        );
+    }
+    let text = serde_json::to_string(&entries).unwrap();
+    for secret in secrets {
+        assert!(!text.contains(&secret), "a secret is in the audit log");
+    }
+    assert!(!text.contains("argon2"));
+    for entry in &entries {
+        let action = entry["action"].as_str().unwrap();
+        assert_eq!(entry["entity_type"], action.split('.').next().unwrap());
+        assert_eq!(entry["hash"].as_str().unwrap().len(), 64);
+        assert!(entry["occurred_at"].as_str().unwrap().ends_with('Z'));
+    }
+    let failed = entries
+        .iter()
+        .find(|e| e["action"] == "auth.login_failed")
+        .unwrap();
+    assert_eq!(failed["changes"]["reason"], json!([null, "wrong_password"]));
+    assert_eq!(failed["client_ip"], "127.0.0.1");
+}
+
+async fn the_chain_recomputes_from_the_api_output(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let (auditor, _) = busy_day(&app).await;
+    let entries = app.audit_entries(&auditor.token).await;
+    assert!(entries.len() > 10);
+    recompute_chain(&entries).unwrap();
+
+    let report: Value = app
+        .get("/api/v1/audit/verify", &auditor.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let last = entries.last().unwrap();
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["first_bad_seq"], Value::Null);
+    assert!(report["checked"].as_i64().unwrap() >= entries.len() as i64);
+    assert!(report["head_seq"].as_i64().unwrap() >= last["seq"].as_i64().unwrap());
+}
+
+async fn the_signed_head_verifies_and_checkpoints_hold(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let auditor = app.user_with_role("auditor").await;
+    let head: Value = app
+        .get("/api/v1/audit/head", &auditor.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let public: [u8; 32] = STANDARD
+        .decode(head["public_key"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let signature: [u8; 64] = STANDARD
+        .decode(head["signature"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let message = format!(
+        "{}:{}:{}",
+        head["seq"],
+        head["hash"].as_str().unwrap(),
+        head["signed_at"].as_str().unwrap()
+    );
+    let key = VerifyingKey::from_bytes(&public).unwrap();
+    key.verify(message.as_bytes(), &Signature::from_bytes(&signature))
+        .unwrap();
+    assert_eq!(head["key_id"], sijill::keys::key_id(&key));
+
+    // The head is the last entry.
+    let entries = app.audit_entries(&auditor.token).await;
+    let last = entries.last().unwrap();
+    assert_eq!(head["seq"], last["seq"]);
+    assert_eq!(head["hash"], last["hash"]);
+
+    let path = format!(
+        "/api/v1/audit/verify?seq={}&hash={}",
+        head["seq"],
+        head["hash"].as_str().unwrap()
+    );
+    let report: Value = app.get(&path, &auditor.token).await.json().await.unwrap();
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["checkpoint_held"], true);
+    let forged = format!(
+        "/api/v1/audit/verify?seq={}&hash={}",
+        head["seq"],
+        "ab".repeat(32)
+    );
+    let report: Value = app.get(&forged, &auditor.token).await.json().await.unwrap();
+    assert_eq!(report["ok"], false);
+    assert_eq!(report["checkpoint_held"], false);
+    let half = app.get("/api/v1/audit/verify?seq=1", &auditor.token).await;
+    assert_problem(half, 400, "invalid_query").await;
+}
+
+async fn triggers_refuse_update_and_delete(engine: Engine) {
+    let app = spawn_app(engine).await;
+    for sql in [
+        "UPDATE audit_log SET actor_username = 'someone' WHERE seq = 1",
+        "DELETE FROM audit_log WHERE seq = 1",
+    ] {
+        let err = app.db.execute(sql).expect_err("the trigger must refuse");
+        assert!(err.contains("append-only"), "{err}");
+    }
+    if engine == Engine::Postgres {
+        let err = app
+            .db
+            .execute("TRUNCATE audit_log")
+            .expect_err("the trigger must refuse");
+        assert!(err.contains("append-only"), "{err}");
+    }
+}
+
+fn without_update_trigger(engine: Engine, sql: &str) -> String {
+    match engine {
+        Engine::Sqlite => format!("DROP TRIGGER IF EXISTS audit_log_no_update; {sql}"),
+        Engine::Postgres => format!(
+            "ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update; {sql}
+             ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update;"
+        ),
+    }
+}
+
+/// Someone with direct database access disables the trigger and rewrites history.
+async fn a_direct_database_edit_is_detected(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let auditor = app.user_with_role("auditor").await;
+    let head: Value = app
+        .get("/api/v1/audit/head", &auditor.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let tampered_changes = r#"{"username":[null,"root"]}"#;
+    app.db
+        .execute(&without_update_trigger(
+            engine,
+            &format!("UPDATE audit_log SET changes = '{tampered_changes}' WHERE seq = 2;"),
+        ))
+        .unwrap();
+
+    let report: Value = app
+        .get("/api/v1/audit/verify", &auditor.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(report["ok"], false);
+    assert_eq!(report["first_bad_seq"], 2);
+    assert_eq!(report["checked"], 1);
+    let entries = app.audit_entries(&auditor.token).await;
+    assert!(recompute_chain(&entries).is_err());
+
+    // The command line agrees, with a failing exit status.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_sijill"))
+        .args(["audit", "verify"])
+        .env("DATABASE_URL", &app.db.url)
+        .env("SIJILL_DATA_DIR", app.db.dir.join("data"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stdout).contains("breaks at seq 2"));
+
+    // A careful forger recomputes every later hash, so the chain is whole
+    // again; only the checkpoint the auditor kept shows the rewrite.
+    let mut prev = "0".repeat(64);
+    let mut rewrite = String::new();
+    for entry in &entries {
+        let mut forged = entry.clone();
+        forged["prev_hash"] = json!(prev);
+        let mut unhashed = forged.clone();
+        unhashed.as_object_mut().unwrap().remove("hash");
+        use sha2::Digest;
+        let hash = hex::encode(sha2::Sha256::digest(
+            serde_json_canonicalizer::to_vec(&unhashed).unwrap(),
+        ));
+        rewrite.push_str(&format!(
+            "UPDATE audit_log SET prev_hash = '{prev}', hash = '{hash}' WHERE seq = {};\n",
+            entry["seq"]
+        ));
+        prev = hash;
+    }
+    app.db
+        .execute(&without_update_trigger(engine, &rewrite))
+        .unwrap();
+    let report: Value = app
+        .get("/api/v1/audit/verify", &auditor.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        report["ok"], true,
+        "the forged chain is internally consistent"
+    );
+    let path = format!(
+        "/api/v1/audit/verify?seq={}&hash={}",
+        head["seq"],
+        head["hash"].as_str().unwrap()
+    );
+    let report: Value = app.get(&path, &auditor.token).await.json().await.unwrap();
+    assert_eq!(report["ok"], false);
+    assert_eq!(report["checkpoint_held"], false);
+}
+
+async fn the_log_filters_and_paginates(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let (auditor, _) = busy_day(&app).await;
+    let all = app.audit_entries(&auditor.token).await;
+    let token = &auditor.token;
+
+    let page: Value = app
+        .get("/api/v1/audit?action=user.create", token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let items = page["items"].as_array().unwrap();
+    assert!(items.len() >= 3);
+    assert!(items.iter().all(|e| e["action"] == "user.create"));
+
+    let page: Value = app
+        .get("/api/v1/audit?entity_type=auth", token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["entity_type"] == "auth"));
+
+    let some_user = all.iter().find(|e| e["action"] == "user.update").unwrap();
+    let entity = some_user["entity_id"].as_str().unwrap();
+    let page: Value = app
+        .get(&format!("/api/v1/audit?entity_id={entity}"), token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["entity_id"] == entity));
+
+    let actor = some_user["actor_id"].as_str().unwrap();
+    let page: Value = app
+        .get(&format!("/api/v1/audit?actor_id={actor}"), token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["actor_id"] == actor));
+
+    let page: Value = app
+        .get("/api/v1/audit?after_seq=3&limit=2", token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let seqs: Vec<i64> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["seq"].as_i64().unwrap())
+        .collect();
+    assert_eq!(seqs, vec![4, 5]);
+
+    let until = all[2]["occurred_at"].as_str().unwrap();
+    let page: Value = app
+        .get(&format!("/api/v1/audit?until={until}"), token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(page["items"].as_array().unwrap().len() <= 2);
+    let since = all.last().unwrap()["occurred_at"].as_str().unwrap();
+    let page: Value = app
+        .get(&format!("/api/v1/audit?since={since}"), token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(!page["items"].as_array().unwrap().is_empty());
+
+    assert_problem(
+        app.get("/api/v1/audit?since=yesterday", token).await,
+        400,
+        "invalid_query",
+    )
+    .await;
+    assert_problem(
+        app.get("/api/v1/audit?cursor=bm9wZQ", token).await,
+        400,
+        "invalid_cursor",
+    )
+    .await;
+}
+
+async fn request_ids_reach_the_audit_entry(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let admin = app.admin_token().await;
+    let res = app
+        .client
+        .post(app.url("/api/v1/organizations"))
+        .bearer_auth(&admin)
+        .header("X-Request-Id", "case-intake-2026-0042")
+        .json(&json!({"name": "Caesar Families Association", "kind": "family_association"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(res.headers()["x-request-id"], "case-intake-2026-0042");
+    let auditor = app.user_with_role("auditor").await;
+    let entries = app.audit_entries(&auditor.token).await;
+    let entry = entries
+        .iter()
+        .find(|e| e["changes"]["name"][1] == "Caesar Families Association")
+        .unwrap();
+    assert_eq!(entry["request_id"], "case-intake-2026-0042");
+}
+
+on_both_engines!(
+    every_account_and_auth_event_is_audited_without_secrets,
+    the_chain_recomputes_from_the_api_output,
+    the_signed_head_verifies_and_checkpoints_hold,
+    triggers_refuse_update_and_delete,
+    a_direct_database_edit_is_detected,
+    the_log_filters_and_paginates,
+    request_ids_reach_the_audit_entry,
+);

@@ -1,0 +1,155 @@
+//! The command line, driven as an operator would.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+use crate::helpers::*;
+use crate::on_both_engines;
+
+fn sijill(db: &TestDatabase) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sijill"));
+    cmd.env("DATABASE_URL", &db.url)
+        .env("SIJILL_DATA_DIR", db.dir.join("data"))
+        .env("RUST_LOG", "warn");
+    cmd
+}
+
+async fn scripted_set_up_creates_organisations_and_accounts(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let status = sijill(&app.db).arg("migrate").status().unwrap();
+    assert!(status.success());
+
+    let output = sijill(&app.db)
+        .args([
+            "organization",
+            "create",
+            "--name",
+            "Independent Review Board",
+            "--kind",
+            "independent_review",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let org_id = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+    assert!(uuid::Uuid::parse_str(&org_id).is_ok());
+
+    let password = strong_password();
+    let mut child = sijill(&app.db)
+        .args([
+            "user",
+            "create",
+            "--username",
+            "hala.r",
+            "--display-name",
+            "Hala R.",
+            "--role",
+            "reviewer",
+        ])
+        .args([
+            "--organization",
+            "Independent Review Board",
+            "--password-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let (token, _) = app.login_ok("hala.r", &password).await;
+    let me: Value = app
+        .get("/api/v1/auth/me", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["role"], "reviewer");
+    assert_eq!(me["organization_id"], org_id.as_str());
+
+    // A role that does not fit, a weak password: refused with a reason, non-zero exit.
+    let output = sijill(&app.db)
+        .args([
+            "user",
+            "create",
+            "--username",
+            "x.y",
+            "--display-name",
+            "X",
+            "--role",
+            "caseworker",
+        ])
+        .args(["--organization", &org_id])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("cannot belong"));
+    let mut child = sijill(&app.db)
+        .args([
+            "user",
+            "create",
+            "--username",
+            "weak.one",
+            "--display-name",
+            "W",
+            "--role",
+            "auditor",
+        ])
+        .args(["--organization", &org_id, "--password-stdin"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "password1234").unwrap();
+    assert!(!child.wait_with_output().unwrap().status.success());
+
+    // All of it audited, and the chain still verifies.
+    let output = sijill(&app.db).args(["audit", "verify"]).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let auditor = app.user_with_role("auditor").await;
+    let entries = app.audit_entries(&auditor.token).await;
+    let by_cli: Vec<&Value> = entries
+        .iter()
+        .filter(|e| {
+            e["request_id"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("cli-"))
+        })
+        .collect();
+    assert_eq!(by_cli.len(), 2);
+    recompute_chain(&entries).unwrap();
+}
+
+async fn an_unknown_database_scheme_is_refused(engine: Engine) {
+    let db = TestDatabase::new(engine);
+    let output = Command::new(env!("CARGO_BIN_EXE_sijill"))
+        .arg("migrate")
+        .env("DATABASE_URL", "postgress://typo@localhost/db")
+        .env("SIJILL_DATA_DIR", db.dir.join("data"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("unsupported DATABASE_URL scheme"));
+    assert!(!db.dir.join("data").join("sijill.db").exists());
+}
+
+on_both_engines!(
+    scripted_set_up_creates_organisations_and_accounts,
+    an_unknown_database_scheme_is_refused
+);

@@ -1,0 +1,396 @@
+//! `spawn_app`: the real application on a random port against a fresh
+//! database — a new SQLite file, or a new PostgreSQL schema when
+//! `SIJILL_TEST_DATABASE_URL` is set — and helpers that read like the
+//! scenarios they set up.
+
+use std::path::PathBuf;
+
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+use reqwest::{Method, Response, StatusCode};
+use serde_json::{json, Value};
+use sijill::config::Settings;
+use sijill::startup::Application;
+use uuid::Uuid;
+
+pub const ADMIN_PASSWORD: &str = "correct Horse battery 1917 staple";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL half runs when `SIJILL_TEST_DATABASE_URL` is set. In CI it
+/// must be: a missing URL fails the run instead of skipping silently.
+pub fn postgres() -> Option<Engine> {
+    match std::env::var("SIJILL_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => Some(Engine::Postgres),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("CI=true but SIJILL_TEST_DATABASE_URL is not set: the PostgreSQL tests cannot be skipped")
+        }
+        _ => {
+            eprintln!("SIJILL_TEST_DATABASE_URL is not set: PostgreSQL variant not run");
+            None
+        }
+    }
+}
+
+/// Generate `mod sqlite` and `mod postgres`, each with one `#[tokio::test]`
+/// per listed scenario `async fn name(engine: Engine)`.
+#[macro_export]
+macro_rules! on_both_engines {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::Engine::Sqlite).await
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(engine) = $crate::helpers::postgres() {
+                        super::$name(engine).await
+                    }
+                }
+            )+
+        }
+    };
+}
+
+/// A fresh, empty database of the given engine.
+pub struct TestDatabase {
+    pub url: String,
+    pub engine: Engine,
+    pub dir: PathBuf,
+}
+
+impl TestDatabase {
+    pub fn new(engine: Engine) -> Self {
+        let dir = std::env::temp_dir().join(format!("sijill-test-{}", Uuid::now_v7().simple()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let url = match engine {
+            Engine::Sqlite => format!("sqlite://{}", dir.join("sijill.db").display()),
+            Engine::Postgres => {
+                let base =
+                    std::env::var("SIJILL_TEST_DATABASE_URL").expect("SIJILL_TEST_DATABASE_URL");
+                let schema = format!("t_{}", Uuid::now_v7().simple());
+                let mut conn = diesel::PgConnection::establish(&base).unwrap_or_else(|e| {
+                    panic!("cannot reach PostgreSQL at SIJILL_TEST_DATABASE_URL: {e}")
+                });
+                conn.batch_execute(&format!("CREATE SCHEMA {schema}"))
+                    .expect("create schema");
+                let sep = if base.contains('?') { '&' } else { '?' };
+                format!("{base}{sep}options=-csearch_path%3D{schema}")
+            }
+        };
+        TestDatabase { url, engine, dir }
+    }
+
+    /// Run raw SQL against the test database, as someone with direct access would.
+    pub fn execute(&self, sql: &str) -> Result<(), String> {
+        match self.engine {
+            Engine::Sqlite => {
+                let path = self.url.trim_start_matches("sqlite://");
+                let mut conn =
+                    diesel::SqliteConnection::establish(path).map_err(|e| e.to_string())?;
+                conn.batch_execute(sql).map_err(|e| e.to_string())
+            }
+            Engine::Postgres => {
+                let mut conn =
+                    diesel::PgConnection::establish(&self.url).map_err(|e| e.to_string())?;
+                conn.batch_execute(sql).map_err(|e| e.to_string())
+            }
+        }
+    }
+
+    /// One text value from a query.
+    pub fn query_text(&self, sql: &str) -> String {
+        use diesel::sql_types::Text;
+        use diesel::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = Text)]
+            value: String,
+        }
+        let rows: Vec<Row> = match self.engine {
+            Engine::Sqlite => {
+                let path = self.url.trim_start_matches("sqlite://");
+                let mut conn = diesel::SqliteConnection::establish(path).expect("sqlite");
+                diesel::sql_query(sql).load(&mut conn).expect("query")
+            }
+            Engine::Postgres => {
+                let mut conn = diesel::PgConnection::establish(&self.url).expect("postgres");
+                diesel::sql_query(sql).load(&mut conn).expect("query")
+            }
+        };
+        rows.into_iter().next().map(|r| r.value).expect("one row")
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub db: TestDatabase,
+    pub settings: Settings,
+}
+
+pub fn test_settings(db: &TestDatabase) -> Settings {
+    let mut settings = Settings::with_data_dir(db.dir.join("data"));
+    settings.database_url = db.url.clone();
+    settings.bind = "127.0.0.1:0".to_owned();
+    settings.workers = 2;
+    settings.db_pool_size = 4;
+    settings.password_hash_slots = 2;
+    settings.bootstrap_admin_password = Some(ADMIN_PASSWORD.to_owned().into());
+    settings
+}
+
+pub async fn spawn_app(engine: Engine) -> TestApp {
+    spawn_app_with(engine, |_| {}).await
+}
+
+pub async fn spawn_app_with(engine: Engine, customize: impl FnOnce(&mut Settings)) -> TestApp {
+    let db = TestDatabase::new(engine);
+    let mut settings = test_settings(&db);
+    customize(&mut settings);
+    spawn_on(db, settings).await
+}
+
+/// Start the app with exactly these settings on an existing test database.
+pub async fn spawn_on(db: TestDatabase, settings: Settings) -> TestApp {
+    let build_settings = settings.clone();
+    let app = tokio::task::spawn_blocking(move || Application::build(build_settings))
+        .await
+        .expect("join")
+        .unwrap_or_else(|e| panic!("the app failed to start: {e}"));
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client"),
+        db,
+        settings,
+    }
+}
+
+/// A user made for a test, with a live token.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: String,
+    pub username: String,
+    pub password: String,
+    pub token: String,
+    pub refresh_token: String,
+    pub organization_id: String,
+}
+
+pub fn strong_password() -> String {
+    format!("Tq-{}-vault", Uuid::now_v7().simple())
+}
+
+pub fn kind_for(role: &str) -> &'static str {
+    match role {
+        "admin" => "administration",
+        "caseworker" => "documentation",
+        "reviewer" => "independent_review",
+        "family_representative" => "family_association",
+        _ => "documentation",
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Response {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        req.send().await.expect("request")
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.request(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: &Value) -> Response {
+        self.request(Method::POST, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, if_match: &str, body: &Value) -> Response {
+        self.client
+            .patch(self.url(path))
+            .bearer_auth(token)
+            .header("If-Match", if_match)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Response {
+        self.request(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(&json!({"username": username, "password": password})),
+        )
+        .await
+    }
+
+    /// Log in and return `(access_token, refresh_token)`; panics unless 200.
+    pub async fn login_ok(&self, username: &str, password: &str) -> (String, String) {
+        let res = self.login(username, password).await;
+        assert_eq!(res.status(), StatusCode::OK, "login of {username}");
+        let body: Value = res.json().await.expect("json");
+        (
+            body["access_token"].as_str().expect("access").to_owned(),
+            body["refresh_token"].as_str().expect("refresh").to_owned(),
+        )
+    }
+
+    pub async fn admin_token(&self) -> String {
+        self.login_ok("admin", ADMIN_PASSWORD).await.0
+    }
+
+    pub async fn create_organization(&self, admin: &str, kind: &str) -> String {
+        let res = self
+            .post(
+                "/api/v1/organizations",
+                admin,
+                &json!({"name": format!("{kind} {}", Uuid::now_v7().simple()), "kind": kind}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let body: Value = res.json().await.expect("json");
+        body["id"].as_str().expect("id").to_owned()
+    }
+
+    /// A new account with `role` in a new organisation of a fitting kind, logged in.
+    pub async fn user_with_role(&self, role: &str) -> TestUser {
+        let admin = self.admin_token().await;
+        let org = self.create_organization(&admin, kind_for(role)).await;
+        self.user_in(&admin, &org, role).await
+    }
+
+    pub async fn user_in(&self, admin: &str, organization_id: &str, role: &str) -> TestUser {
+        let username = format!(
+            "{}-{}",
+            role.replace('_', "-"),
+            &Uuid::now_v7().simple().to_string()[20..]
+        );
+        let password = strong_password();
+        let res = self
+            .post(
+                "/api/v1/users",
+                admin,
+                &json!({
+                    "username": username,
+                    "password": password,
+                    "display_name": format!("Test {role}"),
+                    "role": role,
+                    "organization_id": organization_id,
+                }),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED, "create {role}");
+        let body: Value = res.json().await.expect("json");
+        let (token, refresh_token) = self.login_ok(&username, &password).await;
+        TestUser {
+            id: body["id"].as_str().expect("id").to_owned(),
+            username,
+            password,
+            token,
+            refresh_token,
+            organization_id: organization_id.to_owned(),
+        }
+    }
+
+    /// Every audit entry, walking all pages.
+    pub async fn audit_entries(&self, auditor: &str) -> Vec<Value> {
+        let mut entries = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let path = match &cursor {
+                Some(c) => format!("/api/v1/audit?limit=200&cursor={c}"),
+                None => "/api/v1/audit?limit=200".to_owned(),
+            };
+            let res = self.get(&path, auditor).await;
+            assert_eq!(res.status(), StatusCode::OK);
+            let page: Value = res.json().await.expect("json");
+            entries.extend(page["items"].as_array().expect("items").iter().cloned());
+            match page["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => return entries,
+            }
+        }
+    }
+}
+
+/// Assert a problem+json response with this status and code; returns the body.
+pub async fn assert_problem(res: Response, status: u16, code: &str) -> Value {
+    assert_eq!(
+        res.status().as_u16(),
+        status,
+        "status (expected code {code})"
+    );
+    let content_type = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let body: Value = res.json().await.expect("problem body is JSON");
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["status"], status);
+    for member in ["type", "title", "detail"] {
+        assert!(body[member].is_string(), "{member} missing in {body}");
+    }
+    body
+}
+
+/// Recompute the chain from `GET /audit` output, as an outside auditor would.
+pub fn recompute_chain(entries: &[Value]) -> Result<(), String> {
+    use sha2::{Digest, Sha256};
+    let mut prev = "0".repeat(64);
+    for (i, entry) in entries.iter().enumerate() {
+        let seq = entry["seq"].as_i64().ok_or("seq")?;
+        if seq != i as i64 + 1 {
+            return Err(format!("seq {seq} at position {i}"));
+        }
+        if entry["prev_hash"] != prev.as_str() {
+            return Err(format!("prev_hash of {seq} does not match"));
+        }
+        let mut without_hash = entry.clone();
+        without_hash.as_object_mut().ok_or("object")?.remove("hash");
+        let canonical =
+            serde_json_canonicalizer::to_vec(&without_hash).map_err(|e| e.to_string())?;
+        let hash = hex::encode(Sha256::digest(&canonical));
+        if entry["hash"] != hash.as_str() {
+            return Err(format!("hash of {seq} does not match"));
+        }
+        prev = hash;
+    }
+    Ok(())
+}

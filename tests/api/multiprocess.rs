@@ -1,0 +1,129 @@
+//! Two `sijill serve` processes writing to one PostgreSQL database at once
+//! keep one linear, valid audit chain.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+struct Server {
+    child: Child,
+    address: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_server(db: &TestDatabase) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sijill"))
+        .arg("serve")
+        .env("DATABASE_URL", &db.url)
+        .env("SIJILL_DATA_DIR", db.dir.join("data"))
+        .env("SIJILL_BIND", "127.0.0.1:0")
+        .env("SIJILL_WORKERS", "2")
+        .env("SIJILL_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let address = loop {
+        let line = lines
+            .next()
+            .expect("server exited before listening")
+            .unwrap();
+        if let Some(address) = line.strip_prefix("sijill: listening on ") {
+            break address.to_owned();
+        }
+    };
+    // Keep draining stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Server { child, address }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_keep_one_linear_chain() {
+    if postgres().is_none() {
+        return;
+    }
+    let app = spawn_app(Engine::Postgres).await;
+    let admin = app.admin_token().await;
+    let target = app.user_with_role("caseworker").await;
+    let auditor = app.user_with_role("auditor").await;
+
+    let db = TestDatabase {
+        url: app.db.url.clone(),
+        engine: Engine::Postgres,
+        dir: app.db.dir.clone(),
+    };
+    let servers = [start_server(&db), start_server(&db)];
+    let client = reqwest::Client::new();
+
+    // 2 servers × 4 writers × 15 audited writes, interleaved.
+    let mut tasks = Vec::new();
+    for (s, server) in servers.iter().enumerate() {
+        for w in 0..4 {
+            let (client, base, admin) = (client.clone(), server.address.clone(), admin.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut created = 0;
+                for i in 0..15 {
+                    let res = client
+                        .post(format!("{base}/api/v1/organizations"))
+                        .bearer_auth(&admin)
+                        .json(&json!({"name": format!("Org s{s} w{w} i{i}"), "kind": "documentation"}))
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(res.status(), 201);
+                    created += 1;
+                }
+                created
+            }));
+        }
+    }
+    // Meanwhile, failed logins (audited, and counted under the chain lock) on both.
+    for server in &servers {
+        let res = client
+            .post(format!("{}/api/v1/auth/login", server.address))
+            .json(&json!({"username": target.username, "password": "wrong wrong wrong 1"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401);
+    }
+    let mut total = 0;
+    for task in tasks {
+        total += task.await.unwrap();
+    }
+    assert_eq!(total, 120);
+
+    let entries = app.audit_entries(&auditor.token).await;
+    recompute_chain(&entries).unwrap();
+    let creates = entries
+        .iter()
+        .filter(|e| {
+            e["action"] == "organization.create"
+                && e["changes"]["name"][1]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("Org s")
+        })
+        .count();
+    assert_eq!(creates, 120);
+    let report: Value = app
+        .get("/api/v1/audit/verify", &auditor.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["checked"], report["head_seq"]);
+}
