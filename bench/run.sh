@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Load benchmarks for the trust core (issue 2). Server and load generator share
+# this machine; everything targets 127.0.0.1 and stops by itself.
+#
+#   bash bench/run.sh            # both engines
+#   ENGINES=sqlite bash bench/run.sh
+#
+# Needs: wrk (apt-get install wrk), curl, python3, a release build, and for
+# PostgreSQL a server at $PG_URL (default postgres://postgres@127.0.0.1:5432).
+# Prints a summary; raw wrk output goes to bench/out/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION="${DURATION:-15s}"
+ENGINES="${ENGINES:-sqlite postgres}"
+PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432}"
+PASSWORD="bench Harbor lantern 2026"
+OUT=bench/out
+mkdir -p "$OUT"
+command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
+
+cargo build --release --quiet
+BIN=target/release/sijill
+PIDS=()
+cleanup() { for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+# start_server NAME DATABASE_URL DATA_DIR -> sets PORT and SERVER_PID
+start_server() {
+  local name=$1 url=$2 dir=$3 log="$OUT/$1.log"
+  DATABASE_URL="$url" SIJILL_DATA_DIR="$dir" SIJILL_BIND=127.0.0.1:0 \
+    SIJILL_BOOTSTRAP_ADMIN_PASSWORD="$PASSWORD" SIJILL_WORKERS=2 SIJILL_DB_POOL_SIZE=4 \
+    SIJILL_LOGIN_MAX_FAILURES_PER_CLIENT=100000 RUST_LOG=warn \
+    "$BIN" serve >"$log" 2>&1 &
+  SERVER_PID=$!
+  PIDS+=("$SERVER_PID")
+  for _ in $(seq 1 100); do
+    PORT=$(sed -n 's/^sijill: listening on http:\/\/127.0.0.1:\([0-9]*\)$/\1/p' "$log")
+    [ -n "$PORT" ] && return 0
+    sleep 0.1
+  done
+  echo "server $name did not start" >&2; cat "$log" >&2; exit 1
+}
+
+json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)[sys.argv[1]])" "$1"; }
+
+login() { # PORT USER PASSWORD -> access token
+  curl -sf -XPOST "http://127.0.0.1:$1/api/v1/auth/login" -H 'content-type: application/json' \
+    -d "{\"username\":\"$2\",\"password\":\"$3\"}" | json_field access_token
+}
+
+# wrk_summary FILE -> "rps p50 p99"
+wrk_summary() {
+  python3 - "$1" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+def ms(v):
+    n, unit = re.match(r"([\d.]+)(us|ms|s)", v).groups()
+    return float(n) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+p50 = ms(re.search(r"\s50%\s+(\S+)", text).group(1))
+p99 = ms(re.search(r"\s99%\s+(\S+)", text).group(1))
+non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+print(f"{rps:.0f} req/s  p50 {p50:.2f} ms  p99 {p99:.2f} ms" + (f"  non-2xx {non2xx.group(1)}" if non2xx else ""))
+PY
+}
+
+peak_rss_mb() { awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
+
+for engine in $ENGINES; do
+  dir=$(mktemp -d /tmp/sijill-bench-XXXX)
+  case $engine in
+    sqlite) url="sqlite://$dir/sijill.db" ;;
+    postgres)
+      db="sijill_bench_$$"
+      psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
+      url="$PG_URL/$db" ;;
+  esac
+  start_server "$engine" "$url" "$dir"
+  token=$(login "$PORT" admin "$PASSWORD")
+  base="http://127.0.0.1:$PORT"
+
+  echo "== $engine: GET /auth/me, 32 connections, $DURATION"
+  wrk -t2 -c32 -d"$DURATION" --latency -H "Authorization: Bearer $token" "$base/api/v1/auth/me" >"$OUT/$engine-me.txt"
+  echo "   $(wrk_summary "$OUT/$engine-me.txt")"
+
+  echo "== $engine: GET /auth/me, 32 connections, during a login flood (8 connections)"
+  wrk -t1 -c8 -d"$DURATION" --latency -s bench/login_flood.lua "$base" >"$OUT/$engine-flood.txt" &
+  flood=$!
+  sleep 1
+  wrk -t2 -c32 -d"$DURATION" --latency -H "Authorization: Bearer $token" "$base/api/v1/auth/me" >"$OUT/$engine-me-flood.txt"
+  wait $flood
+  echo "   me:     $(wrk_summary "$OUT/$engine-me-flood.txt")"
+  echo "   logins: $(wrk_summary "$OUT/$engine-flood.txt")"
+  echo "   server peak RSS: $(peak_rss_mb "$SERVER_PID") MB"
+
+  if [ "$engine" = postgres ]; then
+    admin_id=$(curl -sf "$base/api/v1/auth/me" -H "Authorization: Bearer $token" | json_field id)
+    echo "== postgres: PATCH /users/{id}, 16 connections, one process"
+    USER_ID=$admin_id TOKEN=$token wrk -t2 -c16 -d"$DURATION" --latency -s bench/patch_user.lua "$base" \
+      >"$OUT/pg-patch-1.txt" 2>"$OUT/pg-patch-1.err"
+    echo "   $(wrk_summary "$OUT/pg-patch-1.txt")"
+
+    first_port=$PORT
+    start_server postgres-2 "$url" "$dir"
+    echo "== postgres: PATCH /users/{id}, 16 connections split over two processes"
+    USER_ID=$admin_id TOKEN=$token wrk -t1 -c8 -d"$DURATION" --latency -s bench/patch_user.lua \
+      "http://127.0.0.1:$first_port" >"$OUT/pg-patch-2a.txt" 2>"$OUT/pg-patch-2a.err" &
+    a=$!
+    USER_ID=$admin_id TOKEN=$token wrk -t1 -c8 -d"$DURATION" --latency -s bench/patch_user.lua \
+      "http://127.0.0.1:$PORT" >"$OUT/pg-patch-2b.txt" 2>"$OUT/pg-patch-2b.err"
+    wait $a
+    echo "   process A: $(wrk_summary "$OUT/pg-patch-2a.txt")"
+    echo "   process B: $(wrk_summary "$OUT/pg-patch-2b.txt")"
+    echo "== postgres: audit chain after the concurrent writes"
+    DATABASE_URL="$url" SIJILL_DATA_DIR="$dir" RUST_LOG=warn "$BIN" audit verify | sed 's/^/   /'
+  fi
+  cleanup
+  PIDS=()
+done
