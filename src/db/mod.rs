@@ -309,6 +309,20 @@ fn migrate(url: &DatabaseUrl) -> Result<(), SetupError> {
     }
 }
 
+/// Lock one row until the end of the write transaction, so a
+/// read-check-write sequence (If-Match) cannot interleave with another
+/// writer's. PostgreSQL needs `SELECT … FOR UPDATE` (diesel's
+/// `MultiConnection` has no `for_update()`); on SQLite the `BEGIN IMMEDIATE`
+/// write transaction already excludes every other writer.
+pub fn lock_row(conn: &mut DbConnection, table: &'static str, id: &str) -> Result<(), AppError> {
+    if let DbConnection::Postgresql(pg) = conn {
+        diesel::sql_query(format!("SELECT 1 FROM {table} WHERE id = $1 FOR UPDATE"))
+            .bind::<diesel::sql_types::Text, _>(id)
+            .execute(pg)?;
+    }
+    Ok(())
+}
+
 /// The current time, truncated to microseconds: PostgreSQL keeps
 /// microseconds, SQLite would keep nanoseconds, and a value that reads back
 /// differently per engine would break the audit hash chain.

@@ -210,6 +210,7 @@ pub async fn update(
     let user = state
         .db
         .write(move |conn| {
+            crate::db::lock_row(conn, "users", &id.to_string())?;
             let current = store::find(conn, id)?.ok_or(AppError::NotFound)?;
             if_match.check(current.version)?;
             let mut next = current.clone();

@@ -271,6 +271,39 @@ async fn accounts_are_created_read_updated_with_if_match(engine: Engine) {
     assert_eq!(updates[0]["changes"]["version"], json!([1, 2]));
 }
 
+async fn concurrent_edits_of_one_version_have_one_winner(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let admin = app.admin_token().await;
+    let user = app.user_with_role("caseworker").await;
+    let path = format!("/api/v1/users/{}", user.id);
+    for round in 1..=5 {
+        let version = format!("\"{round}\"");
+        let (body_a, body_b) = (
+            json!({"display_name": format!("A {round}")}),
+            json!({"display_name": format!("B {round}")}),
+        );
+        let (a, b) = tokio::join!(
+            app.patch(&path, &admin, &version, &body_a),
+            app.patch(&path, &admin, &version, &body_b),
+        );
+        let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+        statuses.sort();
+        assert_eq!(statuses, [200, 412], "round {round}");
+    }
+    // `If-Match: *` applies to whatever version is current: both succeed.
+    let (body_a, body_b) = (
+        json!({"display_name": "Star A"}),
+        json!({"display_name": "Star B"}),
+    );
+    let (a, b) = tokio::join!(
+        app.patch(&path, &admin, "*", &body_a),
+        app.patch(&path, &admin, "*", &body_b),
+    );
+    assert_eq!((a.status().as_u16(), b.status().as_u16()), (200, 200));
+    let body: Value = app.get(&path, &admin).await.json().await.unwrap();
+    assert_eq!(body["version"], 8);
+}
+
 async fn admins_cannot_lock_themselves_out(engine: Engine) {
     let app = spawn_app(engine).await;
     let admin = app.admin_token().await;
@@ -388,6 +421,7 @@ on_both_engines!(
     organizations_are_created_listed_and_read,
     roles_must_fit_the_organisation_kind,
     accounts_are_created_read_updated_with_if_match,
+    concurrent_edits_of_one_version_have_one_winner,
     admins_cannot_lock_themselves_out,
     a_password_reset_ends_sessions_and_sets_the_new_password,
     user_lists_paginate_and_filter,

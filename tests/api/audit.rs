@@ -423,16 +423,26 @@ on_both_engines!(
 /// (CI has it and must run it).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_documented_python_script_verifies_the_chain() {
-    let python = std::process::Command::new("python3").arg("--version").output();
+    let python = std::process::Command::new("python3")
+        .arg("--version")
+        .output();
     if python.is_err() {
-        assert!(std::env::var("CI").is_err(), "CI must have python3 for this test");
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must have python3 for this test"
+        );
         eprintln!("python3 not found: the documented script was not run");
         return;
     }
     let app = spawn_app(Engine::Sqlite).await;
     let (auditor, _) = busy_day(&app).await;
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/verify_audit_chain.py");
-    let head: Value = app.get("/api/v1/audit/head", &auditor.token).await.json().await.unwrap();
+    let head: Value = app
+        .get("/api/v1/audit/head", &auditor.token)
+        .await
+        .json()
+        .await
+        .unwrap();
     let checkpoint = format!("{}:{}", head["seq"], head["hash"].as_str().unwrap());
     let run = |checkpoint: String| {
         let (address, token) = (app.address.clone(), auditor.token.clone());
@@ -448,7 +458,11 @@ async fn the_documented_python_script_verifies_the_chain() {
     };
     let output = run(checkpoint).await.unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout).to_string();
-    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(stdout.contains("checkpoint held"), "{stdout}");
 
     app.db

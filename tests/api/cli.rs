@@ -153,3 +153,36 @@ on_both_engines!(
     scripted_set_up_creates_organisations_and_accounts,
     an_unknown_database_scheme_is_refused
 );
+
+/// SIGTERM stops the server cleanly (exit status 0) after it has served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_shuts_the_server_down_gracefully() {
+    use std::io::{BufRead, BufReader};
+    let db = TestDatabase::new(Engine::Sqlite);
+    let mut child = sijill(&db)
+        .arg("serve")
+        .env("SIJILL_BIND", "127.0.0.1:0")
+        .env("SIJILL_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let address = loop {
+        let line = lines.next().expect("server exited early").unwrap();
+        if let Some(address) = line.strip_prefix("sijill: listening on ") {
+            break address.to_owned();
+        }
+    };
+    let res = reqwest::get(format!("{address}/healthz")).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(exit.success(), "{exit:?}");
+}
