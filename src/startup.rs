@@ -152,6 +152,10 @@ fn serve(listener: TcpListener, state: AppState, settings: &Settings) -> std::io
             }))
     })
     .workers(settings.workers)
+    // Every database call needs one of `db_pool_size` connections; more
+    // blocking threads than that per worker only wait for the pool, and each
+    // idle thread keeps its allocator arena (resident memory) alive.
+    .worker_max_blocking_threads(settings.db_pool_size as usize + 2)
     .shutdown_timeout(10)
     .listen(listener)?
     .run();

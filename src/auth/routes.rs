@@ -114,12 +114,13 @@ pub async fn login(
     let verified = state.hasher.verify(password, stored_hash).await?;
     let active_user = user.as_ref().filter(|u| u.active);
 
-    if let (true, Some(user)) = (verified.valid, active_user) {
-        let user = user.clone();
+    if let (true, Some(user)) = (verified.valid, active_user.cloned()) {
         let ttl = state.refresh_token_ttl;
+        let session_user = user.clone();
         let (session_id, refresh_token) = state
             .db
             .write(move |conn| {
+                let user = session_user;
                 let client_ip = context.client_ip.as_deref();
                 let (session_id, refresh) = store::create_session(conn, user.id, client_ip, ttl)?;
                 throttle::clear_user(conn, &user.username)?;
@@ -139,7 +140,6 @@ pub async fn login(
                 Ok((session_id, refresh))
             })
             .await?;
-        let user = active_user.cloned().ok_or(AppError::Unauthorized)?;
         return Ok(HttpResponse::Ok().json(token_pair(&state, &user, session_id, refresh_token)?));
     }
 

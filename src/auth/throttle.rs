@@ -39,27 +39,25 @@ fn window_start(policy: &ThrottlePolicy) -> Result<NaiveDateTime, AppError> {
     Ok(db::now() - chrono::Duration::from_std(policy.window).map_err(AppError::internal)?)
 }
 
-/// When the `limit`-th most recent failure leaves the window, the count drops
-/// below the limit: that is when the lock ends.
+/// Seconds until the lock ends, if `nth_newest` (the `limit`-th most recent
+/// failure inside the window) exists: when it leaves the window, the count
+/// drops below the limit.
 fn lock_remaining(
     policy: &ThrottlePolicy,
-    recent: Vec<NaiveDateTime>,
-    limit: i64,
+    nth_newest: Option<NaiveDateTime>,
 ) -> Result<Option<u64>, AppError> {
-    if (recent.len() as i64) < limit {
-        return Ok(None);
-    }
-    let Some(oldest_counted) = recent.last() else {
+    let Some(nth_newest) = nth_newest else {
         return Ok(None);
     };
     let ends =
-        *oldest_counted + chrono::Duration::from_std(policy.window).map_err(AppError::internal)?;
+        nth_newest + chrono::Duration::from_std(policy.window).map_err(AppError::internal)?;
     let remaining = (ends - db::now()).num_milliseconds().max(0) as u64;
     // Round up: a client that waits exactly Retry-After seconds must get in.
     Ok(Some(remaining.div_ceil(1000).max(1)))
 }
 
 /// Seconds until a login for this username / address may be tried again, if locked.
+/// Each check reads one row through the (key, occurred_at) index.
 pub fn retry_after(
     conn: &mut DbConnection,
     policy: &ThrottlePolicy,
@@ -67,22 +65,24 @@ pub fn retry_after(
     client_ip: &str,
 ) -> Result<Option<u64>, AppError> {
     let since = window_start(policy)?;
-    let by_user: Vec<NaiveDateTime> = login_failures::table
+    let nth_by_user: Option<NaiveDateTime> = login_failures::table
         .filter(login_failures::username.eq(username))
         .filter(login_failures::occurred_at.gt(since))
         .select(login_failures::occurred_at)
         .order(login_failures::occurred_at.desc())
-        .limit(policy.max_per_user)
-        .load(conn)?;
-    let by_client: Vec<NaiveDateTime> = login_failures::table
+        .offset(policy.max_per_user - 1)
+        .first(conn)
+        .optional()?;
+    let nth_by_client: Option<NaiveDateTime> = login_failures::table
         .filter(login_failures::client_ip.eq(client_ip))
         .filter(login_failures::occurred_at.gt(since))
         .select(login_failures::occurred_at)
         .order(login_failures::occurred_at.desc())
-        .limit(policy.max_per_client)
-        .load(conn)?;
-    let user_wait = lock_remaining(policy, by_user, policy.max_per_user)?;
-    let client_wait = lock_remaining(policy, by_client, policy.max_per_client)?;
+        .offset(policy.max_per_client - 1)
+        .first(conn)
+        .optional()?;
+    let user_wait = lock_remaining(policy, nth_by_user)?;
+    let client_wait = lock_remaining(policy, nth_by_client)?;
     Ok(user_wait.max(client_wait))
 }
 
