@@ -48,6 +48,18 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Load demo data: the facilities named in the public record, a
+    /// documentation organisation with a caseworker and an auditor, and a few
+    /// dozen fictional files. Passwords: SIJILL_DEMO_PASSWORD, or random and
+    /// printed once.
+    SeedDemo {
+        /// Also add this many synthetic files (for load tests).
+        #[arg(long, default_value_t = 0)]
+        files: usize,
+        /// Write the ids of the synthetic files to this file, one a line.
+        #[arg(long)]
+        ids_out: Option<std::path::PathBuf>,
+    },
     /// Work with the audit log.
     Audit {
         #[command(subcommand)]
@@ -155,6 +167,7 @@ pub fn main() -> ExitCode {
         Command::Audit {
             command: AuditCommand::Verify { seq, hash },
         } => verify_audit(&settings, seq.zip(hash)),
+        Command::SeedDemo { files, ids_out } => seed_demo(&settings, files, ids_out),
     };
     result.unwrap_or_else(|message| {
         eprintln!("sijill: {message}");
@@ -330,4 +343,35 @@ fn verify_audit(
     } else {
         Ok(ExitCode::FAILURE)
     }
+}
+
+fn seed_demo(
+    settings: &Settings,
+    files: usize,
+    ids_out: Option<std::path::PathBuf>,
+) -> Result<ExitCode, String> {
+    let db = open(settings)?;
+    let hasher = PasswordHasher::new(settings.password_hash, 1).map_err(describe)?;
+    let password = std::env::var("SIJILL_DEMO_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .map(SecretString::from);
+    let seeded = crate::demo::seed(&db, &hasher, password.as_ref(), files).map_err(describe)?;
+    println!(
+        "sijill: demo data loaded: organisation `{}`, accounts `{}` and `{}`{}",
+        crate::demo::DEMO_ORGANIZATION,
+        crate::demo::DEMO_CASEWORKER,
+        crate::demo::DEMO_AUDITOR,
+        if files > 0 {
+            format!(", {files} synthetic files")
+        } else {
+            String::new()
+        }
+    );
+    crate::demo::announce(&seeded);
+    if let Some(path) = ids_out {
+        let text: String = seeded.files.iter().map(|id| format!("{id}\n")).collect();
+        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{audit, auth, error, http, ops, organizations, users};
+use crate::{audit, auth, detainees, error, facilities, http, ops, organizations, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -25,7 +25,21 @@ use crate::{audit, auth, error, http, ops, organizations, users};
         users::routes::get,
         users::routes::update,
         users::routes::reset_password,
+        facilities::routes::create,
+        facilities::routes::list,
+        facilities::routes::get,
+        facilities::routes::update,
+        detainees::routes::create,
+        detainees::routes::list,
+        detainees::routes::get,
+        detainees::routes::update,
+        detainees::routes::archive,
+        detainees::routes::restore,
+        detainees::routes::list_custody,
+        detainees::routes::create_custody,
+        detainees::routes::history,
         audit::routes::list,
+        audit::routes::access,
         audit::routes::verify,
         audit::routes::head,
         ops::healthz,
@@ -46,6 +60,24 @@ use crate::{audit, auth, error, http, ops, organizations, users};
         users::model::NewUser,
         users::model::UserPatch,
         users::model::PasswordReset,
+        facilities::Facility,
+        facilities::model::FacilityFields,
+        facilities::model::NewFacility,
+        facilities::model::FacilityPatch,
+        facilities::FacilityKind,
+        facilities::FacilityStatus,
+        detainees::model::DetaineeView,
+        detainees::model::DetaineeFields,
+        detainees::model::NewDetainee,
+        detainees::model::DetaineePatch,
+        detainees::model::Sex,
+        detainees::DetaineeStatus,
+        detainees::model::Category,
+        detainees::ReviewStatus,
+        detainees::custody::CustodyEvent,
+        detainees::custody::NewCustodyEvent,
+        crate::domain::PartialDate,
+        audit::access::AccessEntry,
         audit::AuditEntry,
         audit::routes::VerifyReport,
         audit::checkpoint::SignedHead,
@@ -56,7 +88,9 @@ use crate::{audit, auth, error, http, ops, organizations, users};
         (name = "auth", description = "Log in, refresh, log out"),
         (name = "organizations", description = "Organisations"),
         (name = "users", description = "Accounts"),
-        (name = "audit", description = "The tamper-evident audit log"),
+        (name = "facilities", description = "The shared registry of places of detention"),
+        (name = "detainees", description = "Detainee files, custody and history"),
+        (name = "audit", description = "The tamper-evident audit log and the access log"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]

@@ -8,6 +8,7 @@ use actix_web::http::header;
 use actix_web::middleware::{from_fn, DefaultHeaders};
 use actix_web::{web, App, HttpServer};
 
+use crate::audit::access::AccessLog;
 use crate::audit::CheckpointSigner;
 use crate::auth::password::PasswordHasher;
 use crate::auth::throttle::ThrottlePolicy;
@@ -19,7 +20,9 @@ use crate::http::routing::resource;
 use crate::metrics::Metrics;
 use crate::state::AppState;
 use crate::telemetry::TrustForwardedFor;
-use crate::{audit, auth, bootstrap, keys, ops, organizations, telemetry, users};
+use crate::{
+    audit, auth, bootstrap, detainees, facilities, keys, ops, organizations, telemetry, users,
+};
 
 /// Request bodies above this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -50,6 +53,7 @@ impl From<AppError> for StartupError {
 pub struct Application {
     port: u16,
     server: Server,
+    access_log: AccessLog,
 }
 
 /// Open the database (migrating it) and build the shared state.
@@ -63,7 +67,9 @@ pub fn build_state(settings: &Settings) -> Result<AppState, StartupError> {
     )?;
     let checkpoints = CheckpointSigner::new(keys::load_or_generate(&settings.audit_key_file)?);
     let hasher = PasswordHasher::new(settings.password_hash, settings.password_hash_slots)?;
+    let access_log = AccessLog::start(db.clone())?;
     Ok(AppState {
+        access_log,
         db,
         tokens: Arc::new(tokens),
         hasher,
@@ -98,11 +104,16 @@ impl Application {
                 source,
             })?
             .port();
+        let access_log = state.access_log.clone();
         let server = serve(listener, state, &settings).map_err(|source| StartupError::Bind {
             bind: settings.bind.clone(),
             source,
         })?;
-        Ok(Application { port, server })
+        Ok(Application {
+            port,
+            server,
+            access_log,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -111,7 +122,15 @@ impl Application {
 
     /// Serve until SIGINT/SIGTERM; in-flight requests get time to finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let result = self.server.await;
+        // Requests have finished: write the reads they logged.
+        if !self
+            .access_log
+            .flush_blocking(std::time::Duration::from_secs(10))
+        {
+            tracing::error!("the access log could not be flushed at shutdown");
+        }
+        result
     }
 }
 
@@ -152,10 +171,6 @@ fn serve(listener: TcpListener, state: AppState, settings: &Settings) -> std::io
             }))
     })
     .workers(settings.workers)
-    // Every database call needs one of `db_pool_size` connections; more
-    // blocking threads than that per worker only wait for the pool, and each
-    // idle thread keeps its allocator arena (resident memory) alive.
-    .worker_max_blocking_threads(settings.db_pool_size as usize + 2)
     .shutdown_timeout(10)
     .listen(listener)?
     .run();
@@ -199,7 +214,49 @@ fn api_routes(cfg: &mut web::ServiceConfig) {
                 .post(users::routes::reset_password)
                 .build(),
         )
+        .service(
+            resource("/facilities")
+                .get(facilities::routes::list)
+                .post(facilities::routes::create)
+                .build(),
+        )
+        .service(
+            resource("/facilities/{id}")
+                .get(facilities::routes::get)
+                .patch(facilities::routes::update)
+                .build(),
+        )
+        .service(
+            resource("/detainees")
+                .get(detainees::routes::list)
+                .post(detainees::routes::create)
+                .build(),
+        )
+        .service(
+            resource("/detainees/{id}")
+                .get(detainees::routes::get)
+                .patch(detainees::routes::update)
+                .delete(detainees::routes::archive)
+                .build(),
+        )
+        .service(
+            resource("/detainees/{id}/restore")
+                .post(detainees::routes::restore)
+                .build(),
+        )
+        .service(
+            resource("/detainees/{id}/custody")
+                .get(detainees::routes::list_custody)
+                .post(detainees::routes::create_custody)
+                .build(),
+        )
+        .service(
+            resource("/detainees/{id}/history")
+                .get(detainees::routes::history)
+                .build(),
+        )
         .service(resource("/audit").get(audit::routes::list).build())
+        .service(resource("/audit/access").get(audit::routes::access).build())
         .service(resource("/audit/verify").get(audit::routes::verify).build())
         .service(resource("/audit/head").get(audit::routes::head).build());
 }

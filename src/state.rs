@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::audit::access::AccessLog;
 use crate::audit::CheckpointSigner;
 use crate::auth::password::PasswordHasher;
 use crate::auth::throttle::ThrottlePolicy;
@@ -14,5 +15,6 @@ pub struct AppState {
     pub hasher: PasswordHasher,
     pub throttle: ThrottlePolicy,
     pub checkpoints: CheckpointSigner,
+    pub access_log: AccessLog,
     pub refresh_token_ttl: std::time::Duration,
 }

@@ -6,6 +6,7 @@
 //! advisory lock on PostgreSQL, the write lock on SQLite) so the chain stays
 //! linear with several server processes.
 
+pub mod access;
 pub mod checkpoint;
 pub mod model;
 pub mod routes;

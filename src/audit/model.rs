@@ -23,6 +23,13 @@ pub enum AuditAction {
     AuthLogout,
     AuthRefresh,
     AuthRefreshReuse,
+    FacilityCreate,
+    FacilityUpdate,
+    DetaineeCreate,
+    DetaineeUpdate,
+    DetaineeArchive,
+    DetaineeRestore,
+    CustodyCreate,
 }
 
 impl AuditAction {
@@ -38,6 +45,13 @@ impl AuditAction {
             AuditAction::AuthLogout => "auth.logout",
             AuditAction::AuthRefresh => "auth.refresh",
             AuditAction::AuthRefreshReuse => "auth.refresh_reuse",
+            AuditAction::FacilityCreate => "facility.create",
+            AuditAction::FacilityUpdate => "facility.update",
+            AuditAction::DetaineeCreate => "detainee.create",
+            AuditAction::DetaineeUpdate => "detainee.update",
+            AuditAction::DetaineeArchive => "detainee.archive",
+            AuditAction::DetaineeRestore => "detainee.restore",
+            AuditAction::CustodyCreate => "custody.create",
         }
     }
 
@@ -99,12 +113,56 @@ impl Changes {
         self
     }
 
+    /// Every member of `new` (a serialisable record) that is not null, as `[null, value]`.
+    pub fn created_from(new: &impl Serialize, skip: &[&str]) -> Self {
+        Self::diff(&Value::Null, new, skip)
+    }
+
+    /// Field-by-field `[old, new]` for the members of two serialisable records
+    /// that differ, except those in `skip` (ids, timestamps, secrets).
+    pub fn diff(old: &impl Serialize, new: &impl Serialize, skip: &[&str]) -> Self {
+        let (old, new) = (
+            serde_json::to_value(old).unwrap_or(Value::Null),
+            serde_json::to_value(new).unwrap_or(Value::Null),
+        );
+        let mut changes = Changes::new();
+        let Value::Object(new_members) = new else {
+            return changes;
+        };
+        for (field, new_value) in new_members {
+            if skip.contains(&field.as_str()) {
+                continue;
+            }
+            let old_value = old.get(&field).cloned().unwrap_or(Value::Null);
+            if old_value != new_value {
+                changes.0.insert(field, [old_value, new_value]);
+            }
+        }
+        changes
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
+    /// The JSON recorded in the entry. Non-integer numbers are written as
+    /// text, so that the canonical form (and the hash) is the same in every
+    /// language's JSON library: float formatting is where they differ.
     pub fn to_json(&self) -> Value {
-        serde_json::to_value(&self.0).unwrap_or(Value::Object(Default::default()))
+        fn integers_only(value: Value) -> Value {
+            match value {
+                Value::Number(n) if !(n.is_i64() || n.is_u64()) => Value::String(n.to_string()),
+                Value::Array(items) => Value::Array(items.into_iter().map(integers_only).collect()),
+                Value::Object(members) => Value::Object(
+                    members
+                        .into_iter()
+                        .map(|(k, v)| (k, integers_only(v)))
+                        .collect(),
+                ),
+                other => other,
+            }
+        }
+        integers_only(serde_json::to_value(&self.0).unwrap_or(Value::Object(Default::default())))
     }
 }
 
@@ -209,6 +267,22 @@ mod tests {
     fn unchanged_fields_are_not_recorded() {
         let c = Changes::new().changed("a", "x", "x").changed("b", "x", "y");
         assert_eq!(c.to_json(), json!({"b": ["x", "y"]}));
+    }
+
+    #[test]
+    fn diffs_skip_unchanged_and_listed_fields_and_write_floats_as_text() {
+        let old = json!({"name": "Sednaya", "latitude": 33.6, "version": 1, "notes": null});
+        let new = json!({"name": "Saydnaya", "latitude": 33.6128, "version": 2, "notes": null});
+        let changes = Changes::diff(&old, &new, &["version"]);
+        assert_eq!(
+            changes.to_json(),
+            json!({"name": ["Sednaya", "Saydnaya"], "latitude": ["33.6", "33.6128"]})
+        );
+        let created = Changes::created_from(&json!({"name": "Adra", "name_ar": null, "n": 3}), &[]);
+        assert_eq!(
+            created.to_json(),
+            json!({"name": [null, "Adra"], "n": [null, 3]})
+        );
     }
 
     #[test]

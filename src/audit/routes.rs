@@ -58,6 +58,7 @@ pub async fn list(
     let filter = AuditFilter {
         entity_type: query.entity_type,
         entity_id: query.entity_id.map(|id| id.to_string()),
+        entity_ids: None,
         actor_id: query.actor_id.map(|id| id.to_string()),
         action: query.action,
         since: query.since,
@@ -159,4 +160,58 @@ pub async fn head(
     let (seq, hash) = state.db.read(store::head).await?;
     let signed_at = crate::db::format_timestamp(crate::db::now());
     Ok(HttpResponse::Ok().json(state.checkpoints.sign(seq, hash, signed_at)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AccessQuery {
+    /// The file that was read.
+    pub entity_id: Option<Uuid>,
+    /// Who read it.
+    pub actor_id: Option<Uuid>,
+    /// Reads at or after this time (RFC 3339).
+    pub since: Option<DateTime<Utc>>,
+    /// Reads before this time (RFC 3339).
+    pub until: Option<DateTime<Utc>>,
+    /// 1–200, default 50.
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// The access log: who read which file, when; oldest first.
+#[utoipa::path(
+    get, path = "/api/v1/audit/access", tag = "audit",
+    security(("bearer" = [])),
+    params(AccessQuery),
+    responses(
+        (status = 200, description = "A page of reads", body = inline(Page<super::access::AccessEntry>)),
+        (status = 400, description = "Bad query", body = Problem),
+        (status = 401, description = "Not logged in", body = Problem),
+        (status = 403, description = "Not an auditor", body = Problem),
+    )
+)]
+pub async fn access(
+    state: web::Data<AppState>,
+    _auth: Authorized<can::ReadAudit>,
+    query: web::Query<AccessQuery>,
+) -> Result<HttpResponse, AppError> {
+    let query = query.into_inner();
+    let cursor = Cursor::<Uuid>::parse(query.limit, query.cursor.as_deref())?;
+    let filter = super::access::AccessFilter {
+        entity_id: query.entity_id,
+        actor_id: query.actor_id,
+        since: query.since,
+        until: query.until,
+    };
+    // Reads are logged in batches; make sure the auditor sees all of them.
+    state.access_log.flush().await?;
+    let page = state
+        .db
+        .read(move |conn| {
+            let rows = super::access::list(conn, &filter, cursor.after, cursor.fetch())?;
+            Ok(cursor.page(rows, |e| e.id))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
 }

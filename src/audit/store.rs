@@ -128,6 +128,8 @@ pub fn append(
 pub struct AuditFilter {
     pub entity_type: Option<String>,
     pub entity_id: Option<String>,
+    /// Any of these entities (a file and its custody events).
+    pub entity_ids: Option<Vec<String>>,
     pub actor_id: Option<String>,
     pub action: Option<String>,
     pub since: Option<DateTime<Utc>>,
@@ -150,6 +152,9 @@ pub fn list(
     }
     if let Some(v) = &filter.entity_id {
         query = query.filter(audit_log::entity_id.eq(v.clone()));
+    }
+    if let Some(ids) = &filter.entity_ids {
+        query = query.filter(audit_log::entity_id.eq_any(ids.clone()));
     }
     if let Some(v) = &filter.actor_id {
         query = query.filter(audit_log::actor_id.eq(v.clone()));

@@ -44,8 +44,15 @@ permission_matrix! {
     /// Create accounts, change role / name / active, reset passwords.
     ManageUsers => [Admin],
     ReadUsers => [Admin, Auditor],
-    /// Read and verify the audit log; read signed checkpoints.
+    /// Read and verify the audit log and the access log; read signed checkpoints.
     ReadAudit => [Auditor],
+    /// The shared facility registry.
+    ReadFacilities => [Admin, Caseworker, Reviewer, FamilyRepresentative, Auditor],
+    WriteFacilities => [Caseworker],
+    /// Detainee files: which ones is decided by `detainees::scope`.
+    ReadDetainees => [Caseworker, Reviewer, Auditor],
+    /// Create, edit, archive and restore files of one's own organisation.
+    WriteDetainees => [Caseworker],
 }
 
 pub fn allows(role: Role, action: Action) -> bool {

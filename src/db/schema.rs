@@ -76,7 +76,97 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    facilities (id) {
+        id -> Text,
+        name -> Text,
+        name_ar -> Nullable<Text>,
+        kind -> Text,
+        governorate -> Nullable<Text>,
+        location -> Nullable<Text>,
+        latitude -> Nullable<Double>,
+        longitude -> Nullable<Double>,
+        controlling_authority -> Nullable<Text>,
+        status -> Text,
+        notes -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    counters (name) {
+        name -> Text,
+        value -> BigInt,
+    }
+}
+
+diesel::table! {
+    detainees (id) {
+        id -> Text,
+        reference -> Text,
+        organization_id -> Text,
+        full_name -> Text,
+        name_ar -> Nullable<Text>,
+        /// A JSON array of strings.
+        aliases -> Text,
+        sex -> Text,
+        birth_date -> Nullable<Text>,
+        place_of_origin -> Nullable<Text>,
+        status -> Text,
+        category -> Text,
+        major_crimes_accusation -> Bool,
+        accusation_summary -> Nullable<Text>,
+        facility_id -> Nullable<Text>,
+        detained_on -> Nullable<Text>,
+        last_seen_on -> Nullable<Text>,
+        released_on -> Nullable<Text>,
+        notes -> Nullable<Text>,
+        source_notes -> Nullable<Text>,
+        review_status -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        created_by -> Text,
+        updated_at -> Timestamp,
+        updated_by -> Text,
+        archived_at -> Nullable<Timestamp>,
+        merged_into -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    custody_events (id) {
+        id -> Text,
+        detainee_id -> Text,
+        facility_id -> Text,
+        from_date -> Nullable<Text>,
+        to_date -> Nullable<Text>,
+        note -> Nullable<Text>,
+        created_at -> Timestamp,
+        created_by -> Text,
+    }
+}
+
+diesel::table! {
+    access_log (id) {
+        id -> Text,
+        occurred_at -> Timestamp,
+        actor_id -> Text,
+        actor_username -> Text,
+        actor_role -> Text,
+        action -> Text,
+        entity_id -> Text,
+        request_id -> Nullable<Text>,
+        client_ip -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(users -> organizations (organization_id));
+diesel::joinable!(detainees -> organizations (organization_id));
+diesel::joinable!(detainees -> facilities (facility_id));
+diesel::joinable!(custody_events -> detainees (detainee_id));
+diesel::joinable!(custody_events -> facilities (facility_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 
@@ -87,4 +177,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     login_failures,
     audit_log,
+    facilities,
+    counters,
+    detainees,
+    custody_events,
+    access_log,
 );

@@ -1,6 +1,16 @@
 //! Small value types parsed at the edge, so handlers only see valid values.
 
+pub mod partial_date;
+
+pub use partial_date::PartialDate;
+
+use serde::{Deserialize, Deserializer};
+
 use crate::error::AppError;
+
+pub const MAX_NAME_CHARS: usize = 200;
+pub const MAX_NOTES_CHARS: usize = 10_000;
+pub const MAX_ALIASES: usize = 20;
 
 /// A human-entered name or label: trimmed, 1..=`max` characters, no control
 /// characters (NUL, newlines, bidi tricks are refused; any script is welcome).
@@ -21,6 +31,90 @@ pub fn parse_text(field: &str, value: &str, max_chars: usize) -> Result<String, 
         )));
     }
     Ok(trimmed.to_owned())
+}
+
+/// An optional name or label: `None` stays `None`; a value must be valid.
+pub fn parse_optional_text(
+    field: &str,
+    value: Option<&str>,
+    max_chars: usize,
+) -> Result<Option<String>, AppError> {
+    value.map(|v| parse_text(field, v, max_chars)).transpose()
+}
+
+/// Free text (notes): up to `max_chars`, line breaks and tabs allowed, other
+/// control characters (NUL among them) refused. Empty text means no text.
+pub fn parse_notes(
+    field: &str,
+    value: Option<&str>,
+    max_chars: usize,
+) -> Result<Option<String>, AppError> {
+    let Some(value) = value else { return Ok(None) };
+    if value.trim().is_empty() {
+        return Ok(None);
+    }
+    if value.chars().count() > max_chars {
+        return Err(AppError::validation(format!(
+            "{field} must be at most {max_chars} characters"
+        )));
+    }
+    if value.chars().any(|c| {
+        (c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    }) {
+        return Err(AppError::validation(format!(
+            "{field} must not contain control characters"
+        )));
+    }
+    Ok(Some(value.to_owned()))
+}
+
+/// Other names a person is known by: at most 20, each a valid name, no duplicates.
+pub fn parse_aliases(values: &[String]) -> Result<Vec<String>, AppError> {
+    if values.len() > MAX_ALIASES {
+        return Err(AppError::validation(format!(
+            "at most {MAX_ALIASES} aliases"
+        )));
+    }
+    let mut aliases: Vec<String> = Vec::with_capacity(values.len());
+    for value in values {
+        let alias = parse_text("aliases[]", value, MAX_NAME_CHARS)?;
+        if !aliases.contains(&alias) {
+            aliases.push(alias);
+        }
+    }
+    Ok(aliases)
+}
+
+/// Latitude and longitude, both or neither, in range.
+pub fn parse_coordinates(
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+) -> Result<Option<(f64, f64)>, AppError> {
+    match (latitude, longitude) {
+        (None, None) => Ok(None),
+        (Some(lat), Some(lon)) => {
+            if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
+                return Err(AppError::validation(
+                    "latitude must be within ±90 and longitude within ±180",
+                ));
+            }
+            Ok(Some((lat, lon)))
+        }
+        _ => Err(AppError::validation(
+            "give both latitude and longitude, or neither",
+        )),
+    }
+}
+
+/// For PATCH bodies: tells an absent member (`None`) from an explicit
+/// `null` (`Some(None)`, which clears the field).
+pub fn present<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 /// Control characters, and the bidirectional overrides that can make a name
@@ -120,6 +214,43 @@ mod tests {
         assert!(parse_text("name", "evil\u{202E}txt", 200).is_err());
         assert!(parse_text("name", &"x".repeat(201), 200).is_err());
         assert!(parse_text("name", &"ص".repeat(200), 200).is_ok());
+    }
+
+    #[test]
+    fn notes_keep_line_breaks_but_not_other_controls() {
+        assert_eq!(
+            parse_notes("notes", Some("line one\nline two"), 100)
+                .unwrap()
+                .unwrap(),
+            "line one\nline two"
+        );
+        assert!(parse_notes("notes", Some("bad\u{0}"), 100).is_err());
+        assert!(parse_notes("notes", Some(&"x".repeat(101)), 100).is_err());
+        assert_eq!(parse_notes("notes", Some("   "), 100).unwrap(), None);
+    }
+
+    #[test]
+    fn aliases_are_bounded_and_deduplicated() {
+        let many: Vec<String> = (0..21).map(|i| format!("alias {i}")).collect();
+        assert!(parse_aliases(&many).is_err());
+        let dup = vec![
+            "Abu Ahmad".to_owned(),
+            "Abu Ahmad".to_owned(),
+            "أبو أحمد".to_owned(),
+        ];
+        assert_eq!(parse_aliases(&dup).unwrap().len(), 2);
+        assert!(parse_aliases(&["".to_owned()]).is_err());
+    }
+
+    #[test]
+    fn coordinates_come_in_pairs_within_range() {
+        assert!(parse_coordinates(Some(33.66), Some(36.33))
+            .unwrap()
+            .is_some());
+        assert!(parse_coordinates(Some(91.0), Some(36.0)).is_err());
+        assert!(parse_coordinates(Some(33.0), Some(-181.0)).is_err());
+        assert!(parse_coordinates(Some(33.0), None).is_err());
+        assert!(parse_coordinates(Some(f64::NAN), Some(1.0)).is_err());
     }
 
     #[test]

@@ -1,0 +1,10 @@
+//! Detainee files: who was taken, from where, held where, and what is known,
+//! owned by the documentation organisation that compiled the file.
+
+pub mod custody;
+pub mod model;
+pub mod routes;
+pub mod scope;
+pub mod store;
+
+pub use model::{Detainee, DetaineeStatus, ReviewStatus};

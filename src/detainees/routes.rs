@@ -1,0 +1,614 @@
+//! `/detainees`: caseworkers of the owning organisation write; who reads is
+//! decided by `scope`. Every file shown is written to the access log.
+
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use super::custody::{self, CustodyEvent, NewCustodyEvent};
+use super::model::{
+    source_notes_fingerprint, Category, Detainee, DetaineeFields, DetaineePatch, DetaineeStatus,
+    DetaineeView, NewDetainee, ReviewStatus,
+};
+use super::scope::{sees_source_notes, FileScope};
+use super::store::{self, DetaineeFilter};
+use crate::audit::access::AccessAction;
+use crate::audit::store::AuditFilter;
+use crate::audit::{self, AuditAction, AuditEntry, Changes};
+use crate::auth::{can, Authorized, Caller};
+use crate::db::{self, DbConnection};
+use crate::error::{AppError, Problem};
+use crate::facilities::store as facilities;
+use crate::http::etag::{etag, ok_with_etag};
+use crate::http::{Cursor, IfMatch, Page};
+use crate::state::AppState;
+use crate::telemetry::RequestContext;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DetaineeQuery {
+    pub status: Option<DetaineeStatus>,
+    pub category: Option<Category>,
+    pub review_status: Option<ReviewStatus>,
+    pub facility_id: Option<Uuid>,
+    /// Include archived (and merged) files; default false.
+    pub include_archived: Option<bool>,
+    /// 1–200, default 50.
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// 1–200, default 50.
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// The file's `review_status` decides whether its `status` may become
+/// `released` (DESIGN.md 3.1, the release gate).
+fn release_gate(
+    before: Option<&DetaineeFields>,
+    after: &DetaineeFields,
+    review: ReviewStatus,
+) -> Result<(), AppError> {
+    let becomes_released = after.status == DetaineeStatus::Released
+        && before.is_none_or(|b| b.status != DetaineeStatus::Released);
+    if becomes_released && review != ReviewStatus::ClearedForRelease {
+        return Err(AppError::Conflict {
+            code: "review_required",
+            detail: format!(
+                "a file can be marked released only once a review has cleared it (review_status is {review})"
+            ),
+        });
+    }
+    Ok(())
+}
+
+fn require_facility(conn: &mut DbConnection, facility_id: Option<Uuid>) -> Result<(), AppError> {
+    match facility_id {
+        Some(id) if !facilities::exists(conn, id)? => Err(AppError::validation(
+            "facility_id names no registered facility",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The file, locked for this transaction, if the caller may see it.
+fn locked_file(conn: &mut DbConnection, id: Uuid, scope: FileScope) -> Result<Detainee, AppError> {
+    db::lock_row(conn, "detainees", &id.to_string())?;
+    store::find_in_scope(conn, id, scope)?.ok_or(AppError::NotFound)
+}
+
+fn view_for(caller: &Caller, file: Detainee) -> DetaineeView {
+    let visible = sees_source_notes(caller, &file);
+    file.view(visible)
+}
+
+/// Open a new file. The owning organisation is the caller's.
+#[utoipa::path(
+    post, path = "/api/v1/detainees", tag = "detainees",
+    security(("bearer" = [])),
+    request_body = NewDetainee,
+    responses(
+        (status = 201, description = "Created", body = DetaineeView, headers(("Location" = String), ("ETag" = String))),
+        (status = 400, description = "Malformed body, or a server-owned field (organization_id, reference, review_status, version) sent", body = Problem),
+        (status = 401, description = "Not logged in", body = Problem),
+        (status = 403, description = "Not a caseworker", body = Problem),
+        (status = 409, description = "`released` without a cleared review (review_required)", body = Problem),
+        (status = 415, description = "Not JSON", body = Problem),
+        (status = 422, description = "Invalid value, or an unknown facility", body = Problem),
+    )
+)]
+pub async fn create(
+    state: web::Data<AppState>,
+    context: RequestContext,
+    auth: Authorized<can::WriteDetainees>,
+    body: web::Json<NewDetainee>,
+) -> Result<HttpResponse, AppError> {
+    let (fields, source_notes) = body.into_inner().into_parts()?;
+    release_gate(None, &fields, ReviewStatus::NotReviewed)?;
+    let caller = auth.caller;
+    let actor = caller.actor();
+    let (user_id, organization_id) = (caller.user.id, caller.user.organization_id);
+    let file = state
+        .db
+        .write(move |conn| {
+            require_facility(conn, fields.facility_id)?;
+            let now = db::to_utc(db::now());
+            let file = Detainee {
+                id: Uuid::now_v7(),
+                reference: store::next_reference(conn)?,
+                organization_id,
+                fields,
+                source_notes,
+                review_status: ReviewStatus::NotReviewed,
+                version: 1,
+                created_at: now,
+                created_by: user_id,
+                updated_at: now,
+                updated_by: user_id,
+                archived_at: None,
+                merged_into: None,
+            };
+            store::insert(conn, &file)?;
+            let changes = Changes::created_from(&file.fields, &[])
+                .created("reference", file.reference.clone())
+                .created("organization_id", organization_id.to_string())
+                .created("review_status", file.review_status.as_str())
+                .changed(
+                    "source_notes",
+                    serde_json::Value::Null,
+                    source_notes_fingerprint(&file.source_notes),
+                );
+            audit::append(
+                conn,
+                &actor,
+                AuditAction::DetaineeCreate,
+                Some(file.id.to_string()),
+                changes,
+                &context,
+            )?;
+            Ok(file)
+        })
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/v1/detainees/{}", file.id)))
+        .insert_header((header::ETAG, etag(file.version)))
+        .json(view_for(&caller, file)))
+}
+
+/// List the files the caller may see. `source_notes` is never in lists.
+#[utoipa::path(
+    get, path = "/api/v1/detainees", tag = "detainees",
+    security(("bearer" = [])),
+    params(DetaineeQuery),
+    responses(
+        (status = 200, description = "A page of files", body = inline(Page<DetaineeView>)),
+        (status = 400, description = "Bad query", body = Problem),
+        (status = 401, description = "Not logged in", body = Problem),
+        (status = 403, description = "This role has no access to files", body = Problem),
+    )
+)]
+pub async fn list(
+    state: web::Data<AppState>,
+    context: RequestContext,
+    auth: Authorized<can::ReadDetainees>,
+    query: web::Query<DetaineeQuery>,
+) -> Result<HttpResponse, AppError> {
+    let query = query.into_inner();
+    let cursor = Cursor::<Uuid>::parse(query.limit, query.cursor.as_deref())?;
+    let filter = DetaineeFilter {
+        status: query.status,
+        category: query.category,
+        review_status: query.review_status,
+        facility_id: query.facility_id,
+        include_archived: query.include_archived.unwrap_or(false),
+    };
+    let scope = FileScope::of(&auth.caller);
+    let page = state
+        .db
+        .read(move |conn| {
+            let rows = store::list(conn, scope, &filter, cursor.after, cursor.fetch())?;
+            Ok(cursor.page(rows, |f| f.id))
+        })
+        .await?;
+    let ids: Vec<Uuid> = page.items.iter().map(|f| f.id).collect();
+    state
+        .access_log
+        .record(&auth.caller, AccessAction::DetaineeView, &ids, &context);
+    Ok(HttpResponse::Ok().json(Page {
+        items: page
+            .items
+            .into_iter()
+            .map(|f| f.view(false))
+            .collect::<Vec<_>>(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// One file (archived files too, with `archived_at` set).
+#[utoipa::path(
+    get, path = "/api/v1/detainees/{id}", tag = "detainees",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    responses(
+        (status = 200, description = "The file", body = DetaineeView, headers(("ETag" = String))),
+        (status = 400, description = "Malformed id", body = Problem),
+        (status = 401, description = "Not logged in", body = Problem),
+        (status = 403, description = "This role has no access to files", body = Problem),
+        (status = 404, description = "No such file, or not visible to you", body = Problem),
+    )
+)]
+pub async fn get(
+    state: web::Data<AppState>,
+    context: RequestContext,
+    auth: Authorized<can::ReadDetainees>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let scope = FileScope::of(&auth.caller);
+    let file = state
+        .db
+        .read(move |conn| store::find_in_scope(conn, id, scope))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    state
+        .access_log
+        .record(&auth.caller, AccessAction::DetaineeView, &[id], &context);
+    Ok(ok_with_etag(&view_for(&auth.caller, file)))
+}
+
+/// Change a file. Needs `If-Match`. A change to `category`,
+/// `major_crimes_accusation` or `accusation_summary` after a review decision
+/// sends the file back to `not_reviewed`.
+#[utoipa::path(
+    patch, path = "/api/v1/detainees/{id}", tag = "detainees",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")),
+    request_body = DetaineePatch,
+    responses(
+        (status = 200, description = "The updated file", body = DetaineeView, headers(("ETag" = String))),
+        (status = 400, description = "Malformed body, or a server-owned field sent", body = Problem),
+        (status = 401, description = "Not logged in", body = Problem),
+        (status = 403, description = "Not a caseworker", body = Problem),
+        (status = 404, description = "No such file in your organisation", body = Problem),
+        (status = 409, description = "Archived (restore first), or `released` without a cleared review (review_required)", body = Problem),
+        (status = 412, description = "Stale If-Match", body = Problem),
+        (status = 422, description = "Invalid value, or an unknown facility", body = Problem),
+        (status = 428, description = "If-Match missing", body = Problem),
+    )
+)]
+pub async fn update(
+    state: web::Data<AppState>,
+    context: RequestContext,
+    auth: Authorized<can::WriteDetainees>,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    body: web::Json<DetaineePatch>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let patch = body.into_inner();
+    let caller = auth.caller;
+    let (actor, scope, user_id) = (caller.actor(), FileScope::of(&caller), caller.user.id);
+    let file = state
+        .db
+        .write(move |conn| {
+            let current = locked_file(conn, id, scope)?;
+            if_match.check(current.version)?;
+            if current.archived_at.is_some() {
+                return Err(AppError::conflict(
+                    "the file is archived; restore it before editing",
+                ));
+            }
+            let (fields, source_notes) = patch.apply(&current.fields, &current.source_notes)?;
+            if fields.facility_id != current.fields.facility_id {
+                require_facility(conn, fields.facility_id)?;
+            }
+            // No clear-then-edit: what a decision was about cannot change under it.
+            let decided = matches!(
+                current.review_status,
+                ReviewStatus::ClearedForRelease | ReviewStatus::ReleaseWithheld
+            );
+            let review_status = if decided && fields.review_relevant_changes(&current.fields) {
+                ReviewStatus::NotReviewed
+            } else {
+                current.review_status
+            };
+            release_gate(Some(&current.fields), &fields, review_status)?;
+            let changes = Changes::diff(&current.fields, &fields, &[])
+                .changed(
+                    "source_notes",
+                    source_notes_fingerprint(&current.source_notes),
+                    source_notes_fingerprint(&source_notes),
+                )
+                .changed(
+                    "review_status",
+                    current.review_status.as_str(),
+                    review_status.as_str(),
+                );
+            if changes.is_empty() {
+                return Ok(current);
+            }
+            let next = Detainee {
+                fields,
+                source_notes,
+                review_status,
+                version: current.version + 1,
+                updated_at: db::to_utc(db::now()),
+                updated_by: user_id,
+                ..current.clone()
+            };
+            store::update(conn, &next)?;
+            let changes = changes.changed("version", current.version, next.version);
+            audit::append(
+                conn,
+                &actor,
+                AuditAction::DetaineeUpdate,
+                Some(id.to_string()),
+                changes,
+                &context,
+            )?;
+            Ok(next)
+        })
+        .await?;
+    Ok(ok_with_etag(&view_for(&caller, file)))
+}
+
+/// Archive a file (nothing is ever deleted). Needs `If-Match`.
+#[utoipa::path(
+    delete, path = "/api/v1/detainees/{id}", tag = "detainees",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")),
+    responses(
+        (status = 204, description = "Archived"),
+        (status = 401, description = "Not logged in", body = Problem),
+        (status = 403, description = "Not a caseworker", body = Problem),
+        (status = 404, description = "No such file in your organisation", body = Problem),
+        (status = 409, description = "Already archived", body = Problem),
+        (status = 412, description = "Stale If-Match", body = Problem),
+        (status = 428, description = "If-Match missing", body = Problem),
+    )
+)]
+pub async fn archive(
+    state: web::Data<AppState>,
+    context: RequestContext,
+    auth: Authorized<can::WriteDetainees>,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let caller = auth.caller;
+    let (actor, scope, user_id) = (caller.actor(), FileScope::of(&caller), caller.user.id);
+    state
+        .db
+        .write(move |conn| {
+            let current = locked_file(conn, id, scope)?;
+            if_match.check(current.version)?;
+            if current.archived_at.is_some() {
+                return Err(AppError::conflict("the file is already archived"));
+            }
+            let now = db::to_utc(db::now());
+            let next = Detainee {
+                archived_at: Some(now),
+                version: current.version + 1,
+                updated_at: now,
+                updated_by: user_id,
+                ..current.clone()
+            };
+            store::update(conn, &next)?;
+            let changes = Changes::new()
+                .changed(
+                    "archived_at",
+                    serde_json::Value::Null,
+                    db::format_timestamp(now.naive_utc()),
+                )
+                .changed("version", current.version, next.version);
+            audit::append(
+                conn,
+                &actor,
+                AuditAction::DetaineeArchive,
+                Some(id.to_string()),
+                changes,
+                &context,
+            )?;
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Bring an archived file back.
+#[utoipa::path(
+    post, path = "/api/v1/detainees/{id}/restore", tag = "detainees",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    responses(
+        (status = 200, description = "The restored file", body = DetaineeView, headers(("ETag" = String))),
+        (status = 401, description = "Not logged in", body = Problem),
+        (status = 403, description = "Not a caseworker", body = Problem),
+        (status = 404, description = "No such file in your organisation", body = Problem),
+        (status = 409, description = "Not archived, or merged into another file", body = Problem),
+    )
+)]
+pub async fn restore(
+    state: web::Data<AppState>,
+    context: RequestContext,
+    auth: Authorized<can::WriteDetainees>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let caller = auth.caller;
+    let (actor, scope, user_id) = (caller.actor(), FileScope::of(&caller), caller.user.id);
+    let file = state
+        .db
+        .write(move |conn| {
+            let current = locked_file(conn, id, scope)?;
+            let Some(archived_at) = current.archived_at else {
+                return Err(AppError::conflict("the file is not archived"));
+            };
+            if current.merged_into.is_some() {
+                return Err(AppError::conflict(
+                    "the file was merged into another; undo the merge instead",
+                ));
+            }
+            let next = Detainee {
+                archived_at: None,
+                version: current.version + 1,
+                updated_at: db::to_utc(db::now()),
+                updated_by: user_id,
+                ..current.clone()
+            };
+            store::update(conn, &next)?;
+            let changes = Changes::new()
+                .changed(
+                    "archived_at",
+                    db::format_timestamp(archived_at.naive_utc()),
+                    serde_json::Value::Null,
+                )
+                .changed("version", current.version, next.version);
+            audit::append(
+                conn,
+                &actor,
+                AuditAction::DetaineeRestore,
+                Some(id.to_string()),
+                changes,
+                &context,
+            )?;
+            Ok(next)
+        })
+        .await?;
+    Ok(ok_with_etag(&view_for(&caller, file)))
+}
+
+/// Where the person was held.
+#[utoipa::path(
+    get, path = "/api/v1/detainees/{id}/custody", tag = "detainees",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path), PageQuery),
+    responses(
+        (status = 200, description = "A page of custody events, oldest record first", body = inline(Page<CustodyEvent>)),
+        (status = 400, description = "Bad id or query", body = Problem),
+        (status = 401, description = "Not logged in", body = Problem),
+        (status = 403, description = "This role has no access to files", body = Problem),
+        (status = 404, description = "No such file, or not visible to you", body = Problem),
+    )
+)]
+pub async fn list_custody(
+    state: web::Data<AppState>,
+    context: RequestContext,
+    auth: Authorized<can::ReadDetainees>,
+    id: web::Path<Uuid>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let cursor = Cursor::<Uuid>::parse(query.limit, query.cursor.as_deref())?;
+    let scope = FileScope::of(&auth.caller);
+    let page = state
+        .db
+        .read(move |conn| {
+            store::find_in_scope(conn, id, scope)?.ok_or(AppError::NotFound)?;
+            let rows = custody::list(conn, id, cursor.after, cursor.fetch())?;
+            Ok(cursor.page(rows, |e| e.id))
+        })
+        .await?;
+    state
+        .access_log
+        .record(&auth.caller, AccessAction::DetaineeCustody, &[id], &context);
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// Record a place and time of custody.
+#[utoipa::path(
+    post, path = "/api/v1/detainees/{id}/custody", tag = "detainees",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    request_body = NewCustodyEvent,
+    responses(
+        (status = 201, description = "Recorded", body = CustodyEvent, headers(("Location" = String))),
+        (status = 400, description = "Malformed body", body = Problem),
+        (status = 401, description = "Not logged in", body = Problem),
+        (status = 403, description = "Not a caseworker", body = Problem),
+        (status = 404, description = "No such file in your organisation", body = Problem),
+        (status = 409, description = "The file is archived", body = Problem),
+        (status = 422, description = "`from` after `to`, an invalid date, or an unknown facility", body = Problem),
+    )
+)]
+pub async fn create_custody(
+    state: web::Data<AppState>,
+    context: RequestContext,
+    auth: Authorized<can::WriteDetainees>,
+    id: web::Path<Uuid>,
+    body: web::Json<NewCustodyEvent>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let new = body.into_inner().validated()?;
+    let caller = auth.caller;
+    let (actor, scope, user_id) = (caller.actor(), FileScope::of(&caller), caller.user.id);
+    let event = state
+        .db
+        .write(move |conn| {
+            let file = store::find_in_scope(conn, id, scope)?.ok_or(AppError::NotFound)?;
+            if file.archived_at.is_some() {
+                return Err(AppError::conflict(
+                    "the file is archived; restore it before adding to it",
+                ));
+            }
+            require_facility(conn, Some(new.facility_id))?;
+            let event = CustodyEvent {
+                id: Uuid::now_v7(),
+                detainee_id: id,
+                facility_id: new.facility_id,
+                from: new.from,
+                to: new.to,
+                note: new.note,
+                created_at: db::to_utc(db::now()),
+                created_by: user_id,
+            };
+            custody::insert(conn, &event)?;
+            let changes = Changes::created_from(&event, &["id", "created_at", "created_by"]);
+            audit::append(
+                conn,
+                &actor,
+                AuditAction::CustodyCreate,
+                Some(event.id.to_string()),
+                changes,
+                &context,
+            )?;
+            Ok(event)
+        })
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/v1/detainees/{id}/custody")))
+        .json(event))
+}
+
+/// The file's audit entries (and its custody events'), oldest first, with
+/// the same `seq` and `hash` as in `/audit`.
+#[utoipa::path(
+    get, path = "/api/v1/detainees/{id}/history", tag = "detainees",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path), PageQuery),
+    responses(
+        (status = 200, description = "A page of audit entries", body = inline(Page<AuditEntry>)),
+        (status = 400, description = "Bad id or query", body = Problem),
+        (status = 401, description = "Not logged in", body = Problem),
+        (status = 403, description = "This role has no access to files", body = Problem),
+        (status = 404, description = "No such file, or not visible to you", body = Problem),
+    )
+)]
+pub async fn history(
+    state: web::Data<AppState>,
+    context: RequestContext,
+    auth: Authorized<can::ReadDetainees>,
+    id: web::Path<Uuid>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let cursor = Cursor::<i64>::parse(query.limit, query.cursor.as_deref())?;
+    let scope = FileScope::of(&auth.caller);
+    let page = state
+        .db
+        .read(move |conn| {
+            store::find_in_scope(conn, id, scope)?.ok_or(AppError::NotFound)?;
+            let mut entities = custody::ids_of(conn, id)?;
+            entities.push(id.to_string());
+            let filter = AuditFilter {
+                entity_ids: Some(entities),
+                ..AuditFilter::default()
+            };
+            let rows =
+                audit::store::list(conn, &filter, cursor.after.unwrap_or(0), cursor.fetch())?;
+            Ok(cursor.page(rows, |e| e.seq))
+        })
+        .await?;
+    state
+        .access_log
+        .record(&auth.caller, AccessAction::DetaineeHistory, &[id], &context);
+    Ok(HttpResponse::Ok().json(page))
+}

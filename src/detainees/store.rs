@@ -1,0 +1,266 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::model::{Category, Detainee, DetaineeFields, DetaineeStatus, ReviewStatus};
+use super::scope::FileScope;
+use crate::db::schema::{counters, detainees};
+use crate::db::{self, DbConnection};
+use crate::domain::{stored_uuid, PartialDate};
+use crate::error::AppError;
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = detainees)]
+struct DetaineeRow {
+    id: String,
+    reference: String,
+    organization_id: String,
+    full_name: String,
+    name_ar: Option<String>,
+    aliases: String,
+    sex: String,
+    birth_date: Option<String>,
+    place_of_origin: Option<String>,
+    status: String,
+    category: String,
+    major_crimes_accusation: bool,
+    accusation_summary: Option<String>,
+    facility_id: Option<String>,
+    detained_on: Option<String>,
+    last_seen_on: Option<String>,
+    released_on: Option<String>,
+    notes: Option<String>,
+    source_notes: Option<String>,
+    review_status: String,
+    version: i64,
+    created_at: NaiveDateTime,
+    created_by: String,
+    updated_at: NaiveDateTime,
+    updated_by: String,
+    archived_at: Option<NaiveDateTime>,
+    merged_into: Option<String>,
+}
+
+fn stored_date(value: Option<String>) -> Result<Option<PartialDate>, AppError> {
+    value
+        .map(|v| {
+            v.parse()
+                .map_err(|_| AppError::internal_msg(format!("malformed stored date {v:?}")))
+        })
+        .transpose()
+}
+
+fn stored_optional_uuid(value: Option<String>) -> Result<Option<Uuid>, AppError> {
+    value.as_deref().map(stored_uuid).transpose()
+}
+
+impl TryFrom<DetaineeRow> for Detainee {
+    type Error = AppError;
+    fn try_from(row: DetaineeRow) -> Result<Self, AppError> {
+        Ok(Detainee {
+            id: stored_uuid(&row.id)?,
+            reference: row.reference,
+            organization_id: stored_uuid(&row.organization_id)?,
+            fields: DetaineeFields {
+                full_name: row.full_name,
+                name_ar: row.name_ar,
+                aliases: serde_json::from_str(&row.aliases).map_err(AppError::internal)?,
+                sex: row.sex.parse()?,
+                birth_date: stored_date(row.birth_date)?,
+                place_of_origin: row.place_of_origin,
+                status: row.status.parse()?,
+                category: row.category.parse()?,
+                major_crimes_accusation: row.major_crimes_accusation,
+                accusation_summary: row.accusation_summary,
+                facility_id: stored_optional_uuid(row.facility_id)?,
+                detained_on: stored_date(row.detained_on)?,
+                last_seen_on: stored_date(row.last_seen_on)?,
+                released_on: stored_date(row.released_on)?,
+                notes: row.notes,
+            },
+            source_notes: row.source_notes,
+            review_status: row.review_status.parse()?,
+            version: row.version,
+            created_at: db::to_utc(row.created_at),
+            created_by: stored_uuid(&row.created_by)?,
+            updated_at: db::to_utc(row.updated_at),
+            updated_by: stored_uuid(&row.updated_by)?,
+            archived_at: row.archived_at.map(db::to_utc),
+            merged_into: stored_optional_uuid(row.merged_into)?,
+        })
+    }
+}
+
+/// The next human-readable reference, `SJL-000001` onwards. The counter row
+/// stays locked until the transaction ends, so references never repeat.
+pub fn next_reference(conn: &mut DbConnection) -> Result<String, AppError> {
+    diesel::update(counters::table.find("detainee_reference"))
+        .set(counters::value.eq(counters::value + 1))
+        .execute(conn)?;
+    let value: i64 = counters::table
+        .find("detainee_reference")
+        .select(counters::value)
+        .first(conn)?;
+    Ok(format!("SJL-{value:06}"))
+}
+
+fn text(date: Option<PartialDate>) -> Option<String> {
+    date.map(|d| d.to_string())
+}
+
+pub fn insert(conn: &mut DbConnection, file: &Detainee) -> Result<(), AppError> {
+    let f = &file.fields;
+    diesel::insert_into(detainees::table)
+        .values((
+            (
+                detainees::id.eq(file.id.to_string()),
+                detainees::reference.eq(&file.reference),
+                detainees::organization_id.eq(file.organization_id.to_string()),
+                detainees::full_name.eq(&f.full_name),
+                detainees::name_ar.eq(&f.name_ar),
+                detainees::aliases
+                    .eq(serde_json::to_string(&f.aliases).map_err(AppError::internal)?),
+                detainees::sex.eq(f.sex.as_str()),
+                detainees::birth_date.eq(text(f.birth_date)),
+                detainees::place_of_origin.eq(&f.place_of_origin),
+                detainees::status.eq(f.status.as_str()),
+                detainees::category.eq(f.category.as_str()),
+                detainees::major_crimes_accusation.eq(f.major_crimes_accusation),
+                detainees::accusation_summary.eq(&f.accusation_summary),
+                detainees::facility_id.eq(f.facility_id.map(|id| id.to_string())),
+            ),
+            (
+                detainees::detained_on.eq(text(f.detained_on)),
+                detainees::last_seen_on.eq(text(f.last_seen_on)),
+                detainees::released_on.eq(text(f.released_on)),
+                detainees::notes.eq(&f.notes),
+                detainees::source_notes.eq(&file.source_notes),
+                detainees::review_status.eq(file.review_status.as_str()),
+                detainees::version.eq(file.version),
+                detainees::created_at.eq(file.created_at.naive_utc()),
+                detainees::created_by.eq(file.created_by.to_string()),
+                detainees::updated_at.eq(file.updated_at.naive_utc()),
+                detainees::updated_by.eq(file.updated_by.to_string()),
+                detainees::archived_at.eq(file.archived_at.map(|t| t.naive_utc())),
+                detainees::merged_into.eq(file.merged_into.map(|id| id.to_string())),
+            ),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Write every mutable column of `file`; the row must be locked and its
+/// version checked in this transaction.
+pub fn update(conn: &mut DbConnection, file: &Detainee) -> Result<(), AppError> {
+    let f = &file.fields;
+    diesel::update(detainees::table.find(file.id.to_string()))
+        .set((
+            (
+                detainees::full_name.eq(&f.full_name),
+                detainees::name_ar.eq(&f.name_ar),
+                detainees::aliases
+                    .eq(serde_json::to_string(&f.aliases).map_err(AppError::internal)?),
+                detainees::sex.eq(f.sex.as_str()),
+                detainees::birth_date.eq(text(f.birth_date)),
+                detainees::place_of_origin.eq(&f.place_of_origin),
+                detainees::status.eq(f.status.as_str()),
+                detainees::category.eq(f.category.as_str()),
+                detainees::major_crimes_accusation.eq(f.major_crimes_accusation),
+                detainees::accusation_summary.eq(&f.accusation_summary),
+                detainees::facility_id.eq(f.facility_id.map(|id| id.to_string())),
+            ),
+            (
+                detainees::detained_on.eq(text(f.detained_on)),
+                detainees::last_seen_on.eq(text(f.last_seen_on)),
+                detainees::released_on.eq(text(f.released_on)),
+                detainees::notes.eq(&f.notes),
+                detainees::source_notes.eq(&file.source_notes),
+                detainees::review_status.eq(file.review_status.as_str()),
+                detainees::version.eq(file.version),
+                detainees::updated_at.eq(file.updated_at.naive_utc()),
+                detainees::updated_by.eq(file.updated_by.to_string()),
+                detainees::archived_at.eq(file.archived_at.map(|t| t.naive_utc())),
+                detainees::merged_into.eq(file.merged_into.map(|id| id.to_string())),
+            ),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A file by id, archived or not, if the scope includes it.
+pub fn find_in_scope(
+    conn: &mut DbConnection,
+    id: Uuid,
+    scope: FileScope,
+) -> Result<Option<Detainee>, AppError> {
+    let mut query = detainees::table
+        .filter(detainees::id.eq(id.to_string()))
+        .select(DetaineeRow::as_select())
+        .into_boxed();
+    match scope {
+        FileScope::Organization(org) => {
+            query = query.filter(detainees::organization_id.eq(org.to_string()))
+        }
+        FileScope::All => {}
+        FileScope::Nothing => return Ok(None),
+    }
+    query
+        .first(conn)
+        .optional()?
+        .map(Detainee::try_from)
+        .transpose()
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct DetaineeFilter {
+    pub status: Option<DetaineeStatus>,
+    pub category: Option<Category>,
+    pub review_status: Option<ReviewStatus>,
+    pub facility_id: Option<Uuid>,
+    pub include_archived: bool,
+}
+
+/// Files in the scope, in id order after `after`.
+pub fn list(
+    conn: &mut DbConnection,
+    scope: FileScope,
+    filter: &DetaineeFilter,
+    after: Option<Uuid>,
+    fetch: i64,
+) -> Result<Vec<Detainee>, AppError> {
+    let mut query = detainees::table
+        .select(DetaineeRow::as_select())
+        .into_boxed();
+    match scope {
+        FileScope::Organization(org) => {
+            query = query.filter(detainees::organization_id.eq(org.to_string()))
+        }
+        FileScope::All => {}
+        FileScope::Nothing => return Ok(Vec::new()),
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(detainees::status.eq(status.as_str()));
+    }
+    if let Some(category) = filter.category {
+        query = query.filter(detainees::category.eq(category.as_str()));
+    }
+    if let Some(review_status) = filter.review_status {
+        query = query.filter(detainees::review_status.eq(review_status.as_str()));
+    }
+    if let Some(facility) = filter.facility_id {
+        query = query.filter(detainees::facility_id.eq(facility.to_string()));
+    }
+    if !filter.include_archived {
+        query = query.filter(detainees::archived_at.is_null());
+    }
+    if let Some(after) = after {
+        query = query.filter(detainees::id.gt(after.to_string()));
+    }
+    query
+        .order(detainees::id.asc())
+        .limit(fetch)
+        .load(conn)?
+        .into_iter()
+        .map(Detainee::try_from)
+        .collect()
+}
