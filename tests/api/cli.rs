@@ -151,7 +151,8 @@ async fn an_unknown_database_scheme_is_refused(engine: Engine) {
 
 on_both_engines!(
     scripted_set_up_creates_organisations_and_accounts,
-    an_unknown_database_scheme_is_refused
+    an_unknown_database_scheme_is_refused,
+    seed_demo_loads_a_first_look
 );
 
 /// SIGTERM stops the server cleanly (exit status 0) after it has served.
@@ -185,4 +186,62 @@ async fn sigterm_shuts_the_server_down_gracefully() {
         .await
         .unwrap();
     assert!(exit.success(), "{exit:?}");
+}
+
+async fn seed_demo_loads_a_first_look(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let password = strong_password();
+    for _ in 0..2 {
+        // Twice: the second run adds nothing.
+        let output = sijill(&app.db)
+            .arg("seed-demo")
+            .env("SIJILL_DEMO_PASSWORD", &password)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let (caseworker, _) = app.login_ok("demo.caseworker", &password).await;
+    let mut files = Vec::new();
+    let mut path = "/api/v1/detainees?limit=200".to_owned();
+    loop {
+        let page: Value = app.get(&path, &caseworker).await.json().await.unwrap();
+        files.extend(page["items"].as_array().unwrap().iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(c) => path = format!("/api/v1/detainees?limit=200&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(files.len(), 36);
+    assert!(files.iter().all(|f| f["name_ar"]
+        .as_str()
+        .is_some_and(|n| n.chars().any(|c| ('\u{0600}'..='\u{06FF}').contains(&c)))));
+    let facilities: Value = app
+        .get("/api/v1/facilities?limit=200", &caseworker)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = facilities["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "Sednaya Military Prison",
+        "Adra Central Prison",
+        "Aleppo Central Prison",
+        "Hama Central Prison",
+        "Homs Central Prison",
+    ] {
+        assert!(names.contains(&expected), "{expected} missing");
+    }
+    let (auditor, _) = app.login_ok("demo.auditor", &password).await;
+    let entries = app.audit_entries(&auditor).await;
+    recompute_chain(&entries).unwrap();
+    assert!(entries.iter().any(|e| e["action"] == "custody.create"));
 }

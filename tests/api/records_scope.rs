@@ -1,0 +1,513 @@
+//! Who sees which file, custody history, the file's history, and the access log.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::detainees::{full_file, new_facility, new_file};
+use crate::helpers::*;
+use crate::on_both_engines;
+
+/// Every route of a file answers 404 to a caseworker of another organisation.
+async fn another_organisations_file_is_not_found_on_every_route(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let owner = app.user_with_role("caseworker").await;
+    let stranger = app.user_with_role("caseworker").await;
+    let facility = new_facility(&app, &owner.token).await;
+    let file = new_file(&app, &owner.token, &full_file(&facility)).await;
+    let id = file["id"].as_str().unwrap();
+    let routes: Vec<(Method, String, Option<Value>)> = vec![
+        (Method::GET, format!("/api/v1/detainees/{id}"), None),
+        (
+            Method::PATCH,
+            format!("/api/v1/detainees/{id}"),
+            Some(json!({"notes": "mine now"})),
+        ),
+        (Method::DELETE, format!("/api/v1/detainees/{id}"), None),
+        (
+            Method::POST,
+            format!("/api/v1/detainees/{id}/restore"),
+            None,
+        ),
+        (Method::GET, format!("/api/v1/detainees/{id}/custody"), None),
+        (
+            Method::POST,
+            format!("/api/v1/detainees/{id}/custody"),
+            Some(json!({"facility_id": facility})),
+        ),
+        (Method::GET, format!("/api/v1/detainees/{id}/history"), None),
+    ];
+    for (method, path, body) in &routes {
+        let mut req = app
+            .client
+            .request(method.clone(), app.url(path))
+            .bearer_auth(&stranger.token)
+            .header("If-Match", "\"1\"");
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        assert_problem(req.send().await.unwrap(), 404, "not_found").await;
+        // The owner gets through on the same route (so the 404 is about scope).
+        let mut req = app
+            .client
+            .request(method.clone(), app.url(path))
+            .bearer_auth(&owner.token)
+            .header("If-Match", "*");
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        let status = req.send().await.unwrap().status().as_u16();
+        assert!(
+            status < 400 || status == 409,
+            "{method} {path}: {status} for the owner"
+        );
+    }
+    let page: Value = app
+        .get("/api/v1/detainees?include_archived=true", &stranger.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(page["items"].as_array().unwrap().is_empty());
+    // Nothing the stranger sent changed anything.
+    let history: Value = app
+        .get(&format!("/api/v1/detainees/{id}/history"), &owner.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let actors: Vec<&Value> = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["actor_id"])
+        .collect();
+    assert!(!actors.is_empty());
+    assert!(actors.iter().all(|a| *a == owner.id.as_str()));
+}
+
+/// role × action → status for the file routes.
+async fn the_file_permission_table_holds(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let owner = app.user_with_role("caseworker").await;
+    let file = new_file(
+        &app,
+        &owner.token,
+        &json!({"full_name": "Hala Yusuf Haddad"}),
+    )
+    .await;
+    let id = file["id"].as_str().unwrap().to_owned();
+    //                         list  get  create patch delete restore custody history
+    let table: Vec<(&str, [u16; 8])> = vec![
+        ("admin", [403, 403, 403, 403, 403, 403, 403, 403]),
+        ("caseworker", [200, 404, 201, 404, 404, 404, 404, 404]),
+        ("reviewer", [200, 404, 403, 403, 403, 403, 404, 404]),
+        (
+            "family_representative",
+            [403, 403, 403, 403, 403, 403, 403, 403],
+        ),
+        ("auditor", [200, 200, 403, 403, 403, 403, 200, 200]),
+    ];
+    let mut failures = Vec::new();
+    for (role, expected) in table {
+        let user = app.user_with_role(role).await;
+        let t = &user.token;
+        let statuses = [
+            app.get("/api/v1/detainees", t).await.status().as_u16(),
+            app.get(&format!("/api/v1/detainees/{id}"), t)
+                .await
+                .status()
+                .as_u16(),
+            app.post("/api/v1/detainees", t, &json!({"full_name": "Test"}))
+                .await
+                .status()
+                .as_u16(),
+            app.patch(
+                &format!("/api/v1/detainees/{id}"),
+                t,
+                "\"1\"",
+                &json!({"notes": "x"}),
+            )
+            .await
+            .status()
+            .as_u16(),
+            app.client
+                .delete(app.url(&format!("/api/v1/detainees/{id}")))
+                .bearer_auth(t)
+                .header("If-Match", "\"1\"")
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16(),
+            app.request(
+                Method::POST,
+                &format!("/api/v1/detainees/{id}/restore"),
+                Some(t),
+                None,
+            )
+            .await
+            .status()
+            .as_u16(),
+            app.get(&format!("/api/v1/detainees/{id}/custody"), t)
+                .await
+                .status()
+                .as_u16(),
+            app.get(&format!("/api/v1/detainees/{id}/history"), t)
+                .await
+                .status()
+                .as_u16(),
+        ];
+        if statuses != expected {
+            failures.push(format!("{role}: {statuses:?}, expected {expected:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    for path in ["/api/v1/detainees", &format!("/api/v1/detainees/{id}")] {
+        assert_eq!(
+            app.client.get(app.url(path)).send().await.unwrap().status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+}
+
+async fn source_notes_are_shown_only_where_they_must_be(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let owner = app.user_with_role("caseworker").await;
+    let facility = new_facility(&app, &owner.token).await;
+    let file = new_file(&app, &owner.token, &full_file(&facility)).await;
+    let secret = "Testimony of a former cellmate (interview 12 January 2025).";
+    assert_eq!(file["source_notes"], secret);
+    let path = format!("/api/v1/detainees/{}", file["id"].as_str().unwrap());
+    let colleague = app
+        .user_in(
+            &app.admin_token().await,
+            &owner.organization_id,
+            "caseworker",
+        )
+        .await;
+    let auditor = app.user_with_role("auditor").await;
+    for token in [&owner.token, &colleague.token, &auditor.token] {
+        let body: Value = app.get(&path, token).await.json().await.unwrap();
+        assert_eq!(body["source_notes"], secret);
+        let list = app
+            .get("/api/v1/detainees", token)
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            !list.contains("source_notes") && !list.contains(secret),
+            "source notes in a list"
+        );
+    }
+    // Not in the audit log in clear either: a fingerprint shows that it changed.
+    let res = app
+        .patch(
+            &path,
+            &owner.token,
+            "\"1\"",
+            &json!({"source_notes": "Second witness, 2025-03."}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let entries = app.audit_entries(&auditor.token).await;
+    let text = serde_json::to_string(&entries).unwrap();
+    assert!(!text.contains(secret) && !text.contains("Second witness"));
+    let update = entries
+        .iter()
+        .find(|e| e["action"] == "detainee.update")
+        .unwrap();
+    let [old, new] = [
+        &update["changes"]["source_notes"][0],
+        &update["changes"]["source_notes"][1],
+    ];
+    assert!(
+        old.as_str().unwrap().starts_with("sha256:")
+            && new.as_str().unwrap().starts_with("sha256:")
+    );
+    assert_ne!(old, new);
+}
+
+async fn custody_history_is_recorded_and_checked(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let caseworker = app.user_with_role("caseworker").await;
+    let sednaya = new_facility(&app, &caseworker.token).await;
+    let branch: Value = app
+        .post("/api/v1/facilities", &caseworker.token, &json!({"name": "Palestine Branch", "name_ar": "فرع فلسطين", "kind": "intelligence_branch"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let branch = branch["id"].as_str().unwrap();
+    let file = new_file(
+        &app,
+        &caseworker.token,
+        &json!({"full_name": "Bassel Mahmoud Kurdi"}),
+    )
+    .await;
+    let custody = format!("/api/v1/detainees/{}/custody", file["id"].as_str().unwrap());
+
+    let res = app.post(&custody, &caseworker.token, &json!({"facility_id": branch, "from": "2012-06", "to": "2013", "note": "Held in a group cell."})).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let first: Value = res.json().await.unwrap();
+    assert_eq!(
+        (first["from"].clone(), first["to"].clone()),
+        (json!("2012-06"), json!("2013"))
+    );
+    let res = app
+        .post(
+            &custody,
+            &caseworker.token,
+            &json!({"facility_id": sednaya, "from": "2013-02-11"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    // Same year at different precision is not "after".
+    let res = app
+        .post(
+            &custody,
+            &caseworker.token,
+            &json!({"facility_id": sednaya, "from": "2013-05", "to": "2013"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+
+    for (body, status, code) in [
+        (
+            json!({"facility_id": sednaya, "from": "2014", "to": "2013-12"}),
+            422,
+            "validation_failed",
+        ),
+        (
+            json!({"facility_id": uuid::Uuid::now_v7()}),
+            422,
+            "validation_failed",
+        ),
+        (
+            json!({"facility_id": sednaya, "from": "2013-02-30"}),
+            400,
+            "validation_failed",
+        ),
+        (
+            json!({"facility_id": sednaya, "note": "x\u{0}"}),
+            422,
+            "validation_failed",
+        ),
+        (json!({"from": "2013"}), 400, "validation_failed"),
+        (
+            json!({"facility_id": sednaya, "detainee_id": file["id"]}),
+            400,
+            "unknown_field",
+        ),
+    ] {
+        assert_problem(
+            app.post(&custody, &caseworker.token, &body).await,
+            status,
+            code,
+        )
+        .await;
+    }
+
+    let page: Value = app
+        .get(&custody, &caseworker.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    assert_eq!(items[0]["facility_id"], branch);
+    assert_eq!(items[1]["from"], "2013-02-11");
+    let page: Value = app
+        .get(&format!("{custody}?limit=1"), &caseworker.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    assert!(page["next_cursor"].is_string());
+}
+
+async fn history_shows_each_change_old_to_new_oldest_first(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let caseworker = app.user_with_role("caseworker").await;
+    let facility = new_facility(&app, &caseworker.token).await;
+    let file = new_file(
+        &app,
+        &caseworker.token,
+        &json!({"full_name": "Rania Ghassan Al-Shami", "status": "detained"}),
+    )
+    .await;
+    let id = file["id"].as_str().unwrap();
+    let path = format!("/api/v1/detainees/{id}");
+    app.patch(
+        &path,
+        &caseworker.token,
+        "\"1\"",
+        &json!({"status": "disappeared", "last_seen_on": "2016-03"}),
+    )
+    .await;
+    app.post(
+        &format!("{path}/custody"),
+        &caseworker.token,
+        &json!({"facility_id": facility, "from": "2014"}),
+    )
+    .await;
+    app.client
+        .delete(app.url(&path))
+        .bearer_auth(&caseworker.token)
+        .header("If-Match", "\"2\"")
+        .send()
+        .await
+        .unwrap();
+    app.request(
+        Method::POST,
+        &format!("{path}/restore"),
+        Some(&caseworker.token),
+        None,
+    )
+    .await;
+
+    let page: Value = app
+        .get(&format!("{path}/history"), &caseworker.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let entries = page["items"].as_array().unwrap();
+    let actions: Vec<&str> = entries
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "detainee.create",
+            "detainee.update",
+            "custody.create",
+            "detainee.archive",
+            "detainee.restore"
+        ]
+    );
+    assert_eq!(
+        entries[1]["changes"]["status"],
+        json!(["detained", "disappeared"])
+    );
+    assert_eq!(
+        entries[1]["changes"]["last_seen_on"],
+        json!([null, "2016-03"])
+    );
+    assert_eq!(entries[1]["changes"]["version"], json!([1, 2]));
+    assert_eq!(entries[2]["changes"]["detainee_id"], json!([null, id]));
+    assert_eq!(
+        entries[0]["changes"]["full_name"],
+        json!([null, "Rania Ghassan Al-Shami"])
+    );
+    let seqs: Vec<i64> = entries.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]));
+
+    // The same entries, seq and hash, as in /audit.
+    let auditor = app.user_with_role("auditor").await;
+    let all = app.audit_entries(&auditor.token).await;
+    for entry in entries {
+        let same = all.iter().find(|e| e["seq"] == entry["seq"]).unwrap();
+        assert_eq!(same, entry);
+    }
+    recompute_chain(&all).unwrap();
+}
+
+async fn every_read_of_a_file_is_in_the_access_log(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let caseworker = app.user_with_role("caseworker").await;
+    let auditor = app.user_with_role("auditor").await;
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let file = new_file(
+            &app,
+            &caseworker.token,
+            &json!({"full_name": format!("Salma {n}")}),
+        )
+        .await;
+        ids.push(file["id"].as_str().unwrap().to_owned());
+    }
+    let one = &ids[0];
+    app.get(&format!("/api/v1/detainees/{one}"), &caseworker.token)
+        .await;
+    app.get("/api/v1/detainees", &caseworker.token).await;
+    app.get(&format!("/api/v1/detainees/{one}/history"), &auditor.token)
+        .await;
+    app.get(
+        &format!("/api/v1/detainees/{one}/custody"),
+        &caseworker.token,
+    )
+    .await;
+
+    let access = |query: String| {
+        let (app, token) = (&app, auditor.token.clone());
+        async move {
+            let res = app
+                .get(&format!("/api/v1/audit/access?{query}"), &token)
+                .await;
+            assert_eq!(res.status(), StatusCode::OK);
+            let page: Value = res.json().await.unwrap();
+            page["items"].as_array().unwrap().clone()
+        }
+    };
+    let for_one = access(format!("entity_id={one}")).await;
+    let actions: Vec<(&str, &str)> = for_one
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap(),
+                e["actor_username"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("detainee.view", caseworker.username.as_str()),
+            ("detainee.view", caseworker.username.as_str()),
+            ("detainee.history", auditor.username.as_str()),
+            ("detainee.custody", caseworker.username.as_str()),
+        ]
+    );
+    // The list counted as a view of each file it returned.
+    for id in &ids[1..] {
+        let entries = access(format!("entity_id={id}")).await;
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0]["action"], "detainee.view");
+    }
+    let by_auditor = access(format!("actor_id={}", auditor.id)).await;
+    assert_eq!(by_auditor.len(), 1);
+    assert!(by_auditor[0]["request_id"].is_string());
+    assert_eq!(by_auditor[0]["client_ip"], "127.0.0.1");
+    assert!(access("since=2999-01-01T00:00:00Z".into()).await.is_empty());
+
+    // Only auditors read it; it is append-only like the audit log.
+    assert_problem(
+        app.get("/api/v1/audit/access", &caseworker.token).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let err = app
+        .db
+        .execute("DELETE FROM access_log")
+        .expect_err("append-only");
+    assert!(err.contains("append-only"), "{err}");
+    let err = app
+        .db
+        .execute("UPDATE access_log SET actor_username = 'x'")
+        .expect_err("append-only");
+    assert!(err.contains("append-only"), "{err}");
+}
+
+on_both_engines!(
+    another_organisations_file_is_not_found_on_every_route,
+    the_file_permission_table_holds,
+    source_notes_are_shown_only_where_they_must_be,
+    custody_history_is_recorded_and_checked,
+    history_shows_each_change_old_to_new_oldest_first,
+    every_read_of_a_file_is_in_the_access_log,
+);
