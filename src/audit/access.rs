@@ -222,12 +222,31 @@ fn insert_batch(conn: &mut DbConnection, records: &[Record]) -> Result<(), AppEr
                     .execute(pg)?;
             }
         }
-        // In-process and inside one transaction, row-by-row inserts are cheap.
+        // SQLite: diesel's batch insert is not available through the
+        // multi-engine connection, so one multi-row statement per hundred
+        // records is built here, every value bound (never spliced in).
         DbConnection::Sqlite(sqlite) => {
-            for r in records {
-                diesel::insert_into(access_log::table)
-                    .values(row!(r))
-                    .execute(sqlite)?;
+            use diesel::sql_types::{Nullable, Text, Timestamp};
+            for chunk in records.chunks(100) {
+                let rows = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+                let mut query = diesel::sql_query(format!(
+                    "INSERT INTO access_log (id, occurred_at, actor_id, actor_username, actor_role, \
+                     action, entity_id, request_id, client_ip) VALUES {rows}"
+                ))
+                .into_boxed();
+                for r in chunk {
+                    query = query
+                        .bind::<Text, _>(r.id.to_string())
+                        .bind::<Timestamp, _>(r.occurred_at)
+                        .bind::<Text, _>(r.actor_id.to_string())
+                        .bind::<Text, _>(r.actor_username.clone())
+                        .bind::<Text, _>(r.actor_role)
+                        .bind::<Text, _>(r.action)
+                        .bind::<Text, _>(r.entity_id.to_string())
+                        .bind::<Nullable<Text>, _>(Some(r.request_id.clone()))
+                        .bind::<Nullable<Text>, _>(r.client_ip.clone());
+                }
+                query.execute(sqlite)?;
             }
         }
     }

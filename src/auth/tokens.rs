@@ -43,7 +43,40 @@ pub struct AccessClaims {
     pub typ: String,
 }
 
+/// Tokens already verified, by SHA-256 of the whole token. Verifying an
+/// Ed25519 signature and parsing the claims is most of the CPU an
+/// authenticated read costs; a token is presented many times in its 15
+/// minutes. Only the signature and claims checks are skipped on a hit: the
+/// session and account are still checked in the database on every request.
+#[derive(Default)]
+struct VerifiedTokens {
+    entries: std::sync::Mutex<HashMap<[u8; 32], AccessClaims>>,
+}
+
+/// Bound on remembered tokens; the map is emptied when it is reached.
+const VERIFIED_TOKENS_MAX: usize = 10_000;
+
+impl VerifiedTokens {
+    fn get(&self, key: &[u8; 32], now: i64) -> Option<AccessClaims> {
+        let entries = self.entries.lock().ok()?;
+        entries
+            .get(key)
+            .filter(|c| c.exp > now && c.nbf <= now + LEEWAY_SECS as i64)
+            .cloned()
+    }
+
+    fn insert(&self, key: [u8; 32], claims: AccessClaims) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= VERIFIED_TOKENS_MAX {
+                entries.clear();
+            }
+            entries.insert(key, claims);
+        }
+    }
+}
+
 pub struct TokenService {
+    verified: VerifiedTokens,
     issuer: String,
     ttl: Duration,
     signing_kid: String,
@@ -99,6 +132,7 @@ impl TokenService {
         validation.set_issuer(&[issuer]);
         validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
         Ok(TokenService {
+            verified: VerifiedTokens::default(),
             issuer: issuer.to_owned(),
             ttl,
             signing_kid,
@@ -134,6 +168,17 @@ impl TokenService {
 
     /// Every check; any failure is the same 401.
     pub fn verify(&self, token: &str) -> Result<AccessClaims, AppError> {
+        let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let now = chrono::Utc::now().timestamp();
+        if let Some(claims) = self.verified.get(&key, now) {
+            return Ok(claims);
+        }
+        let claims = self.verify_uncached(token)?;
+        self.verified.insert(key, claims.clone());
+        Ok(claims)
+    }
+
+    fn verify_uncached(&self, token: &str) -> Result<AccessClaims, AppError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| AppError::Unauthorized)?;
         if header.alg != Algorithm::EdDSA {
             return Err(AppError::Unauthorized);
@@ -202,6 +247,25 @@ mod tests {
         assert!(other.verify(&token).is_err());
         let stranger = service(&SigningKey::generate(&mut rand_core::OsRng));
         assert!(stranger.verify(&token).is_err());
+    }
+
+    #[test]
+    fn a_remembered_token_still_expires_and_a_forged_one_is_not_remembered() {
+        let key = SigningKey::generate(&mut rand_core::OsRng);
+        let tokens = service(&key);
+        let token = tokens.issue(Uuid::now_v7(), Uuid::now_v7()).unwrap();
+        assert!(tokens.verify(&token).is_ok());
+        assert!(tokens.verify(&token).is_ok(), "second time, from memory");
+        let mut forged = token.clone();
+        forged.push('A');
+        assert!(tokens.verify(&forged).is_err());
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let now = chrono::Utc::now().timestamp();
+        let exp = tokens.verified.get(&digest, now).unwrap().exp;
+        assert!(
+            tokens.verified.get(&digest, exp).is_none(),
+            "expired in memory too"
+        );
     }
 
     #[test]
