@@ -18,6 +18,9 @@ OUT=bench/out
 mkdir -p "$OUT"
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 
+# A second binary without the access log, only to measure what the log costs.
+cargo build --release --quiet --features unlogged-reads-benchmark-only
+cp target/release/sijill "$OUT/sijill-unlogged"
 cargo build --release --quiet
 BIN=target/release/sijill
 PIDS=()
@@ -61,17 +64,29 @@ for engine in $ENGINES; do
   SIJILL_DEMO_PASSWORD="$PASSWORD" "$BIN" seed-demo --files "$FILES" --ids-out "$dir/ids.txt" >/dev/null
   echo "   $(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f} s')" "$start" "$(date +%s.%N)")"
 
-  SIJILL_BIND=127.0.0.1:0 SIJILL_BOOTSTRAP_ADMIN_PASSWORD="$PASSWORD" "$BIN" serve >"$OUT/records-$engine.log" 2>&1 &
-  PIDS+=($!)
-  server=$!
-  port=""
-  for _ in $(seq 1 100); do
-    port=$(sed -n 's/^sijill: listening on http:\/\/127.0.0.1:\([0-9]*\)$/\1/p' "$OUT/records-$engine.log")
-    [ -n "$port" ] && break
-    sleep 0.1
-  done
-  base="http://127.0.0.1:$port"
-  token=$(login "$port" demo.caseworker "$PASSWORD")
+  # start BINARY LOG -> sets server, port, base, token
+  start() {
+    SIJILL_BIND=127.0.0.1:0 SIJILL_BOOTSTRAP_ADMIN_PASSWORD="$PASSWORD" "$1" serve >"$2" 2>&1 &
+    server=$!
+    PIDS+=("$server")
+    port=""
+    for _ in $(seq 1 100); do
+      port=$(sed -n 's/^sijill: listening on http:\/\/127.0.0.1:\([0-9]*\)$/\1/p' "$2")
+      [ -n "$port" ] && break
+      sleep 0.1
+    done
+    base="http://127.0.0.1:$port"
+    token=$(login "$port" demo.caseworker "$PASSWORD")
+  }
+
+  start "$OUT/sijill-unlogged" "$OUT/records-$engine-unlogged.log"
+  echo "== $engine: GET /detainees/{id} WITHOUT the access log (benchmark-only build), 32 connections, $DURATION"
+  IDS_FILE="$dir/ids.txt" TOKEN=$token wrk -t2 -c32 -d"$DURATION" --latency -s bench/get_detainee.lua "$base" \
+    >"$OUT/$engine-get-detainee-unlogged.txt" 2>"$OUT/$engine-get-detainee-unlogged.err"
+  echo "   $(wrk_summary "$OUT/$engine-get-detainee-unlogged.txt")"
+  kill "$server"; wait "$server" 2>/dev/null || true
+
+  start "$BIN" "$OUT/records-$engine.log"
 
   echo "== $engine: GET /detainees/{id}, random ids, 32 connections, $DURATION (access log on)"
   IDS_FILE="$dir/ids.txt" TOKEN=$token wrk -t2 -c32 -d"$DURATION" --latency -s bench/get_detainee.lua "$base" \
@@ -117,6 +132,7 @@ PY
     pgbench -n -c16 -j2 -T"${DURATION%s}" -D sid="'$sid'" -D uid="'$uid'" -D org="'$org'" \
       -f bench/pgbench_create_detainee.sql "$url" >"$OUT/pgbench-create.txt" 2>&1
     grep -E "^tps|latency average|failed" "$OUT/pgbench-create.txt" | sed 's/^/   /'
+    psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
   fi
   PIDS=()
 done

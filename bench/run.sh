@@ -117,4 +117,7 @@ for engine in $ENGINES; do
   fi
   cleanup
   PIDS=()
+  if [ "$engine" = postgres ]; then
+    psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+  fi
 done

@@ -4,7 +4,7 @@
 use rand::Rng;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::audit::{self, Actor, AuditAction, Changes};
+use crate::audit::{self, Actor};
 use crate::auth::password::PasswordHasher;
 use crate::db::Database;
 use crate::error::AppError;
@@ -58,27 +58,17 @@ pub fn ensure_first_admin(
         let actor = Actor::system();
         let org = match organizations::find_by_name(conn, ADMIN_ORGANIZATION)? {
             Some(org) => org,
-            None => {
-                let org = organizations::insert(
-                    conn,
-                    ADMIN_ORGANIZATION,
-                    OrganizationKind::Administration,
-                )?;
-                audit::append(
-                    conn,
-                    &actor,
-                    AuditAction::OrganizationCreate,
-                    Some(org.id.to_string()),
-                    Changes::new()
-                        .created("name", org.name.clone())
-                        .created("kind", org.kind.as_str()),
-                    &context,
-                )?;
-                org
-            }
+            None => organizations::create(
+                conn,
+                &actor,
+                ADMIN_ORGANIZATION,
+                OrganizationKind::Administration,
+                &context,
+            )?,
         };
-        let user = users::insert(
+        users::create(
             conn,
+            &actor,
             NewUserRecord {
                 username: ADMIN_USERNAME,
                 display_name: "Administrator",
@@ -86,18 +76,6 @@ pub fn ensure_first_admin(
                 organization_id: org.id,
                 password_hash: &hash,
             },
-        )?;
-        audit::append(
-            conn,
-            &actor,
-            AuditAction::UserCreate,
-            Some(user.id.to_string()),
-            Changes::new()
-                .created("username", user.username.clone())
-                .created("display_name", user.display_name.clone())
-                .created("role", Role::Admin.as_str())
-                .created("organization_id", org.id.to_string())
-                .created("active", true),
             &context,
         )?;
         Ok(true)

@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use secrecy::SecretString;
 use uuid::Uuid;
 
-use crate::audit::{self, Actor, AuditAction, Changes};
+use crate::audit::{self, Actor};
 use crate::auth::password::PasswordHasher;
 use crate::config::Settings;
 use crate::db::Database;
@@ -216,20 +216,7 @@ fn create_organization(
     let db = open(settings)?;
     let context = RequestContext::system("cli");
     let org = db
-        .write_blocking(|conn| {
-            let org = organizations::insert(conn, &name, kind)?;
-            audit::append(
-                conn,
-                &Actor::system(),
-                AuditAction::OrganizationCreate,
-                Some(org.id.to_string()),
-                Changes::new()
-                    .created("name", org.name.clone())
-                    .created("kind", kind.as_str()),
-                &context,
-            )?;
-            Ok(org)
-        })
+        .write_blocking(|conn| organizations::create(conn, &Actor::system(), &name, kind, &context))
         .map_err(describe)?;
     println!("{}", org.id);
     Ok(ExitCode::SUCCESS)
@@ -277,8 +264,9 @@ fn create_user(
                     org.kind
                 )));
             }
-            let user = users::insert(
+            users::create(
                 conn,
+                &Actor::system(),
                 NewUserRecord {
                     username: username.as_str(),
                     display_name: &display_name,
@@ -286,21 +274,8 @@ fn create_user(
                     organization_id: org.id,
                     password_hash: &hash,
                 },
-            )?;
-            audit::append(
-                conn,
-                &Actor::system(),
-                AuditAction::UserCreate,
-                Some(user.id.to_string()),
-                Changes::new()
-                    .created("username", user.username.clone())
-                    .created("display_name", user.display_name.clone())
-                    .created("role", role.as_str())
-                    .created("organization_id", org.id.to_string())
-                    .created("active", true),
                 &context,
-            )?;
-            Ok(user)
+            )
         })
         .map_err(describe)?;
     println!("{}", user.id);

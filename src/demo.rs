@@ -7,12 +7,13 @@
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
-use crate::audit::{self, Actor, AuditAction, Changes};
+use crate::audit::Actor;
 use crate::auth::password::PasswordHasher;
-use crate::db::{self, Database, DbConnection};
+use crate::db::{self, Database};
 use crate::detainees::custody::{self, CustodyEvent};
-use crate::detainees::model::{source_notes_fingerprint, Category, Detainee, DetaineeFields, Sex};
-use crate::detainees::{store as detainees, DetaineeStatus, ReviewStatus};
+use crate::detainees::model::{Category, DetaineeFields, Sex};
+use crate::detainees::store::{self as detainees, Author};
+use crate::detainees::DetaineeStatus;
 use crate::error::AppError;
 use crate::facilities::model::FacilityFields;
 use crate::facilities::{store as facilities, FacilityKind, FacilityStatus};
@@ -235,52 +236,6 @@ fn demo_fields(n: usize, facility: Option<Uuid>) -> DetaineeFields {
     }
 }
 
-fn insert_file(
-    conn: &mut DbConnection,
-    context: &RequestContext,
-    actor: &Actor,
-    owner: (Uuid, Uuid),
-    fields: DetaineeFields,
-    source_notes: Option<String>,
-) -> Result<Detainee, AppError> {
-    let (organization_id, user_id) = owner;
-    let now = db::to_utc(db::now());
-    let file = Detainee {
-        id: Uuid::now_v7(),
-        reference: detainees::next_reference(conn)?,
-        organization_id,
-        fields,
-        source_notes,
-        review_status: ReviewStatus::NotReviewed,
-        version: 1,
-        created_at: now,
-        created_by: user_id,
-        updated_at: now,
-        updated_by: user_id,
-        archived_at: None,
-        merged_into: None,
-    };
-    detainees::insert(conn, &file)?;
-    let changes = Changes::created_from(&file.fields, &[])
-        .created("reference", file.reference.clone())
-        .created("organization_id", organization_id.to_string())
-        .created("review_status", file.review_status.as_str())
-        .changed(
-            "source_notes",
-            serde_json::Value::Null,
-            source_notes_fingerprint(&file.source_notes),
-        );
-    audit::append(
-        conn,
-        actor,
-        AuditAction::DetaineeCreate,
-        Some(file.id.to_string()),
-        changes,
-        context,
-    )?;
-    Ok(file)
-}
-
 pub struct Seeded {
     pub caseworker_password: Option<SecretString>,
     pub auditor_password: Option<SecretString>,
@@ -324,23 +279,15 @@ pub fn seed(
             let (caseworker_password, caseworker_hash) = make(DEMO_CASEWORKER)?;
             let (auditor_password, auditor_hash) = make(DEMO_AUDITOR)?;
             let (org_id, caseworker_id, facility_ids) = db.write_blocking(|conn| {
-                let org = organizations::insert(
-                    conn,
-                    DEMO_ORGANIZATION,
-                    OrganizationKind::Documentation,
-                )?;
-                audit::append(
+                let org = organizations::create(
                     conn,
                     &actor,
-                    AuditAction::OrganizationCreate,
-                    Some(org.id.to_string()),
-                    Changes::new()
-                        .created("name", org.name.clone())
-                        .created("kind", org.kind.as_str()),
+                    DEMO_ORGANIZATION,
+                    OrganizationKind::Documentation,
                     &context,
                 )?;
                 let mut caseworker_id = Uuid::nil();
-                for (username, display, role, hash) in [
+                for (username, display_name, role, password_hash) in [
                     (
                         DEMO_CASEWORKER,
                         "Demo Caseworker",
@@ -349,60 +296,38 @@ pub fn seed(
                     ),
                     (DEMO_AUDITOR, "Demo Auditor", Role::Auditor, &auditor_hash),
                 ] {
-                    let user = users::insert(
-                        conn,
-                        NewUserRecord {
-                            username,
-                            display_name: display,
-                            role,
-                            organization_id: org.id,
-                            password_hash: hash,
-                        },
-                    )?;
+                    let record = NewUserRecord {
+                        username,
+                        display_name,
+                        role,
+                        organization_id: org.id,
+                        password_hash,
+                    };
+                    let user = users::create(conn, &actor, record, &context)?;
                     if role == Role::Caseworker {
                         caseworker_id = user.id;
                     }
-                    audit::append(
-                        conn,
-                        &actor,
-                        AuditAction::UserCreate,
-                        Some(user.id.to_string()),
-                        Changes::new()
-                            .created("username", username)
-                            .created("display_name", display)
-                            .created("role", role.as_str())
-                            .created("organization_id", org.id.to_string())
-                            .created("active", true),
-                        &context,
-                    )?;
                 }
                 let mut facility_ids = Vec::new();
                 for seed in FACILITIES {
-                    let facility = facilities::insert(
-                        conn,
-                        FacilityFields {
-                            name: seed.name.to_owned(),
-                            name_ar: Some(seed.name_ar.to_owned()),
-                            kind: seed.kind,
-                            governorate: Some(seed.governorate.to_owned()),
-                            location: Some(seed.location.to_owned()),
-                            latitude: None,
-                            longitude: None,
-                            controlling_authority: Some(seed.authority.to_owned()),
-                            status: seed.status,
-                            notes: Some("Opened after 8 December 2024.".to_owned()),
-                        },
-                    )?;
-                    audit::append(
-                        conn,
-                        &actor,
-                        AuditAction::FacilityCreate,
-                        Some(facility.id.to_string()),
-                        Changes::created_from(&facility.fields, &[]),
-                        &context,
-                    )?;
-                    facility_ids.push(facility.id);
+                    let fields = FacilityFields {
+                        name: seed.name.to_owned(),
+                        name_ar: Some(seed.name_ar.to_owned()),
+                        kind: seed.kind,
+                        governorate: Some(seed.governorate.to_owned()),
+                        location: Some(seed.location.to_owned()),
+                        latitude: None,
+                        longitude: None,
+                        controlling_authority: Some(seed.authority.to_owned()),
+                        status: seed.status,
+                        notes: Some("Opened after 8 December 2024.".to_owned()),
+                    };
+                    facility_ids.push(facilities::create(conn, &actor, fields, &context)?.id);
                 }
+                let author = Author {
+                    organization_id: org.id,
+                    user_id: caseworker_id,
+                };
                 // A few dozen fictional files, some with two custody events:
                 // a security branch first, then Sednaya.
                 for n in 0..36 {
@@ -410,14 +335,8 @@ pub fn seed(
                     let fields = demo_fields(n, Some(facility));
                     let source = (n.is_multiple_of(2))
                         .then(|| format!("Demo source {n}: testimony of a former cellmate."));
-                    let file = insert_file(
-                        conn,
-                        &context,
-                        &actor,
-                        (org.id, caseworker_id),
-                        fields.clone(),
-                        source,
-                    )?;
+                    let file =
+                        detainees::create(conn, &actor, author, fields.clone(), source, &context)?;
                     if n.is_multiple_of(3) {
                         let branch = facility_ids[5 + n % 3];
                         for (facility_id, from, to) in [
@@ -434,15 +353,7 @@ pub fn seed(
                                 created_at: db::to_utc(db::now()),
                                 created_by: caseworker_id,
                             };
-                            custody::insert(conn, &event)?;
-                            audit::append(
-                                conn,
-                                &actor,
-                                AuditAction::CustodyCreate,
-                                Some(event.id.to_string()),
-                                Changes::created_from(&event, &["id", "created_at", "created_by"]),
-                                &context,
-                            )?;
+                            custody::create(conn, &actor, &event, &context)?;
                         }
                     }
                 }
@@ -467,13 +378,17 @@ pub fn seed(
             (start..start + batch)
                 .map(|i| {
                     let facility = facility_ids.get(i % facility_ids.len().max(1)).copied();
-                    insert_file(
+                    let author = Author {
+                        organization_id: org_id,
+                        user_id: caseworker_id,
+                    };
+                    detainees::create(
                         conn,
-                        &context,
                         &actor,
-                        (org_id, caseworker_id),
+                        author,
                         demo_fields(i, facility),
                         None,
+                        &context,
                     )
                     .map(|f| f.id)
                 })

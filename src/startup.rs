@@ -85,6 +85,12 @@ pub fn build_state(settings: &Settings) -> Result<AppState, StartupError> {
 
 impl Application {
     pub fn build(settings: Settings) -> Result<Self, StartupError> {
+        if cfg!(feature = "unlogged-reads-benchmark-only") {
+            eprintln!(
+                "WARNING: this binary was built for benchmarks: reads of files are NOT logged"
+            );
+            tracing::warn!("built with unlogged-reads-benchmark-only: the access log is off");
+        }
         let state = build_state(&settings)?;
         if let Some(password) = bootstrap::ensure_first_admin(
             &state.db,

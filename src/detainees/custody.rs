@@ -6,10 +6,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::audit::{self, Actor, AuditAction, Changes};
 use crate::db::schema::custody_events;
 use crate::db::{self, DbConnection};
 use crate::domain::{parse_notes, stored_uuid, PartialDate, MAX_NOTES_CHARS};
 use crate::error::AppError;
+use crate::telemetry::RequestContext;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(example = json!({
@@ -101,7 +103,27 @@ impl TryFrom<CustodyRow> for CustodyEvent {
     }
 }
 
-pub fn insert(conn: &mut DbConnection, event: &CustodyEvent) -> Result<(), AppError> {
+/// Record a custody event and its `custody.create` entry, in the caller's transaction.
+pub fn create(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    event: &CustodyEvent,
+    context: &RequestContext,
+) -> Result<(), AppError> {
+    insert(conn, event)?;
+    let changes = Changes::created_from(event, &["id", "created_at", "created_by"]);
+    audit::append(
+        conn,
+        actor,
+        AuditAction::CustodyCreate,
+        Some(event.id.to_string()),
+        changes,
+        context,
+    )?;
+    Ok(())
+}
+
+fn insert(conn: &mut DbConnection, event: &CustodyEvent) -> Result<(), AppError> {
     diesel::insert_into(custody_events::table)
         .values((
             custody_events::id.eq(event.id.to_string()),

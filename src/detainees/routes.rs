@@ -16,7 +16,7 @@ use super::scope::{sees_source_notes, FileScope};
 use super::store::{self, DetaineeFilter};
 use crate::audit::access::AccessAction;
 use crate::audit::store::AuditFilter;
-use crate::audit::{self, AuditAction, AuditEntry, Changes};
+use crate::audit::{self, Actor, AuditAction, AuditEntry, Changes};
 use crate::auth::{can, Authorized, Caller};
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, Problem};
@@ -90,6 +90,48 @@ fn view_for(caller: &Caller, file: Detainee) -> DetaineeView {
     file.view(visible)
 }
 
+/// Archive (`Some(time)`) or restore (`None`) a locked file, with its audit entry.
+fn set_archived(
+    conn: &mut DbConnection,
+    current: &Detainee,
+    archived_at: Option<chrono::DateTime<chrono::Utc>>,
+    user_id: Uuid,
+    actor: &Actor,
+    context: &RequestContext,
+) -> Result<Detainee, AppError> {
+    let next = Detainee {
+        archived_at,
+        version: current.version + 1,
+        updated_at: db::to_utc(db::now()),
+        updated_by: user_id,
+        ..current.clone()
+    };
+    store::update(conn, &next)?;
+    let stamp =
+        |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| db::format_timestamp(t.naive_utc()));
+    let changes = Changes::new()
+        .changed(
+            "archived_at",
+            stamp(current.archived_at),
+            stamp(archived_at),
+        )
+        .changed("version", current.version, next.version);
+    let action = if archived_at.is_some() {
+        AuditAction::DetaineeArchive
+    } else {
+        AuditAction::DetaineeRestore
+    };
+    audit::append(
+        conn,
+        actor,
+        action,
+        Some(current.id.to_string()),
+        changes,
+        context,
+    )?;
+    Ok(next)
+}
+
 /// Open a new file. The owning organisation is the caller's.
 #[utoipa::path(
     post, path = "/api/v1/detainees", tag = "detainees",
@@ -115,46 +157,15 @@ pub async fn create(
     release_gate(None, &fields, ReviewStatus::NotReviewed)?;
     let caller = auth.caller;
     let actor = caller.actor();
-    let (user_id, organization_id) = (caller.user.id, caller.user.organization_id);
+    let author = store::Author {
+        organization_id: caller.user.organization_id,
+        user_id: caller.user.id,
+    };
     let file = state
         .db
         .write(move |conn| {
             require_facility(conn, fields.facility_id)?;
-            let now = db::to_utc(db::now());
-            let file = Detainee {
-                id: Uuid::now_v7(),
-                reference: store::next_reference(conn)?,
-                organization_id,
-                fields,
-                source_notes,
-                review_status: ReviewStatus::NotReviewed,
-                version: 1,
-                created_at: now,
-                created_by: user_id,
-                updated_at: now,
-                updated_by: user_id,
-                archived_at: None,
-                merged_into: None,
-            };
-            store::insert(conn, &file)?;
-            let changes = Changes::created_from(&file.fields, &[])
-                .created("reference", file.reference.clone())
-                .created("organization_id", organization_id.to_string())
-                .created("review_status", file.review_status.as_str())
-                .changed(
-                    "source_notes",
-                    serde_json::Value::Null,
-                    source_notes_fingerprint(&file.source_notes),
-                );
-            audit::append(
-                conn,
-                &actor,
-                AuditAction::DetaineeCreate,
-                Some(file.id.to_string()),
-                changes,
-                &context,
-            )?;
-            Ok(file)
+            store::create(conn, &actor, author, fields, source_notes, &context)
         })
         .await?;
     Ok(HttpResponse::Created()
@@ -374,29 +385,7 @@ pub async fn archive(
                 return Err(AppError::conflict("the file is already archived"));
             }
             let now = db::to_utc(db::now());
-            let next = Detainee {
-                archived_at: Some(now),
-                version: current.version + 1,
-                updated_at: now,
-                updated_by: user_id,
-                ..current.clone()
-            };
-            store::update(conn, &next)?;
-            let changes = Changes::new()
-                .changed(
-                    "archived_at",
-                    serde_json::Value::Null,
-                    db::format_timestamp(now.naive_utc()),
-                )
-                .changed("version", current.version, next.version);
-            audit::append(
-                conn,
-                &actor,
-                AuditAction::DetaineeArchive,
-                Some(id.to_string()),
-                changes,
-                &context,
-            )?;
+            set_archived(conn, &current, Some(now), user_id, &actor, &context)?;
             Ok(())
         })
         .await?;
@@ -429,38 +418,15 @@ pub async fn restore(
         .db
         .write(move |conn| {
             let current = locked_file(conn, id, scope)?;
-            let Some(archived_at) = current.archived_at else {
+            if current.archived_at.is_none() {
                 return Err(AppError::conflict("the file is not archived"));
-            };
+            }
             if current.merged_into.is_some() {
                 return Err(AppError::conflict(
                     "the file was merged into another; undo the merge instead",
                 ));
             }
-            let next = Detainee {
-                archived_at: None,
-                version: current.version + 1,
-                updated_at: db::to_utc(db::now()),
-                updated_by: user_id,
-                ..current.clone()
-            };
-            store::update(conn, &next)?;
-            let changes = Changes::new()
-                .changed(
-                    "archived_at",
-                    db::format_timestamp(archived_at.naive_utc()),
-                    serde_json::Value::Null,
-                )
-                .changed("version", current.version, next.version);
-            audit::append(
-                conn,
-                &actor,
-                AuditAction::DetaineeRestore,
-                Some(id.to_string()),
-                changes,
-                &context,
-            )?;
-            Ok(next)
+            set_archived(conn, &current, None, user_id, &actor, &context)
         })
         .await?;
     Ok(ok_with_etag(&view_for(&caller, file)))
@@ -550,16 +516,7 @@ pub async fn create_custody(
                 created_at: db::to_utc(db::now()),
                 created_by: user_id,
             };
-            custody::insert(conn, &event)?;
-            let changes = Changes::created_from(&event, &["id", "created_at", "created_by"]);
-            audit::append(
-                conn,
-                &actor,
-                AuditAction::CustodyCreate,
-                Some(event.id.to_string()),
-                changes,
-                &context,
-            )?;
+            custody::create(conn, &actor, &event, &context)?;
             Ok(event)
         })
         .await?;

@@ -2,12 +2,16 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::model::{Category, Detainee, DetaineeFields, DetaineeStatus, ReviewStatus};
+use super::model::{
+    source_notes_fingerprint, Category, Detainee, DetaineeFields, DetaineeStatus, ReviewStatus,
+};
 use super::scope::FileScope;
+use crate::audit::{self, Actor, AuditAction, Changes};
 use crate::db::schema::{counters, detainees};
 use crate::db::{self, DbConnection};
 use crate::domain::{stored_uuid, PartialDate};
 use crate::error::AppError;
+use crate::telemetry::RequestContext;
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = detainees)]
@@ -108,7 +112,61 @@ fn text(date: Option<PartialDate>) -> Option<String> {
     date.map(|d| d.to_string())
 }
 
-pub fn insert(conn: &mut DbConnection, file: &Detainee) -> Result<(), AppError> {
+/// Who opens a file: the owning organisation is the author's.
+#[derive(Debug, Clone, Copy)]
+pub struct Author {
+    pub organization_id: Uuid,
+    pub user_id: Uuid,
+}
+
+/// Open a file (with the next reference) and its `detainee.create` entry,
+/// in the caller's transaction.
+pub fn create(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    author: Author,
+    fields: DetaineeFields,
+    source_notes: Option<String>,
+    context: &RequestContext,
+) -> Result<Detainee, AppError> {
+    let now = db::to_utc(db::now());
+    let file = Detainee {
+        id: Uuid::now_v7(),
+        reference: next_reference(conn)?,
+        organization_id: author.organization_id,
+        fields,
+        source_notes,
+        review_status: ReviewStatus::NotReviewed,
+        version: 1,
+        created_at: now,
+        created_by: author.user_id,
+        updated_at: now,
+        updated_by: author.user_id,
+        archived_at: None,
+        merged_into: None,
+    };
+    insert(conn, &file)?;
+    let changes = Changes::created_from(&file.fields, &[])
+        .created("reference", file.reference.clone())
+        .created("organization_id", file.organization_id.to_string())
+        .created("review_status", file.review_status.as_str())
+        .changed(
+            "source_notes",
+            serde_json::Value::Null,
+            source_notes_fingerprint(&file.source_notes),
+        );
+    audit::append(
+        conn,
+        actor,
+        AuditAction::DetaineeCreate,
+        Some(file.id.to_string()),
+        changes,
+        context,
+    )?;
+    Ok(file)
+}
+
+fn insert(conn: &mut DbConnection, file: &Detainee) -> Result<(), AppError> {
     let f = &file.fields;
     diesel::insert_into(detainees::table)
         .values((

@@ -53,18 +53,7 @@ pub async fn create(
     let actor = auth.actor();
     let facility = state
         .db
-        .write(move |conn| {
-            let facility = store::insert(conn, fields)?;
-            audit::append(
-                conn,
-                &actor,
-                AuditAction::FacilityCreate,
-                Some(facility.id.to_string()),
-                Changes::created_from(&facility.fields, &[]),
-                &context,
-            )?;
-            Ok(facility)
-        })
+        .write(move |conn| store::create(conn, &actor, fields, &context))
         .await?;
     Ok(HttpResponse::Created()
         .insert_header((

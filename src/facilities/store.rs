@@ -3,10 +3,12 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use super::model::{Facility, FacilityFields, FacilityKind, FacilityStatus};
+use crate::audit::{self, Actor, AuditAction, Changes};
 use crate::db::schema::facilities;
 use crate::db::{self, DbConnection};
 use crate::domain::stored_uuid;
 use crate::error::AppError;
+use crate::telemetry::RequestContext;
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = facilities)]
@@ -51,7 +53,26 @@ impl TryFrom<FacilityRow> for Facility {
     }
 }
 
-pub fn insert(conn: &mut DbConnection, fields: FacilityFields) -> Result<Facility, AppError> {
+/// Register a facility and its `facility.create` entry, in the caller's transaction.
+pub fn create(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    fields: FacilityFields,
+    context: &RequestContext,
+) -> Result<Facility, AppError> {
+    let facility = insert(conn, fields)?;
+    audit::append(
+        conn,
+        actor,
+        AuditAction::FacilityCreate,
+        Some(facility.id.to_string()),
+        Changes::created_from(&facility.fields, &[]),
+        context,
+    )?;
+    Ok(facility)
+}
+
+fn insert(conn: &mut DbConnection, fields: FacilityFields) -> Result<Facility, AppError> {
     let now = db::now();
     let facility = Facility {
         id: Uuid::now_v7(),

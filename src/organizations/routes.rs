@@ -8,7 +8,6 @@ use uuid::Uuid;
 
 use super::model::{NewOrganization, Organization, OrganizationKind};
 use super::store;
-use crate::audit::{self, AuditAction, Changes};
 use crate::auth::{can, Authorized};
 use crate::domain::parse_text;
 use crate::error::{AppError, Problem};
@@ -51,20 +50,7 @@ pub async fn create(
     let actor = auth.actor();
     let org = state
         .db
-        .write(move |conn| {
-            let org = store::insert(conn, &name, kind)?;
-            audit::append(
-                conn,
-                &actor,
-                AuditAction::OrganizationCreate,
-                Some(org.id.to_string()),
-                Changes::new()
-                    .created("name", org.name.clone())
-                    .created("kind", kind.as_str()),
-                &context,
-            )?;
-            Ok(org)
-        })
+        .write(move |conn| store::create(conn, &actor, &name, kind, &context))
         .await?;
     Ok(HttpResponse::Created()
         .insert_header((

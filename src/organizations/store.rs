@@ -2,10 +2,12 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use super::model::{Organization, OrganizationKind};
+use crate::audit::{self, Actor, AuditAction, Changes};
 use crate::db::schema::organizations;
 use crate::db::{self, DbConnection};
 use crate::domain::stored_uuid;
 use crate::error::AppError;
+use crate::telemetry::RequestContext;
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = organizations)]
@@ -28,7 +30,29 @@ impl TryFrom<OrganizationRow> for Organization {
     }
 }
 
-pub fn insert(
+/// Create an organisation and its `organization.create` entry, in the caller's transaction.
+pub fn create(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    name: &str,
+    kind: OrganizationKind,
+    context: &RequestContext,
+) -> Result<Organization, AppError> {
+    let org = insert(conn, name, kind)?;
+    audit::append(
+        conn,
+        actor,
+        AuditAction::OrganizationCreate,
+        Some(org.id.to_string()),
+        Changes::new()
+            .created("name", org.name.clone())
+            .created("kind", kind.as_str()),
+        context,
+    )?;
+    Ok(org)
+}
+
+fn insert(
     conn: &mut DbConnection,
     name: &str,
     kind: OrganizationKind,

@@ -82,8 +82,9 @@ pub async fn create(
     let user = state
         .db
         .write(move |conn| {
-            let user = store::insert(
+            store::create(
                 conn,
+                &actor,
                 NewUserRecord {
                     username: username.as_str(),
                     display_name: &display_name,
@@ -91,21 +92,8 @@ pub async fn create(
                     organization_id,
                     password_hash: &hash,
                 },
-            )?;
-            audit::append(
-                conn,
-                &actor,
-                AuditAction::UserCreate,
-                Some(user.id.to_string()),
-                Changes::new()
-                    .created("username", user.username.clone())
-                    .created("display_name", user.display_name.clone())
-                    .created("role", role.as_str())
-                    .created("organization_id", organization_id.to_string())
-                    .created("active", true),
                 &context,
-            )?;
-            Ok(user)
+            )
         })
         .await?;
     Ok(HttpResponse::Created()

@@ -3,10 +3,12 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use super::model::{Role, User};
+use crate::audit::{self, Actor, AuditAction, Changes};
 use crate::db::schema::users;
 use crate::db::{self, DbConnection};
 use crate::domain::stored_uuid;
 use crate::error::AppError;
+use crate::telemetry::RequestContext;
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = users)]
@@ -47,7 +49,31 @@ pub struct NewUserRecord<'a> {
     pub password_hash: &'a str,
 }
 
-pub fn insert(conn: &mut DbConnection, new: NewUserRecord<'_>) -> Result<User, AppError> {
+/// Create an account and its `user.create` entry, in the caller's transaction.
+pub fn create(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    new: NewUserRecord<'_>,
+    context: &RequestContext,
+) -> Result<User, AppError> {
+    let user = insert(conn, new)?;
+    audit::append(
+        conn,
+        actor,
+        AuditAction::UserCreate,
+        Some(user.id.to_string()),
+        Changes::new()
+            .created("username", user.username.clone())
+            .created("display_name", user.display_name.clone())
+            .created("role", user.role.as_str())
+            .created("organization_id", user.organization_id.to_string())
+            .created("active", true),
+        context,
+    )?;
+    Ok(user)
+}
+
+fn insert(conn: &mut DbConnection, new: NewUserRecord<'_>) -> Result<User, AppError> {
     let now = db::now();
     let user = User {
         id: Uuid::now_v7(),
