@@ -140,7 +140,7 @@ pub fn main() -> ExitCode {
     telemetry::init(settings.log_format);
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings),
-        Command::Migrate => open(&settings).map(|_| {
+        Command::Migrate => open_for_writing(&settings).map(|_| {
             println!("sijill: the database is up to date");
             ExitCode::SUCCESS
         }),
@@ -200,6 +200,21 @@ fn open(settings: &Settings) -> Result<Database, String> {
     Database::open(&settings.database_url, 2).map_err(|e| e.to_string())
 }
 
+/// Open the database for a command that may add accounts or data: on an
+/// empty database, the first admin is created first (as `serve` would), so
+/// that scripted set-up never leaves a service without an administrator.
+fn open_for_writing(settings: &Settings) -> Result<(Database, PasswordHasher), String> {
+    let db = open(settings)?;
+    let hasher = PasswordHasher::new(settings.password_hash, 1).map_err(describe)?;
+    if let Some(password) =
+        bootstrap::ensure_first_admin(&db, &hasher, settings.bootstrap_admin_password.as_ref())
+            .map_err(describe)?
+    {
+        bootstrap::announce(&password);
+    }
+    Ok((db, hasher))
+}
+
 fn describe(err: AppError) -> String {
     match err {
         AppError::Invalid { detail, .. } | AppError::Conflict { detail, .. } => detail,
@@ -213,7 +228,7 @@ fn create_organization(
     kind: OrganizationKind,
 ) -> Result<ExitCode, String> {
     let name = parse_text("name", name, 200).map_err(describe)?;
-    let db = open(settings)?;
+    let (db, _) = open_for_writing(settings)?;
     let context = RequestContext::system("cli");
     let org = db
         .write_blocking(|conn| organizations::create(conn, &Actor::system(), &name, kind, &context))
@@ -244,8 +259,7 @@ fn create_user(
     } else {
         (bootstrap::random_password(), true)
     };
-    let db = open(settings)?;
-    let hasher = PasswordHasher::new(settings.password_hash, 1).map_err(describe)?;
+    let (db, hasher) = open_for_writing(settings)?;
     let hash = hasher
         .hash_new_blocking(&password, &[username.as_str(), &display_name])
         .map_err(describe)?;
@@ -325,8 +339,7 @@ fn seed_demo(
     files: usize,
     ids_out: Option<std::path::PathBuf>,
 ) -> Result<ExitCode, String> {
-    let db = open(settings)?;
-    let hasher = PasswordHasher::new(settings.password_hash, 1).map_err(describe)?;
+    let (db, hasher) = open_for_writing(settings)?;
     let password = std::env::var("SIJILL_DEMO_PASSWORD")
         .ok()
         .filter(|p| !p.is_empty())

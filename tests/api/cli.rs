@@ -152,7 +152,8 @@ async fn an_unknown_database_scheme_is_refused(engine: Engine) {
 on_both_engines!(
     scripted_set_up_creates_organisations_and_accounts,
     an_unknown_database_scheme_is_refused,
-    seed_demo_loads_a_first_look
+    seed_demo_loads_a_first_look,
+    set_up_on_an_empty_database_creates_the_admin_first,
 );
 
 /// SIGTERM stops the server cleanly (exit status 0) after it has served.
@@ -186,6 +187,32 @@ async fn sigterm_shuts_the_server_down_gracefully() {
         .await
         .unwrap();
     assert!(exit.success(), "{exit:?}");
+}
+
+/// Scripted set-up before the first start still leaves an administrator.
+async fn set_up_on_an_empty_database_creates_the_admin_first(engine: Engine) {
+    let db = TestDatabase::new(engine);
+    let output = sijill(&db)
+        .arg("seed-demo")
+        .env("SIJILL_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("SIJILL_DEMO_PASSWORD", strong_password())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let settings = test_settings(&db);
+    let app = spawn_on(db, settings).await;
+    let admin = app.admin_token().await;
+    let me: Value = app
+        .get("/api/v1/auth/me", &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["role"], "admin");
 }
 
 async fn seed_demo_loads_a_first_look(engine: Engine) {
