@@ -25,6 +25,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod ops;
 pub mod organizations;
+pub mod reviews;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -21,7 +21,8 @@ use crate::metrics::Metrics;
 use crate::state::AppState;
 use crate::telemetry::TrustForwardedFor;
 use crate::{
-    audit, auth, bootstrap, detainees, facilities, keys, ops, organizations, telemetry, users,
+    audit, auth, bootstrap, detainees, facilities, keys, ops, organizations, reviews, telemetry,
+    users,
 };
 
 /// Request bodies above this are refused with 413.
@@ -259,6 +260,44 @@ fn api_routes(cfg: &mut web::ServiceConfig) {
         .service(
             resource("/detainees/{id}/history")
                 .get(detainees::routes::history)
+                .build(),
+        )
+        .service(
+            resource("/detainees/{id}/reviews")
+                .get(reviews::routes::list_for_file)
+                .post(reviews::routes::open)
+                .build(),
+        )
+        .service(resource("/reviews").get(reviews::routes::list).build())
+        .service(resource("/reviews/{id}").get(reviews::routes::get).build())
+        .service(
+            resource("/reviews/{id}/claim")
+                .post(reviews::routes::claim)
+                .build(),
+        )
+        .service(
+            resource("/reviews/{id}/decision")
+                .post(reviews::routes::decide)
+                .build(),
+        )
+        .service(
+            resource("/reviews/{id}/confirm")
+                .post(reviews::routes::confirm)
+                .build(),
+        )
+        .service(
+            resource("/reviews/{id}/dispute")
+                .post(reviews::routes::dispute)
+                .build(),
+        )
+        .service(
+            resource("/reviews/{id}/withdraw")
+                .post(reviews::routes::withdraw)
+                .build(),
+        )
+        .service(
+            resource("/reviews/{id}/consultations")
+                .post(reviews::routes::consult)
                 .build(),
         )
         .service(resource("/audit").get(audit::routes::list).build())

@@ -30,6 +30,13 @@ pub enum AuditAction {
     DetaineeArchive,
     DetaineeRestore,
     CustodyCreate,
+    ReviewOpen,
+    ReviewClaim,
+    ReviewDecide,
+    ReviewConfirm,
+    ReviewDispute,
+    ReviewWithdraw,
+    ReviewConsult,
 }
 
 impl AuditAction {
@@ -52,6 +59,13 @@ impl AuditAction {
             AuditAction::DetaineeArchive => "detainee.archive",
             AuditAction::DetaineeRestore => "detainee.restore",
             AuditAction::CustodyCreate => "custody.create",
+            AuditAction::ReviewOpen => "review.open",
+            AuditAction::ReviewClaim => "review.claim",
+            AuditAction::ReviewDecide => "review.decide",
+            AuditAction::ReviewConfirm => "review.confirm",
+            AuditAction::ReviewDispute => "review.dispute",
+            AuditAction::ReviewWithdraw => "review.withdraw",
+            AuditAction::ReviewConsult => "review.consult",
         }
     }
 

@@ -53,6 +53,14 @@ permission_matrix! {
     ReadDetainees => [Caseworker, Reviewer, Auditor],
     /// Create, edit, archive and restore files of one's own organisation.
     WriteDetainees => [Caseworker],
+    /// Open a review of one's own organisation's file, or withdraw it.
+    RequestReview => [Caseworker],
+    /// See reviews (which ones is decided by `reviews::scope`).
+    ReadReviews => [Caseworker, Reviewer, FamilyRepresentative, Auditor],
+    /// Claim, decide, confirm or dispute a review of another organisation's file.
+    ActOnReview => [Reviewer],
+    /// Give a family's position on a review of a major-crimes file.
+    Consult => [FamilyRepresentative],
 }
 
 pub fn allows(role: Role, action: Action) -> bool {

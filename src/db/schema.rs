@@ -182,4 +182,44 @@ diesel::allow_tables_to_appear_in_same_query!(
     detainees,
     custody_events,
     access_log,
+    reviews,
+    consultations,
 );
+
+diesel::table! {
+    reviews (id) {
+        id -> Text,
+        detainee_id -> Text,
+        status -> Text,
+        requested_by -> Text,
+        reason -> Nullable<Text>,
+        reviewer_id -> Nullable<Text>,
+        reviewer_organization_id -> Nullable<Text>,
+        decision -> Nullable<Text>,
+        rationale -> Nullable<Text>,
+        confirmed_by -> Nullable<Text>,
+        confirmation_note -> Nullable<Text>,
+        prior_review_status -> Text,
+        opened_at -> Timestamp,
+        claimed_at -> Nullable<Timestamp>,
+        decided_at -> Nullable<Timestamp>,
+        confirmed_at -> Nullable<Timestamp>,
+        withdrawn_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    consultations (id) {
+        id -> Text,
+        review_id -> Text,
+        representative_id -> Text,
+        organization_id -> Text,
+        position -> Text,
+        statement -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(reviews -> detainees (detainee_id));
+diesel::joinable!(consultations -> reviews (review_id));

@@ -195,6 +195,7 @@ pub async fn list(
     let query = query.into_inner();
     let cursor = Cursor::<Uuid>::parse(query.limit, query.cursor.as_deref())?;
     let filter = DetaineeFilter {
+        id: None,
         status: query.status,
         category: query.category,
         review_status: query.review_status,
@@ -554,6 +555,7 @@ pub async fn history(
         .read(move |conn| {
             store::find_in_scope(conn, id, scope)?.ok_or(AppError::NotFound)?;
             let mut entities = custody::ids_of(conn, id)?;
+            entities.extend(crate::reviews::store::ids_for_file(conn, id)?);
             entities.push(id.to_string());
             let filter = AuditFilter {
                 entity_ids: Some(entities),

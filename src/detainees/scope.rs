@@ -11,10 +11,13 @@ use crate::users::Role;
 pub enum FileScope {
     /// A caseworker: their own organisation's files.
     Organization(Uuid),
+    /// A reviewer: the files of the reviews they may act on (open reviews
+    /// to claim, reviews they claimed, others' awaiting confirmation); the
+    /// access ends when the review is decided, withdrawn or claimed by someone else.
+    Reviewer { user: Uuid, organization: Uuid },
     /// An auditor: every file.
     All,
-    /// Everyone else (reviewers see files only through the reviews they may
-    /// act on, which the review workflow adds).
+    /// Everyone else.
     Nothing,
 }
 
@@ -22,26 +25,23 @@ impl FileScope {
     pub fn of(caller: &Caller) -> FileScope {
         match caller.user.role {
             Role::Caseworker => FileScope::Organization(caller.user.organization_id),
+            Role::Reviewer => FileScope::Reviewer {
+                user: caller.user.id,
+                organization: caller.user.organization_id,
+            },
             Role::Auditor => FileScope::All,
-            Role::Admin | Role::Reviewer | Role::FamilyRepresentative => FileScope::Nothing,
-        }
-    }
-
-    pub fn includes(&self, file: &Detainee) -> bool {
-        match self {
-            FileScope::Organization(org) => file.organization_id == *org,
-            FileScope::All => true,
-            FileScope::Nothing => false,
+            Role::Admin | Role::FamilyRepresentative => FileScope::Nothing,
         }
     }
 }
 
-/// May this caller read the confidential source notes of `file`? Only the
-/// owning organisation's caseworkers and auditors.
+/// May this caller read the confidential source notes of `file` (already
+/// known to be in their scope)? The owning organisation's caseworkers,
+/// auditors, and the reviewers who must judge the file.
 pub fn sees_source_notes(caller: &Caller, file: &Detainee) -> bool {
     match caller.user.role {
         Role::Caseworker => caller.user.organization_id == file.organization_id,
-        Role::Auditor => true,
-        _ => false,
+        Role::Auditor | Role::Reviewer => true,
+        Role::Admin | Role::FamilyRepresentative => false,
     }
 }

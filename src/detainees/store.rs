@@ -7,7 +7,7 @@ use super::model::{
 };
 use super::scope::FileScope;
 use crate::audit::{self, Actor, AuditAction, Changes};
-use crate::db::schema::{counters, detainees};
+use crate::db::schema::{counters, detainees, reviews};
 use crate::db::{self, DbConnection};
 use crate::domain::{stored_uuid, PartialDate};
 use crate::error::AppError;
@@ -251,26 +251,51 @@ pub fn find_in_scope(
     id: Uuid,
     scope: FileScope,
 ) -> Result<Option<Detainee>, AppError> {
-    let mut query = detainees::table
-        .filter(detainees::id.eq(id.to_string()))
+    let filter = DetaineeFilter {
+        id: Some(id),
+        include_archived: true,
+        ..DetaineeFilter::default()
+    };
+    Ok(list(conn, scope, &filter, None, 1)?.into_iter().next())
+}
+
+/// Files by id, whoever owns them (for views embedded in reviews the caller may see).
+pub fn find_by_ids(conn: &mut DbConnection, ids: &[Uuid]) -> Result<Vec<Detainee>, AppError> {
+    let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+    detainees::table
+        .filter(detainees::id.eq_any(ids))
         .select(DetaineeRow::as_select())
-        .into_boxed();
-    match scope {
-        FileScope::Organization(org) => {
-            query = query.filter(detainees::organization_id.eq(org.to_string()))
-        }
-        FileScope::All => {}
-        FileScope::Nothing => return Ok(None),
-    }
-    query
-        .first(conn)
-        .optional()?
+        .load(conn)?
+        .into_iter()
         .map(Detainee::try_from)
-        .transpose()
+        .collect()
+}
+
+/// Set the file's `review_status` (a review step moved it), bumping its
+/// version so a caseworker's stale edit is refused. Returns the old status.
+pub fn set_review_status(
+    conn: &mut DbConnection,
+    file: &Detainee,
+    review_status: ReviewStatus,
+    user_id: Uuid,
+) -> Result<(), AppError> {
+    if file.review_status == review_status {
+        return Ok(());
+    }
+    diesel::update(detainees::table.find(file.id.to_string()))
+        .set((
+            detainees::review_status.eq(review_status.as_str()),
+            detainees::version.eq(file.version + 1),
+            detainees::updated_at.eq(db::now()),
+            detainees::updated_by.eq(user_id.to_string()),
+        ))
+        .execute(conn)?;
+    Ok(())
 }
 
 #[derive(Debug, Default, Clone)]
 pub struct DetaineeFilter {
+    pub id: Option<Uuid>,
     pub status: Option<DetaineeStatus>,
     pub category: Option<Category>,
     pub review_status: Option<ReviewStatus>,
@@ -293,8 +318,22 @@ pub fn list(
         FileScope::Organization(org) => {
             query = query.filter(detainees::organization_id.eq(org.to_string()))
         }
+        FileScope::Reviewer { user, organization } => {
+            query = query
+                .filter(detainees::organization_id.ne(organization.to_string()))
+                .filter(
+                    detainees::id.eq_any(
+                        reviews::table
+                            .filter(crate::actionable_by_reviewer!(user, organization))
+                            .select(reviews::detainee_id),
+                    ),
+                )
+        }
         FileScope::All => {}
         FileScope::Nothing => return Ok(Vec::new()),
+    }
+    if let Some(id) = filter.id {
+        query = query.filter(detainees::id.eq(id.to_string()));
     }
     if let Some(status) = filter.status {
         query = query.filter(detainees::status.eq(status.as_str()));

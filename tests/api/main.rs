@@ -15,4 +15,5 @@ mod multiprocess;
 mod ops;
 mod permissions;
 mod records_scope;
+mod reviews;
 mod tokens;
