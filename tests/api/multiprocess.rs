@@ -127,3 +127,62 @@ async fn two_processes_keep_one_linear_chain() {
     assert_eq!(report["ok"], true);
     assert_eq!(report["checked"], report["head_seq"]);
 }
+
+/// Two reviewers claiming the same review through two server processes at
+/// once: exactly one wins, every time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_claims_across_processes_have_one_winner() {
+    if postgres().is_none() {
+        return;
+    }
+    let app = spawn_app(Engine::Postgres).await;
+    let caseworker = app.user_with_role("caseworker").await;
+    let first = app.user_with_role("reviewer").await;
+    let second = app.user_with_role("reviewer").await;
+    let db = TestDatabase {
+        url: app.db.url.clone(),
+        engine: Engine::Postgres,
+        dir: app.db.dir.clone(),
+    };
+    let servers = [start_server(&db), start_server(&db)];
+    let client = reqwest::Client::new();
+    for round in 0..20 {
+        let file: Value = app
+            .post(
+                "/api/v1/detainees",
+                &caseworker.token,
+                &json!({"full_name": format!("Race {round}")}),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        let review: Value = app
+            .post(
+                &format!("/api/v1/detainees/{}/reviews", file["id"].as_str().unwrap()),
+                &caseworker.token,
+                &json!({}),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        let id = review["id"].as_str().unwrap();
+        let claim = |base: &str, token: &str| {
+            client
+                .post(format!("{base}/api/v1/reviews/{id}/claim"))
+                .bearer_auth(token)
+                .json(&json!({}))
+                .send()
+        };
+        let (a, b) = tokio::join!(
+            claim(&servers[0].address, &first.token),
+            claim(&servers[1].address, &second.token)
+        );
+        let mut statuses = [a.unwrap().status().as_u16(), b.unwrap().status().as_u16()];
+        statuses.sort();
+        assert_eq!(statuses, [200, 409], "round {round}");
+    }
+    let auditor = app.user_with_role("auditor").await;
+    recompute_chain(&app.audit_entries(&auditor.token).await).unwrap();
+}
