@@ -148,28 +148,49 @@ pub fn list(
     after: Option<Uuid>,
     fetch: i64,
 ) -> Result<Vec<Review>, AppError> {
-    let undecided = ["open", "in_review", "awaiting_confirmation"];
-    let major_files = detainees::table
-        .filter(detainees::major_crimes_accusation.eq(true))
-        .select(detainees::id);
+    use diesel::dsl::{exists, not};
+    const UNDECIDED: [&str; 3] = ["open", "in_review", "awaiting_confirmation"];
+    // Correlated EXISTS (a primary-key probe per candidate review) rather
+    // than `IN (SELECT …)`, which would build the whole set of an
+    // organisation's files for every page.
+    let file_of_org = |org: Uuid| {
+        exists(
+            detainees::table
+                .filter(detainees::id.eq(reviews::detainee_id))
+                .filter(detainees::organization_id.eq(org.to_string())),
+        )
+    };
+    let major_file = || {
+        exists(
+            detainees::table
+                .filter(detainees::id.eq(reviews::detainee_id))
+                .filter(detainees::major_crimes_accusation.eq(true)),
+        )
+    };
     let mut query = reviews::table.select(ReviewRow::as_select()).into_boxed();
     match scope {
-        ReviewScope::Organization(org) => {
-            query = query.filter(
-                reviews::detainee_id.eq_any(
-                    detainees::table
-                        .filter(detainees::organization_id.eq(org.to_string()))
-                        .select(detainees::id),
-                ),
-            )
-        }
-        ReviewScope::Reviewer { user, organization } => {
-            query = query.filter(crate::actionable_by_reviewer!(user, organization))
-        }
+        ReviewScope::Organization(org) => query = query.filter(file_of_org(org)),
+        // With a status asked for, the reviewer's scope is one simple
+        // condition, which keeps the (status, id) index usable.
+        ReviewScope::Reviewer { user, organization } => match filter.status {
+            Some(ReviewState::Open) => {}
+            Some(ReviewState::InReview) => {
+                query = query.filter(reviews::reviewer_id.eq(user.to_string()))
+            }
+            Some(ReviewState::AwaitingConfirmation) => {
+                query = query.filter(
+                    reviews::reviewer_id
+                        .eq(user.to_string())
+                        .or(reviews::reviewer_organization_id.ne(organization.to_string())),
+                )
+            }
+            Some(ReviewState::Decided | ReviewState::Withdrawn) => return Ok(Vec::new()),
+            None => query = query.filter(crate::actionable_by_reviewer!(user, organization)),
+        },
         ReviewScope::AwaitingConsultation => {
             query = query
-                .filter(reviews::status.eq_any(undecided))
-                .filter(reviews::detainee_id.eq_any(major_files))
+                .filter(reviews::status.eq_any(UNDECIDED))
+                .filter(major_file())
         }
         ReviewScope::All => {}
         ReviewScope::Nothing => return Ok(Vec::new()),
@@ -182,24 +203,12 @@ pub fn list(
     }
     match filter.awaiting_consultation {
         Some(true) => {
-            query = query.filter(reviews::status.eq_any(undecided)).filter(
-                reviews::detainee_id.eq_any(
-                    detainees::table
-                        .filter(detainees::major_crimes_accusation.eq(true))
-                        .select(detainees::id),
-                ),
-            )
+            query = query
+                .filter(reviews::status.eq_any(UNDECIDED))
+                .filter(major_file())
         }
         Some(false) => {
-            query = query.filter(
-                reviews::status
-                    .ne_all(undecided)
-                    .or(reviews::detainee_id.ne_all(
-                        detainees::table
-                            .filter(detainees::major_crimes_accusation.eq(true))
-                            .select(detainees::id),
-                    )),
-            )
+            query = query.filter(reviews::status.ne_all(UNDECIDED).or(not(major_file())))
         }
         None => {}
     }
