@@ -75,7 +75,7 @@ PY
   echo "   unexpected statuses: $(wc -l < "$OUT/$engine-review-cycle.err")"
 
   echo "== $engine: opening 10,000 reviews"
-  TOKEN=$cw IDS_FILE="$dir/open-ids.txt" STRIDE=8 wrk -t8 -c8 -d12s -s bench/open_reviews.lua "$base" >"$OUT/$engine-open.txt"
+  TOKEN=$cw IDS_FILE="$dir/open-ids.txt" STRIDE=8 wrk -t8 -c8 -d30s -s bench/open_reviews.lua "$base" >"$OUT/$engine-open.txt"
   open_count=$(api "$base/api/v1/reviews?status=open&limit=200" -H "authorization: Bearer $rev" >/dev/null; \
     python3 - "$engine" "$url" <<'PY'
 import sys, subprocess

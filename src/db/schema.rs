@@ -190,6 +190,7 @@ diesel::table! {
     reviews (id) {
         id -> Text,
         detainee_id -> Text,
+        file_organization_id -> Text,
         status -> Text,
         requested_by -> Text,
         reason -> Nullable<Text>,

@@ -60,6 +60,8 @@ pub struct Consultation {
 pub struct Review {
     pub id: Uuid,
     pub detainee_id: Uuid,
+    /// The organisation that owns the file (and so may withdraw the review).
+    pub file_organization_id: Uuid,
     pub status: ReviewState,
     pub requested_by: Uuid,
     pub reason: Option<String>,

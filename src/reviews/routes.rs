@@ -145,6 +145,7 @@ pub async fn open(
                 let review = Review {
                     id: Uuid::now_v7(),
                     detainee_id,
+                    file_organization_id: file.organization_id,
                     status: ReviewState::Open,
                     requested_by: user_id,
                     reason,

@@ -14,6 +14,7 @@ use crate::error::AppError;
 struct ReviewRow {
     id: String,
     detainee_id: String,
+    file_organization_id: String,
     status: String,
     requested_by: String,
     reason: Option<String>,
@@ -42,6 +43,7 @@ impl TryFrom<ReviewRow> for Review {
         Ok(Review {
             id: stored_uuid(&row.id)?,
             detainee_id: stored_uuid(&row.detainee_id)?,
+            file_organization_id: stored_uuid(&row.file_organization_id)?,
             status: row.status.parse()?,
             requested_by: stored_uuid(&row.requested_by)?,
             reason: row.reason,
@@ -71,6 +73,7 @@ pub fn insert(conn: &mut DbConnection, review: &Review) -> Result<(), AppError> 
         .values((
             reviews::id.eq(review.id.to_string()),
             reviews::detainee_id.eq(review.detainee_id.to_string()),
+            reviews::file_organization_id.eq(review.file_organization_id.to_string()),
             reviews::status.eq(review.status.as_str()),
             reviews::requested_by.eq(review.requested_by.to_string()),
             reviews::reason.eq(&review.reason),
@@ -150,16 +153,8 @@ pub fn list(
 ) -> Result<Vec<Review>, AppError> {
     use diesel::dsl::{exists, not};
     const UNDECIDED: [&str; 3] = ["open", "in_review", "awaiting_confirmation"];
-    // Correlated EXISTS (a primary-key probe per candidate review) rather
-    // than `IN (SELECT …)`, which would build the whole set of an
-    // organisation's files for every page.
-    let file_of_org = |org: Uuid| {
-        exists(
-            detainees::table
-                .filter(detainees::id.eq(reviews::detainee_id))
-                .filter(detainees::organization_id.eq(org.to_string())),
-        )
-    };
+    // Whether a file is accused of major crimes can change, so it is looked
+    // up per candidate review (a primary-key probe), not copied.
     let major_file = || {
         exists(
             detainees::table
@@ -169,7 +164,9 @@ pub fn list(
     };
     let mut query = reviews::table.select(ReviewRow::as_select()).into_boxed();
     match scope {
-        ReviewScope::Organization(org) => query = query.filter(file_of_org(org)),
+        ReviewScope::Organization(org) => {
+            query = query.filter(reviews::file_organization_id.eq(org.to_string()))
+        }
         // With a status asked for, the reviewer's scope is one simple
         // condition, which keeps the (status, id) index usable.
         ReviewScope::Reviewer { user, organization } => match filter.status {

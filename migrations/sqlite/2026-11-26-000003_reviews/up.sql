@@ -3,6 +3,9 @@
 CREATE TABLE reviews (
     id                        TEXT PRIMARY KEY NOT NULL,
     detainee_id               TEXT NOT NULL REFERENCES detainees (id),
+    -- The file's owner (files never change owner): lets a caseworker's
+    -- queue be one indexed condition instead of a join per page.
+    file_organization_id      TEXT NOT NULL REFERENCES organizations (id),
     status                    TEXT NOT NULL CHECK (status IN ('open', 'in_review', 'awaiting_confirmation', 'decided', 'withdrawn')),
     requested_by              TEXT NOT NULL,
     reason                    TEXT,
@@ -26,6 +29,7 @@ CREATE UNIQUE INDEX reviews_one_undecided_idx ON reviews (detainee_id)
     WHERE status IN ('open', 'in_review', 'awaiting_confirmation');
 CREATE INDEX reviews_detainee_idx ON reviews (detainee_id, id);
 CREATE INDEX reviews_status_idx ON reviews (status, id);
+CREATE INDEX reviews_owner_idx ON reviews (file_organization_id, status, id);
 CREATE INDEX reviews_reviewer_idx ON reviews (reviewer_id, status);
 
 CREATE TABLE consultations (
