@@ -91,10 +91,12 @@ PY
   echo "   open reviews: $open_count"
   for who in reviewer caseworker; do
     token=$rev; [ "$who" = caseworker ] && token=$cw
-    echo "== $engine: GET /reviews?status=open (first page of 50) as the $who, 32 connections, $DURATION"
-    wrk -t2 -c32 -d"$DURATION" --latency -H "Authorization: Bearer $token" \
-      "$base/api/v1/reviews?status=open" >"$OUT/$engine-reviews-open-$who.txt"
-    echo "   $(wrk_summary "$OUT/$engine-reviews-open-$who.txt")"
+    for conns in 8 32; do
+      echo "== $engine: GET /reviews?status=open (first page of 50) as the $who, $conns connections, $DURATION"
+      wrk -t2 -c$conns -d"$DURATION" --latency -H "Authorization: Bearer $token" \
+        "$base/api/v1/reviews?status=open" >"$OUT/$engine-reviews-open-$who-$conns.txt"
+      echo "   $(wrk_summary "$OUT/$engine-reviews-open-$who-$conns.txt")"
+    done
   done
   kill "$server"; wait "$server" 2>/dev/null || true
   echo "== $engine: audit chain"

@@ -46,12 +46,15 @@ pub struct ReviewQuery {
     pub cursor: Option<String>,
 }
 
-/// The file as this caller may see it inside a review.
+/// The file as this caller may see it inside a review: in lists (queues),
+/// everyone gets the reduced view — who, and of what accused — so a queue
+/// never carries notes or sources and stays light; a single review carries
+/// the full file, except for family representatives.
 fn embed(caller: &Caller, file: Detainee, in_list: bool) -> EmbeddedFile {
-    if caller.user.role == Role::FamilyRepresentative {
+    if in_list || caller.user.role == Role::FamilyRepresentative {
         EmbeddedFile::Reduced(Box::new(ReducedFile::from(file)))
     } else {
-        let visible = !in_list && sees_source_notes(caller, &file);
+        let visible = sees_source_notes(caller, &file);
         EmbeddedFile::Full(Box::new(file.view(visible)))
     }
 }

@@ -117,6 +117,18 @@ async fn a_political_detainee_is_reviewed_and_released(engine: Engine) {
         .find(|r| r["id"] == rid)
         .unwrap();
     assert_eq!(item["file"]["full_name"], "Anas Firas Al-Ali");
+    // Queues carry the reduced view; the single review carries the whole file.
+    assert!(item["file"].get("source_notes").is_none() && item["file"].get("notes").is_none());
+    let single: Value = app
+        .get(&format!("/api/v1/reviews/{rid}"), &c.reviewer.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        single["file"]["source_notes"],
+        "Informant K., interviewed 2025-02-03."
+    );
     let seen = file_of(&app, &c.reviewer.token, id).await;
     assert_eq!(
         seen["source_notes"],
