@@ -15,7 +15,7 @@ use crate::telemetry::RequestContext;
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = detainees)]
-struct DetaineeRow {
+pub(crate) struct DetaineeRow {
     id: String,
     reference: String,
     organization_id: String,
@@ -257,18 +257,6 @@ pub fn find_in_scope(
         ..DetaineeFilter::default()
     };
     Ok(list(conn, scope, &filter, None, 1)?.into_iter().next())
-}
-
-/// Files by id, whoever owns them (for views embedded in reviews the caller may see).
-pub fn find_by_ids(conn: &mut DbConnection, ids: &[Uuid]) -> Result<Vec<Detainee>, AppError> {
-    let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
-    detainees::table
-        .filter(detainees::id.eq_any(ids))
-        .select(DetaineeRow::as_select())
-        .load(conn)?
-        .into_iter()
-        .map(Detainee::try_from)
-        .collect()
 }
 
 /// Set the file's `review_status` (a review step moved it), bumping its

@@ -63,32 +63,33 @@ fn embed(caller: &Caller, file: Detainee, in_list: bool) -> EmbeddedFile {
 fn views(
     conn: &mut DbConnection,
     caller: &Caller,
-    reviews: Vec<Review>,
+    reviews: Vec<(Review, Detainee)>,
     in_list: bool,
 ) -> Result<Vec<ReviewView>, AppError> {
-    let ids: Vec<Uuid> = reviews.iter().map(|r| r.id).collect();
+    let ids: Vec<Uuid> = reviews.iter().map(|(r, _)| r.id).collect();
     let mut consultations = store::consultations_of(conn, &ids)?;
-    let file_ids: Vec<Uuid> = reviews.iter().map(|r| r.detainee_id).collect();
-    let mut found = files::find_by_ids(conn, &file_ids)?;
-    reviews
+    Ok(reviews
         .into_iter()
-        .map(|review| {
-            let position = found
-                .iter()
-                .position(|f| f.id == review.detainee_id)
-                .ok_or_else(|| AppError::internal_msg("review without its file"))?;
-            // A file may carry several reviews; clone for all but the last.
-            let file = if found.iter().filter(|f| f.id == review.detainee_id).count() > 1 {
-                found[position].clone()
-            } else {
-                found.remove(position)
-            };
+        .map(|(review, file)| {
             let mine: Vec<Consultation> = consultations
                 .extract_if(.., |c| c.review_id == review.id)
                 .collect();
-            Ok(ReviewView::new(review, mine, embed(caller, file, in_list)))
+            ReviewView::new(review, mine, embed(caller, file, in_list))
         })
-        .collect()
+        .collect())
+}
+
+/// One review with its file as it is now (after a step changed both).
+fn fresh_view(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    review: Review,
+) -> Result<ReviewView, AppError> {
+    let file = files::find_in_scope(conn, review.detainee_id, FileScope::All)?
+        .ok_or_else(|| AppError::internal_msg("review without its file"))?;
+    views(conn, caller, vec![(review, file)], false)?
+        .pop()
+        .ok_or_else(|| AppError::internal_msg("no view"))
 }
 
 fn record_views(state: &AppState, caller: &Caller, views: &[ReviewView], context: &RequestContext) {
@@ -186,8 +187,7 @@ pub async fn open(
                     changes,
                     &context,
                 )?;
-                let mut views = views(conn, &caller, vec![review], false)?;
-                views.pop().ok_or_else(|| AppError::internal_msg("no view"))
+                fresh_view(conn, &caller, review)
             }
         })
         .await?;
@@ -273,7 +273,7 @@ async fn list_reviews(
                     files::find_in_scope(conn, id, file_scope)?.ok_or(AppError::NotFound)?;
                 }
                 let rows = store::list(conn, scope, &filter, cursor.after, cursor.fetch())?;
-                let page = cursor.page(rows, |r| r.id);
+                let page = cursor.page(rows, |(r, _)| r.id);
                 Ok(Page {
                     items: views(conn, &caller, page.items, true)?,
                     next_cursor: page.next_cursor,
@@ -312,8 +312,8 @@ pub async fn get(
         .read({
             let caller = caller.clone();
             move |conn| {
-                let review = store::find_in_scope(conn, id, scope)?.ok_or(AppError::NotFound)?;
-                views(conn, &caller, vec![review], false)?
+                let found = store::find_in_scope(conn, id, scope)?.ok_or(AppError::NotFound)?;
+                views(conn, &caller, vec![found], false)?
                     .pop()
                     .ok_or_else(|| AppError::internal_msg("no view"))
             }
@@ -380,9 +380,7 @@ async fn take_step(
                 changes,
                 &context,
             )?;
-            views(conn, &caller, vec![review], false)?
-                .pop()
-                .ok_or_else(|| AppError::internal_msg("no view"))
+            fresh_view(conn, &caller, review)
         })
         .await
 }

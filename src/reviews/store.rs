@@ -6,6 +6,8 @@ use super::model::{Consultation, Review, ReviewState};
 use super::scope::ReviewScope;
 use crate::db::schema::{consultations, detainees, reviews};
 use crate::db::{self, DbConnection};
+use crate::detainees::store::DetaineeRow;
+use crate::detainees::Detainee;
 use crate::domain::stored_uuid;
 use crate::error::AppError;
 
@@ -144,25 +146,19 @@ pub struct ReviewFilter {
     pub awaiting_consultation: Option<bool>,
 }
 
+/// Reviews in the caller's scope, each with its file (one query, joined).
 pub fn list(
     conn: &mut DbConnection,
     scope: ReviewScope,
     filter: &ReviewFilter,
     after: Option<Uuid>,
     fetch: i64,
-) -> Result<Vec<Review>, AppError> {
-    use diesel::dsl::{exists, not};
+) -> Result<Vec<(Review, Detainee)>, AppError> {
     const UNDECIDED: [&str; 3] = ["open", "in_review", "awaiting_confirmation"];
-    // Whether a file is accused of major crimes can change, so it is looked
-    // up per candidate review (a primary-key probe), not copied.
-    let major_file = || {
-        exists(
-            detainees::table
-                .filter(detainees::id.eq(reviews::detainee_id))
-                .filter(detainees::major_crimes_accusation.eq(true)),
-        )
-    };
-    let mut query = reviews::table.select(ReviewRow::as_select()).into_boxed();
+    let mut query = reviews::table
+        .inner_join(detainees::table)
+        .select((ReviewRow::as_select(), DetaineeRow::as_select()))
+        .into_boxed();
     match scope {
         ReviewScope::Organization(org) => {
             query = query.filter(reviews::file_organization_id.eq(org.to_string()))
@@ -187,7 +183,7 @@ pub fn list(
         ReviewScope::AwaitingConsultation => {
             query = query
                 .filter(reviews::status.eq_any(UNDECIDED))
-                .filter(major_file())
+                .filter(detainees::major_crimes_accusation.eq(true))
         }
         ReviewScope::All => {}
         ReviewScope::Nothing => return Ok(Vec::new()),
@@ -202,10 +198,14 @@ pub fn list(
         Some(true) => {
             query = query
                 .filter(reviews::status.eq_any(UNDECIDED))
-                .filter(major_file())
+                .filter(detainees::major_crimes_accusation.eq(true))
         }
         Some(false) => {
-            query = query.filter(reviews::status.ne_all(UNDECIDED).or(not(major_file())))
+            query = query.filter(
+                reviews::status
+                    .ne_all(UNDECIDED)
+                    .or(detainees::major_crimes_accusation.eq(false)),
+            )
         }
         None => {}
     }
@@ -215,18 +215,18 @@ pub fn list(
     query
         .order(reviews::id.asc())
         .limit(fetch)
-        .load(conn)?
+        .load::<(ReviewRow, DetaineeRow)>(conn)?
         .into_iter()
-        .map(Review::try_from)
+        .map(|(review, file)| Ok((Review::try_from(review)?, Detainee::try_from(file)?)))
         .collect()
 }
 
-/// Is this review in the caller's scope? (The same rules as `list`.)
+/// A review and its file, if the review is in the caller's scope (the same rules as `list`).
 pub fn find_in_scope(
     conn: &mut DbConnection,
     id: Uuid,
     scope: ReviewScope,
-) -> Result<Option<Review>, AppError> {
+) -> Result<Option<(Review, Detainee)>, AppError> {
     let Some(review) = find(conn, id)? else {
         return Ok(None);
     };
@@ -235,10 +235,9 @@ pub fn find_in_scope(
         ..ReviewFilter::default()
     };
     // Cheap: a file has few reviews.
-    let visible = list(conn, scope, &filter, None, 1_000)?
-        .iter()
-        .any(|r| r.id == id);
-    Ok(visible.then_some(review))
+    Ok(list(conn, scope, &filter, None, 1_000)?
+        .into_iter()
+        .find(|(r, _)| r.id == id))
 }
 
 pub fn ids_for_file(conn: &mut DbConnection, detainee_id: Uuid) -> Result<Vec<String>, AppError> {
