@@ -101,11 +101,13 @@ impl DatabaseUrl {
                 let path = path.to_string_lossy();
                 let mut conn = SqliteConnection::establish(&path)?;
                 // WAL lets readers run beside the writer; foreign keys are off by default in SQLite.
+                // busy_timeout first: switching to WAL needs a lock, and
+                // another process (a server stopping) may briefly hold it.
                 conn.batch_execute(
-                    "PRAGMA journal_mode = WAL;
+                    "PRAGMA busy_timeout = 15000;
+                     PRAGMA journal_mode = WAL;
                      PRAGMA synchronous = NORMAL;
-                     PRAGMA foreign_keys = ON;
-                     PRAGMA busy_timeout = 15000;",
+                     PRAGMA foreign_keys = ON;",
                 )
                 .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
                 Ok(DbConnection::Sqlite(conn))
