@@ -1,0 +1,447 @@
+use unicode_normalization::UnicodeNormalization;
+
+/// One name part: as written (normalised), its cross-script key, and
+/// whether it carried the article (`al-`, `el `, `ال`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameToken {
+    pub text: String,
+    pub key: String,
+    pub article: bool,
+}
+
+/// Arabic-script normalisation: no diacritics (tashkeel) or tatweel; alef,
+/// hamza, ta marbuta and alef maqsura forms unified.
+fn normalize_arabic_char(c: char) -> Option<char> {
+    match c {
+        '\u{064B}'..='\u{065F}' | '\u{0670}' | '\u{0640}' => None,
+        'أ' | 'إ' | 'آ' | 'ٱ' => Some('ا'),
+        'ؤ' => Some('و'),
+        'ئ' => Some('ي'),
+        'ة' => Some('ه'),
+        'ى' => Some('ي'),
+        _ => Some(c),
+    }
+}
+
+fn is_arabic(c: char) -> bool {
+    ('\u{0600}'..='\u{06FF}').contains(&c)
+}
+
+/// Latin text: NFKD without combining marks, lower case.
+fn normalize_latin(word: &str) -> String {
+    word.nfkd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// The consonant skeleton of an Arabic word. Long vowels (ا و ي) count only
+/// at the start of a word, where و and ي are consonants.
+fn arabic_key(word: &str) -> String {
+    let mut key = String::new();
+    for (i, c) in word.chars().enumerate() {
+        let k = match c {
+            'ب' => "b",
+            'ت' | 'ث' | 'ط' => "t",
+            'ج' | 'غ' => "j",
+            'ح' | 'ه' | 'ة' => "h",
+            'خ' => "x",
+            'د' | 'ذ' | 'ض' => "d",
+            'ر' => "r",
+            'ز' | 'ظ' => "z",
+            'س' | 'ص' => "s",
+            'ش' => "S",
+            'ف' => "f",
+            'ق' | 'ك' => "k",
+            'ل' => "l",
+            'م' => "m",
+            'ن' => "n",
+            'و' if i == 0 => "w",
+            'ي' if i == 0 => "y",
+            _ => "",
+        };
+        key.push_str(k);
+    }
+    collapse(&key)
+}
+
+/// The same skeleton from a Latin spelling: digraphs first (`sh`, `ch`,
+/// `kh`, `gh`, `th`, `dh`), vowels dropped except a leading `w`/`y`.
+fn latin_key(word: &str) -> String {
+    let chars: Vec<char> = word.chars().filter(|c| c.is_ascii_alphabetic()).collect();
+    let mut key = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let next = chars.get(i + 1).copied();
+        let (k, step) = match (chars[i], next) {
+            ('s', Some('h')) | ('c', Some('h')) => ("S", 2),
+            ('k', Some('h')) => ("x", 2),
+            ('g', Some('h')) => ("j", 2),
+            ('t', Some('h')) => ("t", 2),
+            ('d', Some('h')) => ("d", 2),
+            ('p', Some('h')) => ("f", 2),
+            ('a' | 'e' | 'i' | 'o' | 'u', _) => ("", 1),
+            ('w', _) if i == 0 => ("w", 1),
+            ('y', _) if i == 0 => ("y", 1),
+            ('w' | 'y', _) => ("", 1),
+            ('g' | 'j', _) => ("j", 1),
+            ('q' | 'k' | 'c', _) => ("k", 1),
+            // Arabic writes p as ب and v as ف.
+            ('p', _) => ("b", 1),
+            ('v', _) => ("f", 1),
+            ('x', _) => ("ks", 1),
+            (c, _) => {
+                key.push(c);
+                i += 1;
+                continue;
+            }
+        };
+        key.push_str(k);
+        i += step;
+    }
+    collapse(&key)
+}
+
+/// Doubled consonants are one (`Hassan` = `Hasan`).
+fn collapse(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    for c in key.chars() {
+        if !out.ends_with(c) {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Abbreviations written on lists and identity cards.
+const ABBREVIATIONS: &[(&str, &str)] = &[("mhd", "mhmd"), ("mohd", "mhmd"), ("md", "mhmd")];
+
+/// The cross-script key of one word.
+pub fn key_of(word: &str) -> String {
+    let key = if word.chars().any(is_arabic) {
+        let normalized: String = word.chars().filter_map(normalize_arabic_char).collect();
+        arabic_key(&normalized)
+    } else {
+        latin_key(&normalize_latin(word))
+    };
+    ABBREVIATIONS
+        .iter()
+        .find(|(short, _)| *short == key)
+        .map(|(_, long)| (*long).to_owned())
+        .unwrap_or(key)
+}
+
+/// Split off the article: `ال…` in Arabic; `al-…`, `el-…` written together.
+fn strip_article(word: &str) -> (bool, &str) {
+    if let Some(rest) = word.strip_prefix("ال").filter(|r| r.chars().count() >= 2) {
+        return (true, rest);
+    }
+    // With a hyphen it is an article ("al-ali"); written together only when
+    // a full name follows ("alhasan" yes; "ali", "elias", "alaa" no).
+    for (article, min_rest) in [("al-", 2), ("el-", 2), ("al", 4), ("el", 4)] {
+        if let Some(rest) = word.strip_prefix(article) {
+            if rest.chars().filter(|c| c.is_alphabetic()).count() >= min_rest {
+                return (true, rest);
+            }
+        }
+    }
+    (false, word)
+}
+
+fn is_abd(word: &str) -> bool {
+    matches!(
+        word,
+        "عبد" | "abd" | "abdul" | "abdel" | "abdal" | "abdoul" | "abdu"
+    )
+}
+
+/// The words of a name, normalised, with articles and `عبد` compounds joined.
+pub fn tokens(name: &str) -> Vec<NameToken> {
+    let words: Vec<String> = name
+        .split(|c: char| {
+            c.is_whitespace() || matches!(c, ',' | '.' | '/' | '(' | ')' | '\'' | '’' | '`')
+        })
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            if w.chars().any(is_arabic) {
+                w.chars().filter_map(normalize_arabic_char).collect()
+            } else {
+                normalize_latin(w)
+            }
+        })
+        .collect();
+    let mut out: Vec<NameToken> = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        let word = words[i].as_str();
+        // A standalone article belongs to the next word: "el Hasan", "al Rahman".
+        if matches!(word, "al" | "el" | "ال") && i + 1 < words.len() {
+            let next = &words[i + 1];
+            out.push(NameToken {
+                text: format!("{word} {next}"),
+                key: key_of(next),
+                article: true,
+            });
+            i += 2;
+            continue;
+        }
+        // `عبد` compounds: "Abd al-Rahman", "Abdul Rahman", "عبد الرحمن".
+        if is_abd(word) && i + 1 < words.len() {
+            let next = &words[i + 1];
+            let (_, rest) = strip_article(next);
+            let rest = if matches!(rest, "al" | "el") && i + 2 < words.len() {
+                i += 1;
+                words[i + 1].as_str()
+            } else {
+                rest
+            };
+            out.push(NameToken {
+                text: format!("{word} {next}"),
+                key: format!("bd{}", key_of(rest)),
+                article: false,
+            });
+            i += 2;
+            continue;
+        }
+        // Written together: "Abdelrahman", "Abdulrahman".
+        if let Some(rest) = ["abdel", "abdul", "abdal", "abd"]
+            .iter()
+            .find_map(|p| word.strip_prefix(p).filter(|r| r.chars().count() >= 3))
+        {
+            let (_, rest) = strip_article(rest);
+            out.push(NameToken {
+                text: word.to_owned(),
+                key: format!("bd{}", key_of(rest)),
+                article: false,
+            });
+            i += 1;
+            continue;
+        }
+        let (article, rest) = strip_article(word);
+        let key = key_of(rest);
+        if !key.is_empty() {
+            out.push(NameToken {
+                text: word.to_owned(),
+                key,
+                article,
+            });
+        }
+        i += 1;
+    }
+    out
+}
+
+/// One query token and the record token it matched.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenMatch {
+    pub query: String,
+    pub record: String,
+    pub similarity: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoredMatch {
+    /// In [0, 1].
+    pub score: f64,
+    pub matched: Vec<TokenMatch>,
+}
+
+/// Keys this close count as the same name part (spelling noise).
+const MIN_SIMILARITY: f64 = 0.84;
+
+fn similarity(a: &str, b: &str) -> f64 {
+    if a == b {
+        1.0
+    } else if a.len() < 3 || b.len() < 3 {
+        0.0
+    } else {
+        strsim::jaro_winkler(a, b)
+    }
+}
+
+/// How well `record` answers `query`, whatever the order of the parts: each
+/// query part takes its best unused record part. Missing parts on either
+/// side (a father's name present in one and not the other) cost a little.
+pub fn score(query: &[NameToken], record: &[NameToken]) -> ScoredMatch {
+    if query.is_empty() || record.is_empty() {
+        return ScoredMatch {
+            score: 0.0,
+            matched: Vec::new(),
+        };
+    }
+    let mut used = vec![false; record.len()];
+    let mut matched = Vec::new();
+    let mut total = 0.0;
+    for q in query {
+        let best = record
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| !used[*j])
+            .map(|(j, r)| (j, similarity(&q.key, &r.key)))
+            .max_by(|a, b| a.1.total_cmp(&b.1));
+        if let Some((j, sim)) = best.filter(|(_, sim)| *sim >= MIN_SIMILARITY) {
+            used[j] = true;
+            total += sim;
+            matched.push(TokenMatch {
+                query: q.text.clone(),
+                record: record[j].text.clone(),
+                similarity: sim,
+            });
+        }
+    }
+    let query_coverage = total / query.len() as f64;
+    let record_coverage = matched.len() as f64 / record.len() as f64;
+    ScoredMatch {
+        score: (query_coverage * (0.85 + 0.15 * record_coverage)).clamp(0.0, 1.0),
+        matched,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(name: &str) -> Vec<String> {
+        tokens(name).into_iter().map(|t| t.key).collect()
+    }
+
+    fn same(a: &str, b: &str) {
+        assert_eq!(keys(a), keys(b), "{a} vs {b}");
+    }
+
+    #[test]
+    fn mohammed_in_every_spelling_and_both_scripts() {
+        for name in [
+            "محمد",
+            "مُحَمَّد",
+            "Mohammed",
+            "Muhammad",
+            "Mohamad",
+            "Mohamed",
+            "Mhd",
+            "Muhammed",
+        ] {
+            assert_eq!(keys(name), ["mhmd"], "{name}");
+        }
+    }
+
+    #[test]
+    fn the_article_stays_with_its_name() {
+        for name in [
+            "الحسن",
+            "Al-Hassan",
+            "Alhasan",
+            "el Hasan",
+            "Al Hassan",
+            "El-Hassan",
+        ] {
+            let t = tokens(name);
+            assert_eq!(t.len(), 1, "{name}");
+            assert_eq!(t[0].key, "hsn", "{name}");
+            assert!(t[0].article, "{name}");
+        }
+        // Not an article: Ali, Elias, Alaa.
+        assert_eq!(keys("Ali"), ["l"]);
+        assert!(!tokens("Elias")[0].article);
+    }
+
+    #[test]
+    fn abd_compounds_are_one_name() {
+        for name in [
+            "عبد الرحمن",
+            "Abdul Rahman",
+            "Abdelrahman",
+            "Abd al-Rahman",
+            "Abdulrahman",
+            "Abd el Rahman",
+        ] {
+            assert_eq!(keys(name), ["bdrhmn"], "{name}");
+        }
+    }
+
+    #[test]
+    fn french_and_egyptian_spellings_meet_their_counterparts() {
+        same("Chadi", "Shadi");
+        same("Chadi", "شادي");
+        same("Youssef", "Yusuf");
+        same("Yusuf", "يوسف");
+        same("Ghassan", "Gassan");
+        same("Ghassan", "غسان");
+        same("Gamal", "Jamal");
+        same("Jamal", "جمال");
+        same("Qassem", "Kassem");
+        same("Qassem", "قاسم");
+        same("Khaled", "خالد");
+        same("Khaled", "Khalid");
+    }
+
+    #[test]
+    fn whole_names_match_across_scripts_in_any_order() {
+        let record = tokens("محمد عبد الرحمن الحسن");
+        for query in [
+            "Mohamad Abdelrahman Al-Hassan",
+            "Muhammad Abd al-Rahman Alhasan",
+            "Al-Hassan Mohammed",
+            "Mhd Alhasan",
+        ] {
+            let m = score(&tokens(query), &record);
+            assert!(m.score > 0.8, "{query}: {}", m.score);
+        }
+        let other = score(&tokens("Fatima Haddad"), &record);
+        assert!(other.score < 0.3, "{}", other.score);
+        let full = score(&tokens("Mohamad Abdelrahman Al-Hassan"), &record);
+        let partial = score(&tokens("Mohamad Al-Hassan"), &record);
+        assert!(full.score > partial.score, "the fuller match ranks first");
+        assert_eq!(full.matched.len(), 3);
+        assert_eq!(full.matched[0].record, "محمد");
+    }
+}
+
+#[cfg(test)]
+mod public_names {
+    use super::*;
+
+    /// Wikidata's Arabic/Latin name-token pairs (../shared, CC0): how often
+    /// the two spellings of one name part get the same key, weighted by how
+    /// often each pair occurs, and how often they are close enough to match.
+    #[test]
+    fn keys_agree_across_scripts_on_public_name_pairs() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/data/names/wikidata-arabic-coling2018/wd_arabic.normalized.aligned.tokens"
+        );
+        let Ok(text) = std::fs::read_to_string(path) else {
+            assert!(
+                std::env::var("CI").is_err(),
+                "CI must have ../shared/data/names"
+            );
+            eprintln!("{path} not found: the public-name check was not run");
+            return;
+        };
+        let (mut total, mut same, mut close) = (0u64, 0u64, 0u64);
+        for line in text.lines() {
+            let mut cols = line.split('\t');
+            let (Some(latin), Some(arabic), Some(count)) = (cols.next(), cols.next(), cols.next())
+            else {
+                continue;
+            };
+            let count: u64 = count.trim().parse().unwrap_or(1);
+            let (a, b) = (key_of(latin), key_of(&arabic.replace(' ', "")));
+            total += count;
+            if a == b {
+                same += count;
+            }
+            if similarity(&a, &b) >= MIN_SIMILARITY || a == b {
+                close += count;
+            } else if std::env::var("SIJILL_SHOW_MISSES").is_ok() && count >= 200 {
+                eprintln!("miss {count}: {latin} {a} / {arabic} {b}");
+            }
+        }
+        let (same, close) = (same as f64 / total as f64, close as f64 / total as f64);
+        eprintln!("public name pairs: same key {same:.3}, matchable {close:.3}");
+        assert!(
+            same > 0.75 && close > 0.85,
+            "same {same:.3}, matchable {close:.3}"
+        );
+    }
+}
