@@ -3,7 +3,9 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{audit, auth, detainees, error, facilities, http, ops, organizations, reviews, users};
+use crate::{
+    audit, auth, detainees, error, facilities, http, ops, organizations, reviews, search, users,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -38,6 +40,7 @@ use crate::{audit, auth, detainees, error, facilities, http, ops, organizations,
         detainees::routes::list_custody,
         detainees::routes::create_custody,
         detainees::routes::history,
+        search::routes::search,
         reviews::routes::open,
         reviews::routes::list_for_file,
         reviews::routes::list,
@@ -87,6 +90,11 @@ use crate::{audit, auth, detainees, error, facilities, http, ops, organizations,
         detainees::custody::CustodyEvent,
         detainees::custody::NewCustodyEvent,
         crate::domain::PartialDate,
+        search::routes::SearchRequest,
+        search::routes::SearchResults,
+        search::routes::SearchHit,
+        search::routes::MatchedOn,
+        search::routes::MatchedToken,
         reviews::model::ReviewView,
         reviews::model::ReviewState,
         reviews::model::Decision,

@@ -21,8 +21,8 @@ use crate::metrics::Metrics;
 use crate::state::AppState;
 use crate::telemetry::TrustForwardedFor;
 use crate::{
-    audit, auth, bootstrap, detainees, facilities, keys, ops, organizations, reviews, telemetry,
-    users,
+    audit, auth, bootstrap, detainees, facilities, keys, ops, organizations, reviews, search,
+    telemetry, users,
 };
 
 /// Request bodies above this are refused with 413.
@@ -68,6 +68,13 @@ pub fn build_state(settings: &Settings) -> Result<AppState, StartupError> {
     )?;
     let checkpoints = CheckpointSigner::new(keys::load_or_generate(&settings.audit_key_file)?);
     let hasher = PasswordHasher::new(settings.password_hash, settings.password_hash_slots)?;
+    let indexed = db.write_blocking(crate::search::store::index_missing)?;
+    if indexed > 0 {
+        tracing::info!(
+            indexed,
+            "indexed the names of files created before the name index"
+        );
+    }
     let access_log = AccessLog::start(db.clone())?;
     Ok(AppState {
         access_log,
@@ -237,6 +244,11 @@ fn api_routes(cfg: &mut web::ServiceConfig) {
             resource("/detainees")
                 .get(detainees::routes::list)
                 .post(detainees::routes::create)
+                .build(),
+        )
+        .service(
+            resource("/detainees/search")
+                .post(search::routes::search)
                 .build(),
         )
         .service(

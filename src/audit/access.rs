@@ -37,6 +37,8 @@ pub enum AccessAction {
     DetaineeView,
     DetaineeHistory,
     DetaineeCustody,
+    /// A file returned by a name search.
+    DetaineeSearch,
 }
 
 impl AccessAction {
@@ -45,6 +47,7 @@ impl AccessAction {
             AccessAction::DetaineeView => "detainee.view",
             AccessAction::DetaineeHistory => "detainee.history",
             AccessAction::DetaineeCustody => "detainee.custody",
+            AccessAction::DetaineeSearch => "detainee.search",
         }
     }
 }

@@ -184,6 +184,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     access_log,
     reviews,
     consultations,
+    name_keys,
 );
 
 diesel::table! {
@@ -222,5 +223,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    name_keys (id) {
+        id -> Text,
+        detainee_id -> Text,
+        field -> Text,
+        token -> Text,
+        key -> Text,
+    }
+}
+
 diesel::joinable!(reviews -> detainees (detainee_id));
+diesel::joinable!(name_keys -> detainees (detainee_id));
 diesel::joinable!(consultations -> reviews (review_id));

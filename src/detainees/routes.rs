@@ -196,6 +196,7 @@ pub async fn list(
     let cursor = Cursor::<Uuid>::parse(query.limit, query.cursor.as_deref())?;
     let filter = DetaineeFilter {
         id: None,
+        ids: None,
         status: query.status,
         category: query.category,
         review_status: query.review_status,
@@ -337,6 +338,12 @@ pub async fn update(
                 ..current.clone()
             };
             store::update(conn, &next)?;
+            let names_changed = next.fields.full_name != current.fields.full_name
+                || next.fields.name_ar != current.fields.name_ar
+                || next.fields.aliases != current.fields.aliases;
+            if names_changed {
+                crate::search::store::index_file(conn, &next)?;
+            }
             let changes = changes.changed("version", current.version, next.version);
             audit::append(
                 conn,

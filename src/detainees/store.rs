@@ -146,6 +146,7 @@ pub fn create(
         merged_into: None,
     };
     insert(conn, &file)?;
+    crate::search::store::index_file(conn, &file)?;
     let changes = Changes::created_from(&file.fields, &[])
         .created("reference", file.reference.clone())
         .created("organization_id", file.organization_id.to_string())
@@ -284,6 +285,8 @@ pub fn set_review_status(
 #[derive(Debug, Default, Clone)]
 pub struct DetaineeFilter {
     pub id: Option<Uuid>,
+    /// Any of these files (search candidates).
+    pub ids: Option<Vec<Uuid>>,
     pub status: Option<DetaineeStatus>,
     pub category: Option<Category>,
     pub review_status: Option<ReviewStatus>,
@@ -322,6 +325,10 @@ pub fn list(
     }
     if let Some(id) = filter.id {
         query = query.filter(detainees::id.eq(id.to_string()));
+    }
+    if let Some(ids) = &filter.ids {
+        query =
+            query.filter(detainees::id.eq_any(ids.iter().map(Uuid::to_string).collect::<Vec<_>>()));
     }
     if let Some(status) = filter.status {
         query = query.filter(detainees::status.eq(status.as_str()));

@@ -10,5 +10,7 @@
 //! token by token, order-independent, and explains itself.
 
 pub mod names;
+pub mod routes;
+pub mod store;
 
 pub use names::{key_of, score, tokens, NameToken, ScoredMatch, TokenMatch};

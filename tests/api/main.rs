@@ -16,4 +16,5 @@ mod ops;
 mod permissions;
 mod records_scope;
 mod reviews;
+mod search;
 mod tokens;

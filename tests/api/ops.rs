@@ -76,6 +76,7 @@ async fn the_openapi_document_lists_every_route(engine: Engine) {
         ("get", "/api/v1/facilities/{id}"),
         ("patch", "/api/v1/facilities/{id}"),
         ("post", "/api/v1/detainees"),
+        ("post", "/api/v1/detainees/search"),
         ("get", "/api/v1/detainees"),
         ("get", "/api/v1/detainees/{id}"),
         ("patch", "/api/v1/detainees/{id}"),

@@ -1,0 +1,165 @@
+//! `POST /detainees/search`: names never travel in a URL.
+
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::names::{score, tokens, TokenMatch};
+use super::store;
+use crate::audit::access::AccessAction;
+use crate::auth::{can, Authorized};
+use crate::detainees::model::{Category, DetaineeView};
+use crate::detainees::scope::FileScope;
+use crate::detainees::store::{self as files, DetaineeFilter};
+use crate::detainees::{DetaineeStatus, ReviewStatus};
+use crate::domain::{parse_text, MAX_NAME_CHARS};
+use crate::error::{AppError, Problem};
+use crate::state::AppState;
+use crate::telemetry::RequestContext;
+
+/// How many files may share a query's keys before scoring.
+const MAX_CANDIDATES: i64 = 2_000;
+/// Below this, a file is not a plausible answer.
+const MIN_SCORE: f64 = 0.45;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"q": "Mohamad Abdelrahman Al-Hassan", "status": "disappeared", "limit": 10}))]
+pub struct SearchRequest {
+    /// A name in any script or spelling, 1–200 characters.
+    pub q: String,
+    pub status: Option<DetaineeStatus>,
+    pub category: Option<Category>,
+    pub review_status: Option<ReviewStatus>,
+    pub facility_id: Option<Uuid>,
+    /// Include archived files; default false.
+    pub include_archived: Option<bool>,
+    /// 1–100, default 20.
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MatchedToken {
+    pub query: String,
+    pub record: String,
+    pub similarity: f64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MatchedOn {
+    /// `full_name`, `name_ar` or `aliases`.
+    pub field: String,
+    /// The name as it stands in that field.
+    pub value: String,
+    pub tokens: Vec<MatchedToken>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchHit {
+    pub file: DetaineeView,
+    /// In [0, 1]; best first.
+    pub score: f64,
+    pub matched_on: MatchedOn,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchResults {
+    pub items: Vec<SearchHit>,
+}
+
+/// Find people by name, whatever the spelling or script of the query and of
+/// the record; ranked, each hit saying why it matched.
+#[utoipa::path(
+    post, path = "/api/v1/detainees/search", tag = "detainees",
+    security(("bearer" = [])),
+    request_body = SearchRequest,
+    responses(
+        (status = 200, description = "Hits, best first (no cursor)", body = SearchResults),
+        (status = 400, description = "Malformed body", body = Problem),
+        (status = 401, description = "Not logged in", body = Problem),
+        (status = 403, description = "This role has no access to files", body = Problem),
+        (status = 422, description = "Empty or too long query, or limit outside 1–100", body = Problem),
+    )
+)]
+pub async fn search(
+    state: web::Data<AppState>,
+    context: RequestContext,
+    auth: Authorized<can::ReadDetainees>,
+    body: web::Json<SearchRequest>,
+) -> Result<HttpResponse, AppError> {
+    let request = body.into_inner();
+    let q = parse_text("q", &request.q, MAX_NAME_CHARS)?;
+    let limit = request.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(AppError::validation("limit must be between 1 and 100"));
+    }
+    let query = tokens(&q);
+    if query.is_empty() {
+        return Err(AppError::validation("q has no name in it"));
+    }
+    let keys: Vec<String> = query.iter().map(|t| t.key.clone()).collect();
+    let scope = FileScope::of(&auth.caller);
+    let filter_template = DetaineeFilter {
+        status: request.status,
+        category: request.category,
+        review_status: request.review_status,
+        facility_id: request.facility_id,
+        include_archived: request.include_archived.unwrap_or(false),
+        ..DetaineeFilter::default()
+    };
+    let candidates = state
+        .db
+        .read(move |conn| {
+            let ids = store::candidates(conn, &keys, MAX_CANDIDATES)?;
+            let filter = DetaineeFilter {
+                ids: Some(ids),
+                ..filter_template
+            };
+            files::list(conn, scope, &filter, None, MAX_CANDIDATES)
+        })
+        .await?;
+    let mut hits: Vec<SearchHit> = candidates
+        .into_iter()
+        .filter_map(|file| {
+            let (field, value, best) = store::name_fields(&file)
+                .into_iter()
+                .map(|(field, value)| (field, value.to_owned(), score(&query, &tokens(value))))
+                .max_by(|a, b| a.2.score.total_cmp(&b.2.score))?;
+            (best.score >= MIN_SCORE).then(|| SearchHit {
+                matched_on: MatchedOn {
+                    field: field.to_owned(),
+                    value,
+                    tokens: best
+                        .matched
+                        .into_iter()
+                        .map(
+                            |TokenMatch {
+                                 query,
+                                 record,
+                                 similarity,
+                             }| MatchedToken {
+                                query,
+                                record,
+                                similarity,
+                            },
+                        )
+                        .collect(),
+                },
+                score: (best.score * 1000.0).round() / 1000.0,
+                file: file.view(false),
+            })
+        })
+        .collect();
+    hits.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| a.file.reference.cmp(&b.file.reference))
+    });
+    hits.truncate(limit as usize);
+    let ids: Vec<Uuid> = hits.iter().map(|h| h.file.id).collect();
+    state
+        .access_log
+        .record(&auth.caller, AccessAction::DetaineeSearch, &ids, &context);
+    Ok(HttpResponse::Ok().json(SearchResults { items: hits }))
+}

@@ -1,0 +1,187 @@
+//! Name search: any spelling, either script, any order; within scope.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::detainees::new_file;
+use crate::helpers::*;
+use crate::on_both_engines;
+
+async fn search(app: &TestApp, token: &str, body: Value) -> Value {
+    let res = app.post("/api/v1/detainees/search", token, &body).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    res.json().await.unwrap()
+}
+
+fn names(results: &Value) -> Vec<String> {
+    results["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["file"]["full_name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn a_person_is_found_whatever_the_spelling_or_script(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let caseworker = app.user_with_role("caseworker").await;
+    let target = new_file(
+        &app,
+        &caseworker.token,
+        &json!({
+            "full_name": "Muhammad Abd al-Rahman Alhasan",
+            "name_ar": "محمد عبد الرحمن الحسن",
+            "aliases": ["Abu Ahmad"]
+        }),
+    )
+    .await;
+    for other in [
+        "Fatima Haddad",
+        "Mahmoud Qassem",
+        "Hassan Darwish",
+        "Omar Al-Khatib",
+    ] {
+        new_file(&app, &caseworker.token, &json!({"full_name": other})).await;
+    }
+    for q in [
+        "محمد عبد الرحمن الحسن",
+        "Mohamad Abdelrahman Al-Hassan",
+        "Mohammed Abdul Rahman el Hasan",
+        "Al-Hassan Mohammed",
+        "Mhd Alhasan",
+        "مُحَمَّد الحسن",
+    ] {
+        let results = search(&app, &caseworker.token, json!({"q": q})).await;
+        let first = &results["items"][0];
+        assert_eq!(first["file"]["id"], target["id"], "{q}: {results}");
+        assert!(first["score"].as_f64().unwrap() > 0.7, "{q}");
+        assert!(!first["matched_on"]["tokens"].as_array().unwrap().is_empty());
+        assert!(first["file"].get("source_notes").is_none());
+    }
+    let by_alias = search(&app, &caseworker.token, json!({"q": "Abu Ahmad"})).await;
+    assert_eq!(by_alias["items"][0]["matched_on"]["field"], "aliases");
+    let nothing = search(&app, &caseworker.token, json!({"q": "Zeinab Kurdi"})).await;
+    assert!(nothing["items"].as_array().unwrap().is_empty(), "{nothing}");
+}
+
+async fn search_respects_scope_archive_filters_and_renames(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let owner = app.user_with_role("caseworker").await;
+    let stranger = app.user_with_role("caseworker").await;
+    let auditor = app.user_with_role("auditor").await;
+    let file = new_file(
+        &app,
+        &owner.token,
+        &json!({"full_name": "Ghassan Yusuf Qassem", "status": "detained"}),
+    )
+    .await;
+    let id = file["id"].as_str().unwrap();
+    let q = json!({"q": "Gassan Youssef Kassem"});
+    assert_eq!(
+        names(&search(&app, &owner.token, q.clone()).await),
+        ["Ghassan Yusuf Qassem"]
+    );
+    assert!(
+        names(&search(&app, &stranger.token, q.clone()).await).is_empty(),
+        "another organisation's file"
+    );
+    assert_eq!(
+        names(&search(&app, &auditor.token, q.clone()).await).len(),
+        1
+    );
+    let filtered = search(
+        &app,
+        &owner.token,
+        json!({"q": "Ghassan", "status": "released"}),
+    )
+    .await;
+    assert!(names(&filtered).is_empty());
+
+    // Renamed: found by the new name, not the old one.
+    let path = format!("/api/v1/detainees/{id}");
+    assert_eq!(
+        app.patch(
+            &path,
+            &owner.token,
+            "\"1\"",
+            &json!({"full_name": "Shadi Tareq Haddad"})
+        )
+        .await
+        .status(),
+        StatusCode::OK
+    );
+    assert!(names(&search(&app, &owner.token, q.clone()).await).is_empty());
+    assert_eq!(
+        names(&search(&app, &owner.token, json!({"q": "Chadi Haddad"})).await),
+        ["Shadi Tareq Haddad"]
+    );
+
+    // Archived files only when asked.
+    app.client
+        .delete(app.url(&path))
+        .bearer_auth(&owner.token)
+        .header("If-Match", "\"2\"")
+        .send()
+        .await
+        .unwrap();
+    assert!(names(&search(&app, &owner.token, json!({"q": "Shadi Haddad"})).await).is_empty());
+    let archived = search(
+        &app,
+        &owner.token,
+        json!({"q": "Shadi Haddad", "include_archived": true}),
+    )
+    .await;
+    assert_eq!(names(&archived), ["Shadi Tareq Haddad"]);
+
+    // Each returned file is in the access log; names are never in a URL.
+    let res = app
+        .get(
+            &format!("/api/v1/audit/access?entity_id={id}"),
+            &auditor.token,
+        )
+        .await;
+    let page: Value = res.json().await.unwrap();
+    assert!(page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["action"] == "detainee.search"));
+
+    for (body, status, code) in [
+        (json!({"q": ""}), 422, "validation_failed"),
+        (json!({"q": "---"}), 422, "validation_failed"),
+        (
+            json!({"q": "Ghassan", "limit": 0}),
+            422,
+            "validation_failed",
+        ),
+        (
+            json!({"q": "Ghassan", "limit": 101}),
+            422,
+            "validation_failed",
+        ),
+        (json!({"q": "Ghassan", "name": "x"}), 400, "unknown_field"),
+        (json!({"status": "detained"}), 400, "validation_failed"),
+    ] {
+        assert_problem(
+            app.post("/api/v1/detainees/search", &owner.token, &body)
+                .await,
+            status,
+            code,
+        )
+        .await;
+    }
+    let family = app.user_with_role("family_representative").await;
+    assert_problem(
+        app.post("/api/v1/detainees/search", &family.token, &q)
+            .await,
+        403,
+        "forbidden",
+    )
+    .await;
+}
+
+on_both_engines!(
+    a_person_is_found_whatever_the_spelling_or_script,
+    search_respects_scope_archive_filters_and_renames,
+);
