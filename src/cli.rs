@@ -60,6 +60,14 @@ enum Command {
         #[arg(long)]
         ids_out: Option<std::path::PathBuf>,
     },
+    /// Measure name search on a case set: recall@1, recall@5 and MRR.
+    EvalSearch {
+        /// CSV of `query,expected_full_name` (with a header).
+        cases: std::path::PathBuf,
+        /// CSV of `full_name,name_ar,aliases` (aliases separated by `;`, with a header).
+        #[arg(long)]
+        files: std::path::PathBuf,
+    },
     /// Work with the audit log.
     Audit {
         #[command(subcommand)]
@@ -168,6 +176,7 @@ pub fn main() -> ExitCode {
             command: AuditCommand::Verify { seq, hash },
         } => verify_audit(&settings, seq.zip(hash)),
         Command::SeedDemo { files, ids_out } => seed_demo(&settings, files, ids_out),
+        Command::EvalSearch { cases, files } => eval_search(&cases, &files),
     };
     result.unwrap_or_else(|message| {
         eprintln!("sijill: {message}");
@@ -361,5 +370,24 @@ fn seed_demo(
         let text: String = seeded.files.iter().map(|id| format!("{id}\n")).collect();
         std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn eval_search(cases: &std::path::Path, files: &std::path::Path) -> Result<ExitCode, String> {
+    use crate::search::eval;
+    let read = |p: &std::path::Path| {
+        std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))
+    };
+    let files = eval::files_from_csv(&read(files)?);
+    let cases = eval::cases_from_csv(&read(cases)?);
+    let result = eval::evaluate(&files, &cases);
+    println!(
+        "files {}  queries {}  recall@1 {:.3}  recall@5 {:.3}  MRR {:.3}",
+        files.len(),
+        result.queries,
+        result.recall_at_1,
+        result.recall_at_5,
+        result.mrr
+    );
     Ok(ExitCode::SUCCESS)
 }

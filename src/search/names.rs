@@ -246,6 +246,20 @@ pub struct ScoredMatch {
     pub matched: Vec<TokenMatch>,
 }
 
+/// Below this, a file is not a plausible answer to a query.
+pub const MIN_SCORE: f64 = 0.45;
+
+/// The best-matching name field of a file: `(field, value, match)`.
+pub fn best_field(
+    query: &[NameToken],
+    fields: &[(&'static str, &str)],
+) -> Option<(&'static str, String, ScoredMatch)> {
+    fields
+        .iter()
+        .map(|(field, value)| (*field, (*value).to_owned(), score(query, &tokens(value))))
+        .max_by(|a, b| a.2.score.total_cmp(&b.2.score))
+}
+
 /// Keys this close count as the same name part (spelling noise).
 const MIN_SIMILARITY: f64 = 0.84;
 

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::names::{score, tokens, TokenMatch};
+use super::names::{best_field, tokens, TokenMatch, MIN_SCORE};
 use super::store;
 use crate::audit::access::AccessAction;
 use crate::auth::{can, Authorized};
@@ -20,8 +20,6 @@ use crate::telemetry::RequestContext;
 
 /// How many files may share a query's keys before scoring.
 const MAX_CANDIDATES: i64 = 2_000;
-/// Below this, a file is not a plausible answer.
-const MIN_SCORE: f64 = 0.45;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -122,10 +120,7 @@ pub async fn search(
     let mut hits: Vec<SearchHit> = candidates
         .into_iter()
         .filter_map(|file| {
-            let (field, value, best) = store::name_fields(&file)
-                .into_iter()
-                .map(|(field, value)| (field, value.to_owned(), score(&query, &tokens(value))))
-                .max_by(|a, b| a.2.score.total_cmp(&b.2.score))?;
+            let (field, value, best) = best_field(&query, &store::name_fields(&file))?;
             (best.score >= MIN_SCORE).then(|| SearchHit {
                 matched_on: MatchedOn {
                     field: field.to_owned(),

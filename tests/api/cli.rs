@@ -272,3 +272,32 @@ async fn seed_demo_loads_a_first_look(engine: Engine) {
     recompute_chain(&entries).unwrap();
     assert!(entries.iter().any(|e| e["action"] == "custody.create"));
 }
+
+/// `sijill eval-search` reports recall on our own case set.
+#[test]
+fn eval_search_reports_recall_on_the_case_set() {
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
+    let output = Command::new(env!("CARGO_BIN_EXE_sijill"))
+        .args([
+            "eval-search",
+            &format!("{data}/search-cases.csv"),
+            "--files",
+            &format!("{data}/search-files.csv"),
+        ])
+        .env(
+            "SIJILL_DATA_DIR",
+            std::env::temp_dir().join("sijill-eval-unused"),
+        )
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let recall_at_5: f64 = stdout
+        .split("recall@5 ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no recall@5 in {stdout}"));
+    assert!(recall_at_5 >= 0.98, "{stdout}");
+}

@@ -1,0 +1,252 @@
+//! `sijill eval-search`: recall@1, recall@5 and MRR of the name matching on
+//! a set of queries with known answers — the same candidate lookup (files
+//! sharing a key) and scoring as `POST /detainees/search`, in memory.
+
+use std::collections::{HashMap, HashSet};
+
+use super::names::{best_field, tokens, NameToken};
+
+/// A file to search: its names by field.
+#[derive(Debug, Clone)]
+pub struct EvalFile {
+    pub full_name: String,
+    pub name_ar: Option<String>,
+    pub aliases: Vec<String>,
+}
+
+impl EvalFile {
+    fn fields(&self) -> Vec<(&'static str, &str)> {
+        let mut fields = vec![("full_name", self.full_name.as_str())];
+        if let Some(ar) = &self.name_ar {
+            fields.push(("name_ar", ar.as_str()));
+        }
+        fields.extend(self.aliases.iter().map(|a| ("aliases", a.as_str())));
+        fields
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Evaluation {
+    pub queries: usize,
+    pub recall_at_1: f64,
+    pub recall_at_5: f64,
+    pub mrr: f64,
+}
+
+/// Rank `files` for `query` as the endpoint does; indexes into `files`, best first.
+pub fn rank(
+    query: &[NameToken],
+    files: &[EvalFile],
+    index: &HashMap<String, Vec<usize>>,
+) -> Vec<(usize, f64)> {
+    let candidates: HashSet<usize> = query
+        .iter()
+        .filter_map(|t| index.get(&t.key))
+        .flatten()
+        .copied()
+        .collect();
+    let mut ranked: Vec<(usize, f64)> = candidates
+        .into_iter()
+        .filter_map(|i| best_field(query, &files[i].fields()).map(|(_, _, m)| (i, m.score)))
+        .filter(|(_, score)| *score >= super::names::MIN_SCORE)
+        .collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    ranked
+}
+
+pub fn key_index(files: &[EvalFile]) -> HashMap<String, Vec<usize>> {
+    let mut index: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, file) in files.iter().enumerate() {
+        for (_, text) in file.fields() {
+            for token in tokens(text) {
+                let entry = index.entry(token.key).or_default();
+                if entry.last() != Some(&i) {
+                    entry.push(i);
+                }
+            }
+        }
+    }
+    index
+}
+
+/// Each case is `(query, expected full_name)`; a case whose expected name is
+/// not among the files counts as a miss.
+pub fn evaluate(files: &[EvalFile], cases: &[(String, String)]) -> Evaluation {
+    let index = key_index(files);
+    let (mut at1, mut at5, mut rr) = (0usize, 0usize, 0.0);
+    for (query, expected) in cases {
+        let ranked = rank(&tokens(query), files, &index);
+        if let Some(position) = ranked
+            .iter()
+            .position(|(i, _)| files[*i].full_name == *expected)
+        {
+            at1 += usize::from(position == 0);
+            at5 += usize::from(position < 5);
+            rr += 1.0 / (position + 1) as f64;
+        }
+    }
+    let n = cases.len().max(1) as f64;
+    Evaluation {
+        queries: cases.len(),
+        recall_at_1: at1 as f64 / n,
+        recall_at_5: at5 as f64 / n,
+        mrr: rr / n,
+    }
+}
+
+/// A minimal CSV reader (RFC 4180 quoting), enough for name lists.
+pub fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    for line in text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+    {
+        let mut fields = Vec::new();
+        let mut field = String::new();
+        let mut quoted = false;
+        let mut chars = line.chars().peekable();
+        while let Some(c) = chars.next() {
+            match (c, quoted) {
+                ('"', true) if chars.peek() == Some(&'"') => {
+                    field.push('"');
+                    chars.next();
+                }
+                ('"', _) => quoted = !quoted,
+                (',', false) => fields.push(std::mem::take(&mut field)),
+                (c, _) => field.push(c),
+            }
+        }
+        fields.push(field);
+        rows.push(fields.into_iter().map(|f| f.trim().to_owned()).collect());
+    }
+    rows
+}
+
+/// Files CSV: `full_name,name_ar,aliases` (aliases separated by `;`), with a header.
+pub fn files_from_csv(text: &str) -> Vec<EvalFile> {
+    parse_csv(text)
+        .into_iter()
+        .skip(1)
+        .filter_map(|row| {
+            let full_name = row.first()?.clone();
+            Some(EvalFile {
+                full_name,
+                name_ar: row.get(1).filter(|s| !s.is_empty()).cloned(),
+                aliases: row
+                    .get(2)
+                    .map(|a| {
+                        a.split(';')
+                            .map(str::trim)
+                            .filter(|s| !s.is_empty())
+                            .map(str::to_owned)
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
+/// Cases CSV: `query,expected_full_name`, with a header.
+pub fn cases_from_csv(text: &str) -> Vec<(String, String)> {
+    parse_csv(text)
+        .into_iter()
+        .skip(1)
+        .filter_map(|row| Some((row.first()?.clone(), row.get(1)?.clone())))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILES: &str = include_str!("../../tests/data/search-files.csv");
+    const CASES: &str = include_str!("../../tests/data/search-cases.csv");
+
+    #[test]
+    fn csv_quoting() {
+        let rows = parse_csv("a,\"b, c\",\"say \"\"hi\"\"\"\n");
+        assert_eq!(
+            rows,
+            vec![vec![
+                "a".to_owned(),
+                "b, c".to_owned(),
+                "say \"hi\"".to_owned()
+            ]]
+        );
+    }
+
+    /// Our own hard cases: Syrian names in both scripts and many spellings.
+    #[test]
+    fn recall_on_our_own_cases() {
+        let files = files_from_csv(FILES);
+        let cases = cases_from_csv(CASES);
+        assert!(files.len() >= 30 && cases.len() >= 60);
+        let result = evaluate(&files, &cases);
+        eprintln!("own cases: {result:?}");
+        assert!(result.recall_at_5 >= 0.98, "{result:?}");
+        assert!(result.recall_at_1 >= 0.90, "{result:?}");
+    }
+}
+
+#[cfg(test)]
+mod public_set {
+    use super::*;
+
+    /// A set built from the public Wikidata name pairs (../shared, CC0):
+    /// two-part Latin names as files, their Arabic-script spellings as the
+    /// queries (and the other way round). Not tuned to: measured.
+    #[test]
+    fn recall_on_a_set_built_from_public_name_pairs() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/data/names/wikidata-arabic-coling2018/wd_arabic.normalized.aligned.tokens"
+        );
+        let Ok(text) = std::fs::read_to_string(path) else {
+            assert!(
+                std::env::var("CI").is_err(),
+                "CI must have ../shared/data/names"
+            );
+            eprintln!("{path} not found: the public set was not evaluated");
+            return;
+        };
+        // The most frequent pairs, in file order (deterministic).
+        let mut pairs: Vec<(String, String, u64)> = text
+            .lines()
+            .filter_map(|line| {
+                let mut cols = line.split('\t');
+                let latin = cols.next()?.to_owned();
+                let arabic = cols.next()?.replace(' ', "");
+                let count: u64 = cols.next()?.trim().parse().ok()?;
+                (latin.chars().count() >= 3 && count >= 30).then_some((latin, arabic, count))
+            })
+            .collect();
+        pairs.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
+        pairs.truncate(1000);
+        let half = pairs.len() / 2;
+        let people: Vec<(usize, usize)> = (0..half).map(|i| (i, i + half)).collect();
+        let latin_files: Vec<EvalFile> = people
+            .iter()
+            .map(|(a, b)| EvalFile {
+                full_name: format!("{} {}", pairs[*a].0, pairs[*b].0),
+                name_ar: None,
+                aliases: Vec::new(),
+            })
+            .collect();
+        let arabic_queries: Vec<(String, String)> = people
+            .iter()
+            .map(|(a, b)| {
+                (
+                    format!("{} {}", pairs[*a].1, pairs[*b].1),
+                    format!("{} {}", pairs[*a].0, pairs[*b].0),
+                )
+            })
+            .collect();
+        let latin_to_arabic = evaluate(&latin_files, &arabic_queries);
+        eprintln!("public set, Arabic queries → Latin files: {latin_to_arabic:?}");
+        assert!(
+            latin_to_arabic.recall_at_5 >= 0.93 && latin_to_arabic.recall_at_1 >= 0.85,
+            "{latin_to_arabic:?}"
+        );
+    }
+}
