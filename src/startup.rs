@@ -264,6 +264,11 @@ fn api_routes(cfg: &mut web::ServiceConfig) {
                 .build(),
         )
         .service(
+            resource("/detainees/{id}/duplicates")
+                .get(search::routes::duplicates)
+                .build(),
+        )
+        .service(
             resource("/detainees/{id}/custody")
                 .get(detainees::routes::list_custody)
                 .post(detainees::routes::create_custody)

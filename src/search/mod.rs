@@ -9,6 +9,7 @@
 //! `Abdelrahman`, `Abd al-Rahman`, `عبد الرحمن` → key `bdrhmn`). Matching is
 //! token by token, order-independent, and explains itself.
 
+pub mod duplicates;
 pub mod eval;
 pub mod names;
 pub mod routes;

@@ -158,3 +158,88 @@ pub async fn search(
         .record(&auth.caller, AccessAction::DetaineeSearch, &ids, &context);
     Ok(HttpResponse::Ok().json(SearchResults { items: hits }))
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DuplicateHit {
+    pub file: DetaineeView,
+    /// In [0, 1]; best first.
+    pub score: f64,
+    /// Why this file is likely the same person (or why less so).
+    pub reasons: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Duplicates {
+    pub items: Vec<DuplicateHit>,
+}
+
+/// Files the caller may see that are likely the same person as this one:
+/// names in any spelling or script, birth date, place of origin, sex and
+/// facility, each with its reasons.
+#[utoipa::path(
+    get, path = "/api/v1/detainees/{id}/duplicates", tag = "detainees",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    responses(
+        (status = 200, description = "Likely duplicates, best first", body = Duplicates),
+        (status = 400, description = "Malformed id", body = Problem),
+        (status = 401, description = "Not logged in", body = Problem),
+        (status = 403, description = "This role has no access to files", body = Problem),
+        (status = 404, description = "No such file, or not visible to you", body = Problem),
+    )
+)]
+pub async fn duplicates(
+    state: web::Data<AppState>,
+    context: RequestContext,
+    auth: Authorized<can::ReadDetainees>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let scope = FileScope::of(&auth.caller);
+    let (file, candidates) = state
+        .db
+        .read(move |conn| {
+            let file = files::find_in_scope(conn, id, scope)?.ok_or(AppError::NotFound)?;
+            let keys: Vec<String> = store::name_fields(&file)
+                .into_iter()
+                .flat_map(|(_, value)| tokens(value))
+                .map(|t| t.key)
+                .collect();
+            let ids: Vec<Uuid> = store::candidates(conn, &keys, MAX_CANDIDATES)?
+                .into_iter()
+                .filter(|c| *c != id)
+                .collect();
+            let filter = DetaineeFilter {
+                ids: Some(ids),
+                ..DetaineeFilter::default()
+            };
+            Ok((
+                file,
+                files::list(conn, scope, &filter, None, MAX_CANDIDATES)?,
+            ))
+        })
+        .await?;
+    let mut hits: Vec<DuplicateHit> = candidates
+        .into_iter()
+        .filter_map(|other| {
+            let (score, reasons) = super::duplicates::likeness(&file, &other);
+            (score >= super::duplicates::MIN_DUPLICATE_SCORE).then(|| DuplicateHit {
+                score: (score * 1000.0).round() / 1000.0,
+                reasons,
+                file: other.view(false),
+            })
+        })
+        .collect();
+    hits.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| a.file.reference.cmp(&b.file.reference))
+    });
+    hits.truncate(20);
+    let mut seen: Vec<Uuid> = hits.iter().map(|h| h.file.id).collect();
+    seen.push(id);
+    state
+        .access_log
+        .record(&auth.caller, AccessAction::DetaineeView, &seen, &context);
+    Ok(HttpResponse::Ok().json(Duplicates { items: hits }))
+}

@@ -82,6 +82,7 @@ async fn the_openapi_document_lists_every_route(engine: Engine) {
         ("patch", "/api/v1/detainees/{id}"),
         ("delete", "/api/v1/detainees/{id}"),
         ("post", "/api/v1/detainees/{id}/restore"),
+        ("get", "/api/v1/detainees/{id}/duplicates"),
         ("get", "/api/v1/detainees/{id}/custody"),
         ("post", "/api/v1/detainees/{id}/custody"),
         ("get", "/api/v1/detainees/{id}/history"),

@@ -181,7 +181,76 @@ async fn search_respects_scope_archive_filters_and_renames(engine: Engine) {
     .await;
 }
 
+async fn likely_duplicates_come_with_their_reasons(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let owner = app.user_with_role("caseworker").await;
+    let stranger = app.user_with_role("caseworker").await;
+    let base = json!({"sex": "male", "birth_date": "1987", "place_of_origin": "Douma"});
+    let with = |name: &str, edit: &dyn Fn(&mut Value)| {
+        let mut body = base.clone();
+        body["full_name"] = json!(name);
+        edit(&mut body);
+        body
+    };
+    let a = new_file(
+        &app,
+        &owner.token,
+        &with("Mohammed Abdulrahman Al-Hassan", &|_| {}),
+    )
+    .await;
+    let b = new_file(&app, &owner.token, &with("محمد عبد الرحمن الحسن", &|_| {})).await;
+    let c = new_file(
+        &app,
+        &owner.token,
+        &with("Mohamad Al-Hassan", &|b| b["birth_date"] = json!("1960")),
+    )
+    .await;
+    new_file(
+        &app,
+        &owner.token,
+        &with("Fatima Haddad", &|b| b["sex"] = json!("female")),
+    )
+    .await;
+    new_file(
+        &app,
+        &stranger.token,
+        &with("Mohammed Abdulrahman Al-Hassan", &|_| {}),
+    )
+    .await;
+
+    let path = format!("/api/v1/detainees/{}/duplicates", a["id"].as_str().unwrap());
+    let res = app.get(&path, &owner.token).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    let items = body["items"].as_array().unwrap();
+    assert_eq!(items[0]["file"]["id"], b["id"], "{body}");
+    let reasons = items[0]["reasons"].to_string();
+    assert!(
+        reasons.contains("same birth year 1987") && reasons.contains("Douma"),
+        "{reasons}"
+    );
+    // The older namesake ranks lower, if at all; another organisation's file never shows.
+    if let Some(pos) = items.iter().position(|h| h["file"]["id"] == c["id"]) {
+        assert!(pos > 0);
+        assert!(items[pos]["reasons"]
+            .to_string()
+            .contains("birth years differ"));
+    }
+    assert_eq!(
+        items
+            .iter()
+            .filter(|h| h["file"]["full_name"] == "Mohammed Abdulrahman Al-Hassan")
+            .count(),
+        0
+    );
+    assert!(items
+        .iter()
+        .all(|h| h["file"]["full_name"] != "Fatima Haddad"));
+    assert_problem(app.get(&path, &stranger.token).await, 404, "not_found").await;
+}
+
 on_both_engines!(
     a_person_is_found_whatever_the_spelling_or_script,
     search_respects_scope_archive_filters_and_renames,
+    likely_duplicates_come_with_their_reasons,
 );
