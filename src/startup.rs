@@ -269,6 +269,16 @@ fn api_routes(cfg: &mut web::ServiceConfig) {
                 .build(),
         )
         .service(
+            resource("/detainees/{id}/merge")
+                .post(detainees::merge::merge)
+                .build(),
+        )
+        .service(
+            resource("/detainees/{id}/unmerge")
+                .post(detainees::merge::unmerge)
+                .build(),
+        )
+        .service(
             resource("/detainees/{id}/custody")
                 .get(detainees::routes::list_custody)
                 .post(detainees::routes::create_custody)

@@ -185,6 +185,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     reviews,
     consultations,
     name_keys,
+    merges,
 );
 
 diesel::table! {
@@ -230,6 +231,20 @@ diesel::table! {
         field -> Text,
         token -> Text,
         key -> Text,
+    }
+}
+
+diesel::table! {
+    merges (id) {
+        id -> Text,
+        survivor_id -> Text,
+        duplicate_id -> Text,
+        survivor_before -> Text,
+        survivor_version -> BigInt,
+        moved_custody -> Text,
+        merged_at -> Timestamp,
+        merged_by -> Text,
+        unmerged_at -> Nullable<Timestamp>,
     }
 }
 

@@ -50,7 +50,7 @@ text_enum! {
 }
 
 /// The editable content of a file (all but the confidential source notes), validated.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct DetaineeFields {
     pub full_name: String,
     pub name_ar: Option<String>,

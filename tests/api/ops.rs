@@ -83,6 +83,8 @@ async fn the_openapi_document_lists_every_route(engine: Engine) {
         ("delete", "/api/v1/detainees/{id}"),
         ("post", "/api/v1/detainees/{id}/restore"),
         ("get", "/api/v1/detainees/{id}/duplicates"),
+        ("post", "/api/v1/detainees/{id}/merge"),
+        ("post", "/api/v1/detainees/{id}/unmerge"),
         ("get", "/api/v1/detainees/{id}/custody"),
         ("post", "/api/v1/detainees/{id}/custody"),
         ("get", "/api/v1/detainees/{id}/history"),

@@ -249,7 +249,203 @@ async fn likely_duplicates_come_with_their_reasons(engine: Engine) {
     assert_problem(app.get(&path, &stranger.token).await, 404, "not_found").await;
 }
 
+async fn duplicates_are_merged_and_a_merge_can_be_undone(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let owner = app.user_with_role("caseworker").await;
+    let stranger = app.user_with_role("caseworker").await;
+    let facility = crate::detainees::new_facility(&app, &owner.token).await;
+    let a = new_file(
+        &app,
+        &owner.token,
+        &json!({"full_name": "Mohammed Al-Hassan", "notes": "File A."}),
+    )
+    .await;
+    let b = new_file(
+        &app,
+        &owner.token,
+        &json!({
+            "full_name": "محمد الحسن", "birth_date": "1987", "aliases": ["Abu Ahmad"],
+            "notes": "File B.", "major_crimes_accusation": true
+        }),
+    )
+    .await;
+    let (a_id, b_id) = (a["id"].as_str().unwrap(), b["id"].as_str().unwrap());
+    let custody = app
+        .post(
+            &format!("/api/v1/detainees/{b_id}/custody"),
+            &owner.token,
+            &json!({"facility_id": facility, "from": "2013"}),
+        )
+        .await;
+    assert_eq!(custody.status(), StatusCode::CREATED);
+
+    let merge = |token: String, survivor: String, duplicate: String| {
+        let app = &app;
+        async move {
+            app.post(
+                &format!("/api/v1/detainees/{survivor}/merge"),
+                &token,
+                &json!({"duplicate_id": duplicate}),
+            )
+            .await
+        }
+    };
+    assert_problem(
+        merge(owner.token.clone(), a_id.into(), a_id.into()).await,
+        409,
+        "conflict",
+    )
+    .await;
+    assert_problem(
+        merge(stranger.token.clone(), a_id.into(), b_id.into()).await,
+        404,
+        "not_found",
+    )
+    .await;
+    let res = merge(owner.token.clone(), a_id.into(), b_id.into()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let merged: Value = res.json().await.unwrap();
+    assert_eq!(merged["birth_date"], "1987");
+    assert_eq!(
+        merged["major_crimes_accusation"], true,
+        "an accusation is never lost by merging"
+    );
+    let aliases = merged["aliases"].to_string();
+    assert!(
+        aliases.contains("محمد الحسن") && aliases.contains("Abu Ahmad"),
+        "{aliases}"
+    );
+    assert!(merged["notes"].as_str().unwrap().contains("File B."));
+    let custody: Value = app
+        .get(&format!("/api/v1/detainees/{a_id}/custody"), &owner.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(custody["items"].as_array().unwrap().len(), 1);
+    let folded: Value = app
+        .get(&format!("/api/v1/detainees/{b_id}"), &owner.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(folded["merged_into"], a_id);
+    assert!(folded["archived_at"].is_string());
+    let res = app
+        .request(
+            reqwest::Method::POST,
+            &format!("/api/v1/detainees/{b_id}/restore"),
+            Some(&owner.token),
+            None,
+        )
+        .await;
+    assert_problem(res, 409, "conflict").await;
+    // The survivor is found by the duplicate's names now.
+    let found = search(&app, &owner.token, json!({"q": "Abu Ahmad"})).await;
+    assert_eq!(found["items"][0]["file"]["id"], a_id);
+
+    // Undo: both files as they were, custody back where it came from.
+    let res = app
+        .post(
+            &format!("/api/v1/detainees/{a_id}/unmerge"),
+            &owner.token,
+            &json!({"duplicate_id": b_id}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let restored: Value = res.json().await.unwrap();
+    assert_eq!(restored["birth_date"], Value::Null);
+    assert_eq!(restored["aliases"], json!([]));
+    assert_eq!(restored["notes"], "File A.");
+    let back: Value = app
+        .get(&format!("/api/v1/detainees/{b_id}"), &owner.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (back["archived_at"].clone(), back["merged_into"].clone()),
+        (Value::Null, Value::Null)
+    );
+    let custody: Value = app
+        .get(&format!("/api/v1/detainees/{b_id}/custody"), &owner.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(custody["items"].as_array().unwrap().len(), 1);
+
+    // A merge the survivor has moved on from is not undone blindly.
+    assert_eq!(
+        merge(owner.token.clone(), a_id.into(), b_id.into())
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let version: Value = app
+        .get(&format!("/api/v1/detainees/{a_id}"), &owner.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let etag = format!("\"{}\"", version["version"]);
+    app.patch(
+        &format!("/api/v1/detainees/{a_id}"),
+        &owner.token,
+        &etag,
+        &json!({"place_of_origin": "Douma"}),
+    )
+    .await;
+    let res = app
+        .post(
+            &format!("/api/v1/detainees/{a_id}/unmerge"),
+            &owner.token,
+            &json!({"duplicate_id": b_id}),
+        )
+        .await;
+    assert_problem(res, 409, "conflict").await;
+
+    // Files under an undecided review are not merged.
+    let c = new_file(&app, &owner.token, &json!({"full_name": "Mohamad Alhasan"})).await;
+    let c_id = c["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/detainees/{c_id}/reviews"),
+        &owner.token,
+        &json!({}),
+    )
+    .await;
+    assert_problem(
+        merge(owner.token.clone(), a_id.into(), c_id.into()).await,
+        409,
+        "conflict",
+    )
+    .await;
+
+    // One audit entry per file touched, per merge and unmerge.
+    let auditor = app.user_with_role("auditor").await;
+    let entries = app.audit_entries(&auditor.token).await;
+    let count = |action: &str, id: &str| {
+        entries
+            .iter()
+            .filter(|e| e["action"] == action && e["entity_id"] == id)
+            .count()
+    };
+    assert_eq!(
+        (count("detainee.merge", a_id), count("detainee.merge", b_id)),
+        (2, 2)
+    );
+    assert_eq!(
+        (
+            count("detainee.unmerge", a_id),
+            count("detainee.unmerge", b_id)
+        ),
+        (1, 1)
+    );
+    recompute_chain(&entries).unwrap();
+}
+
 on_both_engines!(
+    duplicates_are_merged_and_a_merge_can_be_undone,
     a_person_is_found_whatever_the_spelling_or_script,
     search_respects_scope_archive_filters_and_renames,
     likely_duplicates_come_with_their_reasons,

@@ -1,0 +1,391 @@
+//! Merging duplicate files, and undoing a merge.
+//!
+//! The survivor keeps its own values and takes what it lacks from the
+//! duplicate; aliases, notes and custody events are combined; an accusation
+//! of major crimes on either file stays on the survivor. The duplicate is
+//! archived with `merged_into`. The survivor's content before the merge is
+//! kept, so `unmerge` restores both files exactly — as long as the survivor
+//! was not edited since (then 409: separate them by hand).
+
+use actix_web::{web, HttpResponse};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::model::{
+    source_notes_fingerprint, Category, Detainee, DetaineeFields, DetaineeView, ReviewStatus,
+};
+use super::scope::FileScope;
+use super::store;
+use crate::audit::{self, Actor, AuditAction, Changes};
+use crate::auth::{can, Authorized};
+use crate::db::schema::{custody_events, merges};
+use crate::db::{self, DbConnection};
+use crate::domain::MAX_ALIASES;
+use crate::error::{AppError, Problem};
+use crate::http::etag::ok_with_etag;
+use crate::state::AppState;
+use crate::telemetry::RequestContext;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeRequest {
+    /// The file to fold into this one (it is archived, pointing here).
+    pub duplicate_id: Uuid,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Snapshot {
+    fields: DetaineeFields,
+    source_notes: Option<String>,
+    review_status: ReviewStatus,
+}
+
+fn combine(survivor: &Detainee, duplicate: &Detainee) -> (DetaineeFields, Option<String>) {
+    let (s, d) = (survivor.fields.clone(), &duplicate.fields);
+    let mut aliases = s.aliases.clone();
+    let mut add = |name: &str| {
+        if name != s.full_name
+            && Some(name) != s.name_ar.as_deref()
+            && !aliases.iter().any(|a| a == name)
+        {
+            aliases.push(name.to_owned());
+        }
+    };
+    add(&d.full_name);
+    if let Some(ar) = &d.name_ar {
+        if s.name_ar.is_some() {
+            add(ar);
+        }
+    }
+    for alias in &d.aliases {
+        add(alias);
+    }
+    aliases.truncate(MAX_ALIASES);
+    let join = |a: &Option<String>, b: &Option<String>, label: String| match (a, b) {
+        (Some(a), Some(b)) if a != b => Some(format!("{a}\n\n[{label}]\n{b}")),
+        (None, Some(b)) => Some(b.clone()),
+        (a, _) => a.clone(),
+    };
+    let label = format!("from {}", duplicate.reference);
+    let fields = DetaineeFields {
+        name_ar: s.name_ar.clone().or_else(|| d.name_ar.clone()),
+        aliases,
+        sex: if s.sex == super::model::Sex::Unknown {
+            d.sex
+        } else {
+            s.sex
+        },
+        birth_date: s.birth_date.or(d.birth_date),
+        place_of_origin: s
+            .place_of_origin
+            .clone()
+            .or_else(|| d.place_of_origin.clone()),
+        category: if s.category == Category::Unknown {
+            d.category
+        } else {
+            s.category
+        },
+        // An accusation of major crimes on either file is not lost by merging.
+        major_crimes_accusation: s.major_crimes_accusation || d.major_crimes_accusation,
+        accusation_summary: join(&s.accusation_summary, &d.accusation_summary, label.clone()),
+        facility_id: s.facility_id.or(d.facility_id),
+        detained_on: s.detained_on.or(d.detained_on),
+        last_seen_on: s.last_seen_on.or(d.last_seen_on),
+        released_on: s.released_on.or(d.released_on),
+        notes: join(&s.notes, &d.notes, label.clone()),
+        ..s.clone()
+    };
+    let source_notes = join(&survivor.source_notes, &duplicate.source_notes, label);
+    (fields, source_notes)
+}
+
+fn undecided_review(conn: &mut DbConnection, id: Uuid) -> Result<bool, AppError> {
+    crate::reviews::store::undecided_exists(conn, id)
+}
+
+/// Fold `duplicate_id` into this file (caseworkers of the organisation that owns both).
+#[utoipa::path(
+    post, path = "/api/v1/detainees/{id}/merge", tag = "detainees",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    request_body = MergeRequest,
+    responses(
+        (status = 200, description = "The surviving file", body = DetaineeView, headers(("ETag" = String))),
+        (status = 400, description = "Malformed body", body = Problem),
+        (status = 401, description = "Not logged in", body = Problem),
+        (status = 403, description = "Not a caseworker", body = Problem),
+        (status = 404, description = "Either file is not in your organisation", body = Problem),
+        (status = 409, description = "Archived, the same file, or under an undecided review", body = Problem),
+    )
+)]
+pub async fn merge(
+    state: web::Data<AppState>,
+    context: RequestContext,
+    auth: Authorized<can::WriteDetainees>,
+    id: web::Path<Uuid>,
+    body: web::Json<MergeRequest>,
+) -> Result<HttpResponse, AppError> {
+    let (id, duplicate_id) = (id.into_inner(), body.into_inner().duplicate_id);
+    let caller = auth.caller;
+    let (actor, scope, user_id) = (caller.actor(), FileScope::of(&caller), caller.user.id);
+    let survivor = state
+        .db
+        .write(move |conn| {
+            if id == duplicate_id {
+                return Err(AppError::conflict("a file cannot be merged into itself"));
+            }
+            // Lock in a fixed order so two opposite merges cannot deadlock.
+            let (first, second) = if id < duplicate_id {
+                (id, duplicate_id)
+            } else {
+                (duplicate_id, id)
+            };
+            db::lock_row(conn, "detainees", &first.to_string())?;
+            db::lock_row(conn, "detainees", &second.to_string())?;
+            let survivor = store::find_in_scope(conn, id, scope)?.ok_or(AppError::NotFound)?;
+            let duplicate =
+                store::find_in_scope(conn, duplicate_id, scope)?.ok_or(AppError::NotFound)?;
+            if survivor.archived_at.is_some() || duplicate.archived_at.is_some() {
+                return Err(AppError::conflict("archived files cannot be merged"));
+            }
+            if undecided_review(conn, id)? || undecided_review(conn, duplicate_id)? {
+                return Err(AppError::conflict(
+                    "a file under an undecided review cannot be merged",
+                ));
+            }
+            let (fields, source_notes) = combine(&survivor, &duplicate);
+            let decided = matches!(
+                survivor.review_status,
+                ReviewStatus::ClearedForRelease | ReviewStatus::ReleaseWithheld
+            );
+            let review_status = if decided && fields.review_relevant_changes(&survivor.fields) {
+                ReviewStatus::NotReviewed
+            } else {
+                survivor.review_status
+            };
+            let now = db::to_utc(db::now());
+            let next = Detainee {
+                fields,
+                source_notes,
+                review_status,
+                version: survivor.version + 1,
+                updated_at: now,
+                updated_by: user_id,
+                ..survivor.clone()
+            };
+            store::update(conn, &next)?;
+            crate::search::store::index_file(conn, &next)?;
+            let moved: Vec<String> = crate::detainees::custody::ids_of(conn, duplicate_id)?;
+            diesel::update(
+                custody_events::table
+                    .filter(custody_events::detainee_id.eq(duplicate_id.to_string())),
+            )
+            .set(custody_events::detainee_id.eq(id.to_string()))
+            .execute(conn)?;
+            let folded = Detainee {
+                archived_at: Some(now),
+                merged_into: Some(id),
+                version: duplicate.version + 1,
+                updated_at: now,
+                updated_by: user_id,
+                ..duplicate.clone()
+            };
+            store::update(conn, &folded)?;
+            let snapshot = Snapshot {
+                fields: survivor.fields.clone(),
+                source_notes: survivor.source_notes.clone(),
+                review_status: survivor.review_status,
+            };
+            diesel::insert_into(merges::table)
+                .values((
+                    merges::id.eq(Uuid::now_v7().to_string()),
+                    merges::survivor_id.eq(id.to_string()),
+                    merges::duplicate_id.eq(duplicate_id.to_string()),
+                    merges::survivor_before
+                        .eq(serde_json::to_string(&snapshot).map_err(AppError::internal)?),
+                    merges::survivor_version.eq(next.version),
+                    merges::moved_custody
+                        .eq(serde_json::to_string(&moved).map_err(AppError::internal)?),
+                    merges::merged_at.eq(now.naive_utc()),
+                    merges::merged_by.eq(user_id.to_string()),
+                ))
+                .execute(conn)?;
+            audit_pair(
+                conn,
+                &actor,
+                &context,
+                AuditAction::DetaineeMerge,
+                (&survivor, &next),
+                (&duplicate, &folded),
+                &moved,
+            )?;
+            Ok(next)
+        })
+        .await?;
+    Ok(ok_with_etag(&survivor.view(true)))
+}
+
+/// One audit entry per file touched.
+fn audit_pair(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    context: &RequestContext,
+    action: AuditAction,
+    survivor: (&Detainee, &Detainee),
+    duplicate: (&Detainee, &Detainee),
+    custody: &[String],
+) -> Result<(), AppError> {
+    let stamp =
+        |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| db::format_timestamp(t.naive_utc()));
+    let (before, after) = survivor;
+    let changes = Changes::diff(&before.fields, &after.fields, &[])
+        .changed(
+            "source_notes",
+            source_notes_fingerprint(&before.source_notes),
+            source_notes_fingerprint(&after.source_notes),
+        )
+        .changed(
+            "review_status",
+            before.review_status.as_str(),
+            after.review_status.as_str(),
+        )
+        .changed("version", before.version, after.version)
+        .created("other_file", duplicate.0.id.to_string())
+        .created("custody_moved", serde_json::json!(custody));
+    audit::append(
+        conn,
+        actor,
+        action,
+        Some(after.id.to_string()),
+        changes,
+        context,
+    )?;
+    let (before, after) = duplicate;
+    let changes = Changes::new()
+        .changed(
+            "archived_at",
+            stamp(before.archived_at),
+            stamp(after.archived_at),
+        )
+        .changed(
+            "merged_into",
+            before.merged_into.map(|i| i.to_string()),
+            after.merged_into.map(|i| i.to_string()),
+        )
+        .changed("version", before.version, after.version)
+        .created("other_file", survivor.1.id.to_string());
+    audit::append(
+        conn,
+        actor,
+        action,
+        Some(after.id.to_string()),
+        changes,
+        context,
+    )?;
+    Ok(())
+}
+
+/// Undo the merge of `duplicate_id` into this file.
+#[utoipa::path(
+    post, path = "/api/v1/detainees/{id}/unmerge", tag = "detainees",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    request_body = MergeRequest,
+    responses(
+        (status = 200, description = "The survivor as it was before the merge", body = DetaineeView, headers(("ETag" = String))),
+        (status = 400, description = "Malformed body", body = Problem),
+        (status = 401, description = "Not logged in", body = Problem),
+        (status = 403, description = "Not a caseworker", body = Problem),
+        (status = 404, description = "No such merge of files in your organisation", body = Problem),
+        (status = 409, description = "The survivor was edited since the merge", body = Problem),
+    )
+)]
+pub async fn unmerge(
+    state: web::Data<AppState>,
+    context: RequestContext,
+    auth: Authorized<can::WriteDetainees>,
+    id: web::Path<Uuid>,
+    body: web::Json<MergeRequest>,
+) -> Result<HttpResponse, AppError> {
+    let (id, duplicate_id) = (id.into_inner(), body.into_inner().duplicate_id);
+    let caller = auth.caller;
+    let (actor, scope, user_id) = (caller.actor(), FileScope::of(&caller), caller.user.id);
+    let survivor = state
+        .db
+        .write(move |conn| {
+            let (first, second) = if id < duplicate_id {
+                (id, duplicate_id)
+            } else {
+                (duplicate_id, id)
+            };
+            db::lock_row(conn, "detainees", &first.to_string())?;
+            db::lock_row(conn, "detainees", &second.to_string())?;
+            let survivor = store::find_in_scope(conn, id, scope)?.ok_or(AppError::NotFound)?;
+            let duplicate =
+                store::find_in_scope(conn, duplicate_id, scope)?.ok_or(AppError::NotFound)?;
+            let record: Option<(String, String, i64, String)> = merges::table
+                .filter(merges::survivor_id.eq(id.to_string()))
+                .filter(merges::duplicate_id.eq(duplicate_id.to_string()))
+                .filter(merges::unmerged_at.is_null())
+                .select((
+                    merges::id,
+                    merges::survivor_before,
+                    merges::survivor_version,
+                    merges::moved_custody,
+                ))
+                .order(merges::id.desc())
+                .first(conn)
+                .optional()?;
+            let Some((merge_id, before, version_after, moved)) = record else {
+                return Err(AppError::NotFound);
+            };
+            if survivor.version != version_after || duplicate.merged_into != Some(id) {
+                return Err(AppError::conflict(
+                    "the file was edited since the merge; separate the two files by hand",
+                ));
+            }
+            let snapshot: Snapshot = serde_json::from_str(&before).map_err(AppError::internal)?;
+            let moved: Vec<String> = serde_json::from_str(&moved).map_err(AppError::internal)?;
+            let now = db::to_utc(db::now());
+            let restored = Detainee {
+                fields: snapshot.fields,
+                source_notes: snapshot.source_notes,
+                review_status: snapshot.review_status,
+                version: survivor.version + 1,
+                updated_at: now,
+                updated_by: user_id,
+                ..survivor.clone()
+            };
+            store::update(conn, &restored)?;
+            crate::search::store::index_file(conn, &restored)?;
+            diesel::update(custody_events::table.filter(custody_events::id.eq_any(moved.clone())))
+                .set(custody_events::detainee_id.eq(duplicate_id.to_string()))
+                .execute(conn)?;
+            let separated = Detainee {
+                archived_at: None,
+                merged_into: None,
+                version: duplicate.version + 1,
+                updated_at: now,
+                updated_by: user_id,
+                ..duplicate.clone()
+            };
+            store::update(conn, &separated)?;
+            diesel::update(merges::table.find(merge_id))
+                .set(merges::unmerged_at.eq(now.naive_utc()))
+                .execute(conn)?;
+            audit_pair(
+                conn,
+                &actor,
+                &context,
+                AuditAction::DetaineeUnmerge,
+                (&survivor, &restored),
+                (&duplicate, &separated),
+                &moved,
+            )?;
+            Ok(restored)
+        })
+        .await?;
+    Ok(ok_with_etag(&survivor.view(true)))
+}
