@@ -190,6 +190,94 @@ mod tests {
 }
 
 #[cfg(test)]
+mod false_friends {
+    use super::*;
+
+    const GIVEN: &[&str] = &[
+        "Mohammed",
+        "Ahmad",
+        "Khaled",
+        "Omar",
+        "Youssef",
+        "Ibrahim",
+        "Mahmoud",
+        "Hassan",
+        "Ali",
+        "Mustafa",
+        "Abdulrahman",
+        "Mazen",
+        "Ghassan",
+        "Shadi",
+        "Firas",
+        "Bassel",
+        "Tareq",
+        "Samer",
+        "Anas",
+        "Hussam",
+    ];
+    const FAMILY: &[&str] = &[
+        "Al-Hassan",
+        "Al-Khatib",
+        "Haddad",
+        "Al-Masri",
+        "Al-Halabi",
+        "Al-Homsi",
+        "Qassem",
+        "Darwish",
+        "Al-Ali",
+        "Al-Ahmad",
+        "Al-Shami",
+        "Kurdi",
+    ];
+
+    /// 1,000 distinct people with common names; queries for people who are
+    /// not among them (other combinations of the same common parts, the
+    /// given and father's names swapped among them) must not score above 0.9.
+    #[test]
+    fn nobody_who_is_not_there_scores_above_0_9() {
+        let mut all = Vec::new();
+        for given in GIVEN {
+            for father in GIVEN {
+                for family in FAMILY {
+                    if given != father {
+                        all.push(format!("{given} {father} {family}"));
+                    }
+                }
+            }
+        }
+        // Every fourth combination is a file, the rest are absent people.
+        let files: Vec<EvalFile> = all
+            .iter()
+            .step_by(4)
+            .take(1000)
+            .map(|n| EvalFile {
+                full_name: n.clone(),
+                name_ar: None,
+                aliases: Vec::new(),
+            })
+            .collect();
+        assert_eq!(files.len(), 1000);
+        let present: std::collections::HashSet<&str> =
+            files.iter().map(|f| f.full_name.as_str()).collect();
+        let index = key_index(&files);
+        let mut worst = (0.0, String::new(), String::new());
+        for query in all
+            .iter()
+            .filter(|n| !present.contains(n.as_str()))
+            .take(1000)
+        {
+            if let Some((i, score)) = rank(&tokens(query), &files, &index).into_iter().next() {
+                if score > worst.0 {
+                    worst = (score, query.clone(), files[i].full_name.clone());
+                }
+            }
+        }
+        eprintln!("highest score for someone absent: {worst:?}");
+        assert!(worst.0 <= 0.9, "{worst:?}");
+    }
+}
+
+#[cfg(test)]
 mod public_set {
     use super::*;
 

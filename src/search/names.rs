@@ -284,6 +284,7 @@ pub fn score(query: &[NameToken], record: &[NameToken]) -> ScoredMatch {
         };
     }
     let mut used = vec![false; record.len()];
+    let mut order = Vec::new();
     let mut matched = Vec::new();
     let mut total = 0.0;
     for q in query {
@@ -295,6 +296,7 @@ pub fn score(query: &[NameToken], record: &[NameToken]) -> ScoredMatch {
             .max_by(|a, b| a.1.total_cmp(&b.1));
         if let Some((j, sim)) = best.filter(|(_, sim)| *sim >= MIN_SIMILARITY) {
             used[j] = true;
+            order.push(j);
             total += sim;
             matched.push(TokenMatch {
                 query: q.text.clone(),
@@ -305,8 +307,13 @@ pub fn score(query: &[NameToken], record: &[NameToken]) -> ScoredMatch {
     }
     let query_coverage = total / query.len() as f64;
     let record_coverage = matched.len() as f64 / record.len() as f64;
+    // Parts in another order still match (a family name first on a list),
+    // but not as surely: "Ahmad Mohammed X" and "Mohammed Ahmad X" can be
+    // two different people, father and son.
+    let in_order = order.windows(2).all(|w| w[0] < w[1]);
+    let order_factor = if in_order { 1.0 } else { 0.88 };
     ScoredMatch {
-        score: (query_coverage * (0.85 + 0.15 * record_coverage)).clamp(0.0, 1.0),
+        score: (query_coverage * (0.85 + 0.15 * record_coverage) * order_factor).clamp(0.0, 1.0),
         matched,
     }
 }
