@@ -101,6 +101,26 @@ fn combine(survivor: &Detainee, duplicate: &Detainee) -> (DetaineeFields, Option
     (fields, source_notes)
 }
 
+/// Both files, locked (in a fixed order, so that two opposite merges cannot
+/// deadlock), if the caller may see both.
+fn locked_pair(
+    conn: &mut DbConnection,
+    survivor: Uuid,
+    duplicate: Uuid,
+    scope: FileScope,
+) -> Result<(Detainee, Detainee), AppError> {
+    let (first, second) = if survivor < duplicate {
+        (survivor, duplicate)
+    } else {
+        (duplicate, survivor)
+    };
+    db::lock_row(conn, "detainees", &first.to_string())?;
+    db::lock_row(conn, "detainees", &second.to_string())?;
+    let survivor = store::find_in_scope(conn, survivor, scope)?.ok_or(AppError::NotFound)?;
+    let duplicate = store::find_in_scope(conn, duplicate, scope)?.ok_or(AppError::NotFound)?;
+    Ok((survivor, duplicate))
+}
+
 fn undecided_review(conn: &mut DbConnection, id: Uuid) -> Result<bool, AppError> {
     crate::reviews::store::undecided_exists(conn, id)
 }
@@ -136,17 +156,7 @@ pub async fn merge(
             if id == duplicate_id {
                 return Err(AppError::conflict("a file cannot be merged into itself"));
             }
-            // Lock in a fixed order so two opposite merges cannot deadlock.
-            let (first, second) = if id < duplicate_id {
-                (id, duplicate_id)
-            } else {
-                (duplicate_id, id)
-            };
-            db::lock_row(conn, "detainees", &first.to_string())?;
-            db::lock_row(conn, "detainees", &second.to_string())?;
-            let survivor = store::find_in_scope(conn, id, scope)?.ok_or(AppError::NotFound)?;
-            let duplicate =
-                store::find_in_scope(conn, duplicate_id, scope)?.ok_or(AppError::NotFound)?;
+            let (survivor, duplicate) = locked_pair(conn, id, duplicate_id, scope)?;
             if survivor.archived_at.is_some() || duplicate.archived_at.is_some() {
                 return Err(AppError::conflict("archived files cannot be merged"));
             }
@@ -315,16 +325,7 @@ pub async fn unmerge(
     let survivor = state
         .db
         .write(move |conn| {
-            let (first, second) = if id < duplicate_id {
-                (id, duplicate_id)
-            } else {
-                (duplicate_id, id)
-            };
-            db::lock_row(conn, "detainees", &first.to_string())?;
-            db::lock_row(conn, "detainees", &second.to_string())?;
-            let survivor = store::find_in_scope(conn, id, scope)?.ok_or(AppError::NotFound)?;
-            let duplicate =
-                store::find_in_scope(conn, duplicate_id, scope)?.ok_or(AppError::NotFound)?;
+            let (survivor, duplicate) = locked_pair(conn, id, duplicate_id, scope)?;
             let record: Option<(String, String, i64, String)> = merges::table
                 .filter(merges::survivor_id.eq(id.to_string()))
                 .filter(merges::duplicate_id.eq(duplicate_id.to_string()))
