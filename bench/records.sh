@@ -8,6 +8,8 @@
 # Needs wrk, curl, python3, and for PostgreSQL a server at $PG_URL plus pgbench.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 DURATION="${DURATION:-15s}"
 ENGINES="${ENGINES:-sqlite postgres}"
@@ -27,25 +29,10 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
 
-json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)[sys.argv[1]])" "$1"; }
 claim() { python3 -c "import base64,json,sys; p=sys.argv[1].split('.')[1]; p+='='*(-len(p)%4); print(json.loads(base64.urlsafe_b64decode(p))[sys.argv[2]])" "$1" "$2"; }
 login() {
   curl -sf -XPOST "http://127.0.0.1:$1/api/v1/auth/login" -H 'content-type: application/json' \
     -d "{\"username\":\"$2\",\"password\":\"$3\"}" | json_field access_token
-}
-wrk_summary() {
-  python3 - "$1" <<'PY'
-import re, sys
-text = open(sys.argv[1]).read()
-def ms(v):
-    n, unit = re.match(r"([\d.]+)(us|ms|s)", v).groups()
-    return float(n) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-p50 = ms(re.search(r"\s50%\s+(\S+)", text).group(1))
-p99 = ms(re.search(r"\s99%\s+(\S+)", text).group(1))
-bad = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-print(f"{rps:.0f} req/s  p50 {p50:.2f} ms  p99 {p99:.2f} ms" + (f"  non-2xx {bad.group(1)}" if bad else ""))
-PY
 }
 
 for engine in $ENGINES; do

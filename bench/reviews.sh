@@ -3,6 +3,8 @@
 #   bash bench/reviews.sh        (ENGINES, DURATION, PG_URL as in records.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 DURATION="${DURATION:-15s}"
 ENGINES="${ENGINES:-sqlite postgres}"
 PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432}"
@@ -15,22 +17,7 @@ BIN=target/release/sijill
 PIDS=()
 cleanup() { for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
-json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)[sys.argv[1]])" "$1"; }
 api() { curl -sf "$@"; }
-wrk_summary() {
-  python3 - "$1" <<'PY'
-import re, sys
-text = open(sys.argv[1]).read()
-def ms(v):
-    n, unit = re.match(r"([\d.]+)(us|ms|s)", v).groups()
-    return float(n) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-p50 = ms(re.search(r"\s50%\s+(\S+)", text).group(1))
-p99 = ms(re.search(r"\s99%\s+(\S+)", text).group(1))
-bad = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-print(f"{rps:.0f} req/s  p50 {p50:.2f} ms  p99 {p99:.2f} ms" + (f"  non-2xx {bad.group(1)}" if bad else ""))
-PY
-}
 
 for engine in $ENGINES; do
   dir=$(mktemp -d /tmp/sijill-reviews-XXXX)

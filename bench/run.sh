@@ -10,6 +10,8 @@
 # Prints a summary; raw wrk output goes to bench/out/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 DURATION="${DURATION:-15s}"
 ENGINES="${ENGINES:-sqlite postgres}"
@@ -42,28 +44,12 @@ start_server() {
   echo "server $name did not start" >&2; cat "$log" >&2; exit 1
 }
 
-json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)[sys.argv[1]])" "$1"; }
 
 login() { # PORT USER PASSWORD -> access token
   curl -sf -XPOST "http://127.0.0.1:$1/api/v1/auth/login" -H 'content-type: application/json' \
     -d "{\"username\":\"$2\",\"password\":\"$3\"}" | json_field access_token
 }
 
-# wrk_summary FILE -> "rps p50 p99"
-wrk_summary() {
-  python3 - "$1" <<'PY'
-import re, sys
-text = open(sys.argv[1]).read()
-def ms(v):
-    n, unit = re.match(r"([\d.]+)(us|ms|s)", v).groups()
-    return float(n) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-p50 = ms(re.search(r"\s50%\s+(\S+)", text).group(1))
-p99 = ms(re.search(r"\s99%\s+(\S+)", text).group(1))
-non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-print(f"{rps:.0f} req/s  p50 {p50:.2f} ms  p99 {p99:.2f} ms" + (f"  non-2xx {non2xx.group(1)}" if non2xx else ""))
-PY
-}
 
 peak_rss_mb() { awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
 

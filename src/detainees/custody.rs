@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::audit::{self, Actor, AuditAction, Changes};
 use crate::db::schema::custody_events;
 use crate::db::{self, DbConnection};
-use crate::domain::{parse_notes, stored_uuid, PartialDate, MAX_NOTES_CHARS};
+use crate::domain::{parse_notes, stored_date, stored_uuid, PartialDate, MAX_NOTES_CHARS};
 use crate::error::AppError;
 use crate::telemetry::RequestContext;
 
@@ -78,15 +78,6 @@ struct CustodyRow {
     created_by: String,
 }
 
-fn date(value: Option<String>) -> Result<Option<PartialDate>, AppError> {
-    value
-        .map(|v| {
-            v.parse()
-                .map_err(|_| AppError::internal_msg(format!("malformed stored date {v:?}")))
-        })
-        .transpose()
-}
-
 impl TryFrom<CustodyRow> for CustodyEvent {
     type Error = AppError;
     fn try_from(row: CustodyRow) -> Result<Self, AppError> {
@@ -94,8 +85,8 @@ impl TryFrom<CustodyRow> for CustodyEvent {
             id: stored_uuid(&row.id)?,
             detainee_id: stored_uuid(&row.detainee_id)?,
             facility_id: stored_uuid(&row.facility_id)?,
-            from: date(row.from_date)?,
-            to: date(row.to_date)?,
+            from: stored_date(row.from_date)?,
+            to: stored_date(row.to_date)?,
             note: row.note,
             created_at: db::to_utc(row.created_at),
             created_by: stored_uuid(&row.created_by)?,

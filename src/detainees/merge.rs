@@ -166,15 +166,7 @@ pub async fn merge(
                 ));
             }
             let (fields, source_notes) = combine(&survivor, &duplicate);
-            let decided = matches!(
-                survivor.review_status,
-                ReviewStatus::ClearedForRelease | ReviewStatus::ReleaseWithheld
-            );
-            let review_status = if decided && fields.review_relevant_changes(&survivor.fields) {
-                ReviewStatus::NotReviewed
-            } else {
-                survivor.review_status
-            };
+            let review_status = survivor.review_status_after(&fields);
             let now = db::to_utc(db::now());
             let next = Detainee {
                 fields,

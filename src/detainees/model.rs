@@ -222,6 +222,21 @@ impl Versioned for DetaineeView {
 }
 
 impl Detainee {
+    /// No clear-then-edit: once a review has decided, changing what the
+    /// decision was about (`fields` replacing the current content) sends the
+    /// file back to `not_reviewed`; other edits leave the status alone.
+    pub fn review_status_after(&self, fields: &DetaineeFields) -> ReviewStatus {
+        let decided = matches!(
+            self.review_status,
+            ReviewStatus::ClearedForRelease | ReviewStatus::ReleaseWithheld
+        );
+        if decided && fields.review_relevant_changes(&self.fields) {
+            ReviewStatus::NotReviewed
+        } else {
+            self.review_status
+        }
+    }
+
     pub fn view(self, source_notes_visible: bool) -> DetaineeView {
         DetaineeView {
             id: self.id,

@@ -303,16 +303,7 @@ pub async fn update(
             if fields.facility_id != current.fields.facility_id {
                 require_facility(conn, fields.facility_id)?;
             }
-            // No clear-then-edit: what a decision was about cannot change under it.
-            let decided = matches!(
-                current.review_status,
-                ReviewStatus::ClearedForRelease | ReviewStatus::ReleaseWithheld
-            );
-            let review_status = if decided && fields.review_relevant_changes(&current.fields) {
-                ReviewStatus::NotReviewed
-            } else {
-                current.review_status
-            };
+            let review_status = current.review_status_after(&fields);
             release_gate(Some(&current.fields), &fields, review_status)?;
             let changes = Changes::diff(&current.fields, &fields, &[])
                 .changed(

@@ -9,7 +9,7 @@ use super::scope::FileScope;
 use crate::audit::{self, Actor, AuditAction, Changes};
 use crate::db::schema::{counters, detainees, reviews};
 use crate::db::{self, DbConnection};
-use crate::domain::{stored_uuid, PartialDate};
+use crate::domain::{stored_date, stored_optional_uuid, stored_uuid, PartialDate};
 use crate::error::AppError;
 use crate::telemetry::RequestContext;
 
@@ -43,19 +43,6 @@ pub(crate) struct DetaineeRow {
     updated_by: String,
     archived_at: Option<NaiveDateTime>,
     merged_into: Option<String>,
-}
-
-fn stored_date(value: Option<String>) -> Result<Option<PartialDate>, AppError> {
-    value
-        .map(|v| {
-            v.parse()
-                .map_err(|_| AppError::internal_msg(format!("malformed stored date {v:?}")))
-        })
-        .transpose()
-}
-
-fn stored_optional_uuid(value: Option<String>) -> Result<Option<Uuid>, AppError> {
-    value.as_deref().map(stored_uuid).transpose()
 }
 
 impl TryFrom<DetaineeRow> for Detainee {

@@ -161,6 +161,22 @@ pub fn stored_uuid(value: &str) -> Result<uuid::Uuid, AppError> {
         .map_err(|_| AppError::internal_msg(format!("malformed stored id {value:?}")))
 }
 
+/// An optional stored UUID (see `stored_uuid`).
+pub fn stored_optional_uuid(value: Option<String>) -> Result<Option<uuid::Uuid>, AppError> {
+    value.as_deref().map(stored_uuid).transpose()
+}
+
+/// An optional stored partial date; like ids, one that does not parse was
+/// not written by us and is an internal error.
+pub fn stored_date(value: Option<String>) -> Result<Option<PartialDate>, AppError> {
+    value
+        .map(|v| {
+            v.parse()
+                .map_err(|_| AppError::internal_msg(format!("malformed stored date {v:?}")))
+        })
+        .transpose()
+}
+
 /// Declare a string enum stored as text: serde in snake_case, an OpenAPI
 /// schema, and `as_str` / `FromStr` for the database column.
 #[macro_export]

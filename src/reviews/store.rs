@@ -8,7 +8,7 @@ use crate::db::schema::{consultations, detainees, reviews};
 use crate::db::{self, DbConnection};
 use crate::detainees::store::DetaineeRow;
 use crate::detainees::Detainee;
-use crate::domain::stored_uuid;
+use crate::domain::{stored_optional_uuid, stored_uuid};
 use crate::error::AppError;
 
 #[derive(Queryable, Selectable)]
@@ -35,10 +35,6 @@ struct ReviewRow {
     updated_at: NaiveDateTime,
 }
 
-fn optional_uuid(value: Option<String>) -> Result<Option<Uuid>, AppError> {
-    value.as_deref().map(stored_uuid).transpose()
-}
-
 impl TryFrom<ReviewRow> for Review {
     type Error = AppError;
     fn try_from(row: ReviewRow) -> Result<Self, AppError> {
@@ -49,11 +45,11 @@ impl TryFrom<ReviewRow> for Review {
             status: row.status.parse()?,
             requested_by: stored_uuid(&row.requested_by)?,
             reason: row.reason,
-            reviewer_id: optional_uuid(row.reviewer_id)?,
-            reviewer_organization_id: optional_uuid(row.reviewer_organization_id)?,
+            reviewer_id: stored_optional_uuid(row.reviewer_id)?,
+            reviewer_organization_id: stored_optional_uuid(row.reviewer_organization_id)?,
             decision: row.decision.map(|d| d.parse()).transpose()?,
             rationale: row.rationale,
-            confirmed_by: optional_uuid(row.confirmed_by)?,
+            confirmed_by: stored_optional_uuid(row.confirmed_by)?,
             confirmation_note: row.confirmation_note,
             prior_review_status: row.prior_review_status.parse()?,
             opened_at: db::to_utc(row.opened_at),
