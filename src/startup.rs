@@ -57,6 +57,27 @@ pub struct Application {
     access_log: AccessLog,
 }
 
+/// Index the names of files that are not indexed yet (created before the
+/// name index or its current form), a thousand a transaction.
+fn index_names(db: &Database) -> Result<(), StartupError> {
+    let mut total = 0;
+    loop {
+        let indexed = db.write_blocking(|conn| crate::search::store::index_missing(conn, 1_000))?;
+        if indexed == 0 {
+            break;
+        }
+        total += indexed;
+        tracing::info!(
+            total,
+            "indexing the names of files created before the name index"
+        );
+    }
+    if total > 0 {
+        tracing::info!(total, "indexed the names of files");
+    }
+    Ok(())
+}
+
 /// Open the database (migrating it) and build the shared state.
 pub fn build_state(settings: &Settings) -> Result<AppState, StartupError> {
     let db = Database::open(&settings.database_url, settings.db_pool_size)?;
@@ -68,13 +89,7 @@ pub fn build_state(settings: &Settings) -> Result<AppState, StartupError> {
     )?;
     let checkpoints = CheckpointSigner::new(keys::load_or_generate(&settings.audit_key_file)?);
     let hasher = PasswordHasher::new(settings.password_hash, settings.password_hash_slots)?;
-    let indexed = db.write_blocking(crate::search::store::index_missing)?;
-    if indexed > 0 {
-        tracing::info!(
-            indexed,
-            "indexed the names of files created before the name index"
-        );
-    }
+    index_names(&db)?;
     let access_log = AccessLog::start(db.clone())?;
     Ok(AppState {
         access_log,

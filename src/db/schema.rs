@@ -132,6 +132,7 @@ diesel::table! {
         updated_by -> Text,
         archived_at -> Nullable<Timestamp>,
         merged_into -> Nullable<Text>,
+        search_keys -> Nullable<Text>,
     }
 }
 
@@ -225,12 +226,10 @@ diesel::table! {
 }
 
 diesel::table! {
-    name_keys (id) {
-        id -> Text,
-        detainee_id -> Text,
-        field -> Text,
-        token -> Text,
+    name_keys (key, organization_id, detainee_id) {
         key -> Text,
+        organization_id -> Text,
+        detainee_id -> Text,
     }
 }
 

@@ -11,6 +11,7 @@ use crate::db::schema::{counters, detainees, reviews};
 use crate::db::{self, DbConnection};
 use crate::domain::{stored_date, stored_optional_uuid, stored_uuid, PartialDate};
 use crate::error::AppError;
+use crate::search::NameFields;
 use crate::telemetry::RequestContext;
 
 #[derive(Queryable, Selectable)]
@@ -281,17 +282,14 @@ pub struct DetaineeFilter {
     pub include_archived: bool,
 }
 
-/// Files in the scope, in id order after `after`.
-pub fn list(
-    conn: &mut DbConnection,
+/// The files in `scope` that pass `filter`, in id order after `after`, as a
+/// query to select from; `None` when the scope sees nothing.
+fn scoped<'a>(
     scope: FileScope,
     filter: &DetaineeFilter,
     after: Option<Uuid>,
-    fetch: i64,
-) -> Result<Vec<Detainee>, AppError> {
-    let mut query = detainees::table
-        .select(DetaineeRow::as_select())
-        .into_boxed();
+) -> Option<detainees::BoxedQuery<'a, db::Backend>> {
+    let mut query = detainees::table.into_boxed();
     match scope {
         FileScope::Organization(org) => {
             query = query.filter(detainees::organization_id.eq(org.to_string()))
@@ -308,7 +306,7 @@ pub fn list(
                 )
         }
         FileScope::All => {}
-        FileScope::Nothing => return Ok(Vec::new()),
+        FileScope::Nothing => return None,
     }
     if let Some(id) = filter.id {
         query = query.filter(detainees::id.eq(id.to_string()));
@@ -335,11 +333,60 @@ pub fn list(
     if let Some(after) = after {
         query = query.filter(detainees::id.gt(after.to_string()));
     }
+    Some(query.order(detainees::id.asc()))
+}
+
+/// Files in the scope, in id order after `after`.
+pub fn list(
+    conn: &mut DbConnection,
+    scope: FileScope,
+    filter: &DetaineeFilter,
+    after: Option<Uuid>,
+    fetch: i64,
+) -> Result<Vec<Detainee>, AppError> {
+    let Some(query) = scoped(scope, filter, after) else {
+        return Ok(Vec::new());
+    };
     query
-        .order(detainees::id.asc())
+        .select(DetaineeRow::as_select())
         .limit(fetch)
         .load(conn)?
         .into_iter()
         .map(Detainee::try_from)
+        .collect()
+}
+
+/// Only the names of the files in the scope (what a search scores), in id
+/// order: a search reads a few thousand of these and whole files only for
+/// the hits it returns.
+pub fn names(
+    conn: &mut DbConnection,
+    scope: FileScope,
+    filter: &DetaineeFilter,
+    fetch: i64,
+) -> Result<Vec<(Uuid, NameFields)>, AppError> {
+    let Some(query) = scoped(scope, filter, None) else {
+        return Ok(Vec::new());
+    };
+    query
+        .select((
+            detainees::id,
+            detainees::full_name,
+            detainees::name_ar,
+            detainees::aliases,
+        ))
+        .limit(fetch)
+        .load::<(String, String, Option<String>, String)>(conn)?
+        .into_iter()
+        .map(|(id, full_name, name_ar, aliases)| {
+            Ok((
+                stored_uuid(&id)?,
+                NameFields {
+                    full_name,
+                    name_ar,
+                    aliases: serde_json::from_str(&aliases).map_err(AppError::internal)?,
+                },
+            ))
+        })
         .collect()
 }

@@ -1,29 +1,16 @@
 //! `sijill eval-search`: recall@1, recall@5 and MRR of the name matching on
-//! a set of queries with known answers — the same candidate lookup (files
-//! sharing a key) and scoring as `POST /detainees/search`, in memory.
+//! a set of queries with known answers — the same candidate plan (keys,
+//! combinations, common keys skipped) and scoring as `POST /detainees/search`,
+//! against an in-memory index.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+use std::convert::Infallible;
 
-use super::names::{best_field, tokens, NameToken};
+use super::keys::{file_keys, query_keys, select_candidates};
+use super::names::{best_field, tokens, NameFields, NameToken};
 
 /// A file to search: its names by field.
-#[derive(Debug, Clone)]
-pub struct EvalFile {
-    pub full_name: String,
-    pub name_ar: Option<String>,
-    pub aliases: Vec<String>,
-}
-
-impl EvalFile {
-    fn fields(&self) -> Vec<(&'static str, &str)> {
-        let mut fields = vec![("full_name", self.full_name.as_str())];
-        if let Some(ar) = &self.name_ar {
-            fields.push(("name_ar", ar.as_str()));
-        }
-        fields.extend(self.aliases.iter().map(|a| ("aliases", a.as_str())));
-        fields
-    }
-}
+pub type EvalFile = NameFields;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Evaluation {
@@ -39,12 +26,15 @@ pub fn rank(
     files: &[EvalFile],
     index: &HashMap<String, Vec<usize>>,
 ) -> Vec<(usize, f64)> {
-    let candidates: HashSet<usize> = query
-        .iter()
-        .filter_map(|t| index.get(&t.key))
-        .flatten()
-        .copied()
-        .collect();
+    let candidates = select_candidates(&query_keys(query), |key, limit| {
+        Ok::<_, Infallible>(
+            index
+                .get(key)
+                .map(|ids| ids.iter().take(limit).copied().collect())
+                .unwrap_or_default(),
+        )
+    })
+    .unwrap_or_default();
     let mut ranked: Vec<(usize, f64)> = candidates
         .into_iter()
         .filter_map(|i| best_field(query, &files[i].fields()).map(|(_, _, m)| (i, m.score)))
@@ -54,16 +44,12 @@ pub fn rank(
     ranked
 }
 
+/// The in-memory counterpart of `name_keys`: key → files, in file order.
 pub fn key_index(files: &[EvalFile]) -> HashMap<String, Vec<usize>> {
     let mut index: HashMap<String, Vec<usize>> = HashMap::new();
     for (i, file) in files.iter().enumerate() {
-        for (_, text) in file.fields() {
-            for token in tokens(text) {
-                let entry = index.entry(token.key).or_default();
-                if entry.last() != Some(&i) {
-                    entry.push(i);
-                }
-            }
+        for key in file_keys(&file.fields()) {
+            index.entry(key).or_default().push(i);
         }
     }
     index

@@ -11,8 +11,9 @@
 
 pub mod duplicates;
 pub mod eval;
+pub mod keys;
 pub mod names;
 pub mod routes;
 pub mod store;
 
-pub use names::{key_of, score, tokens, NameToken, ScoredMatch, TokenMatch};
+pub use names::{key_of, score, tokens, NameFields, NameToken, ScoredMatch, TokenMatch};

@@ -1,5 +1,32 @@
 use unicode_normalization::UnicodeNormalization;
 
+/// The names of a file, by field: what a search indexes and scores.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NameFields {
+    pub full_name: String,
+    pub name_ar: Option<String>,
+    pub aliases: Vec<String>,
+}
+
+impl NameFields {
+    /// `(field, text)` pairs: `full_name`, `name_ar`, then each alias.
+    pub fn fields(&self) -> Vec<(&'static str, &str)> {
+        named_fields(&self.full_name, self.name_ar.as_deref(), &self.aliases)
+    }
+}
+
+/// `(field, text)` pairs of a file's names, as search reports them in `matched_on`.
+pub fn named_fields<'a>(
+    full_name: &'a str,
+    name_ar: Option<&'a str>,
+    aliases: &'a [String],
+) -> Vec<(&'static str, &'a str)> {
+    let mut fields = vec![("full_name", full_name)];
+    fields.extend(name_ar.map(|ar| ("name_ar", ar)));
+    fields.extend(aliases.iter().map(|a| ("aliases", a.as_str())));
+    fields
+}
+
 /// One name part: as written (normalised), its cross-script key, and
 /// whether it carried the article (`al-`, `el `, `ال`).
 #[derive(Debug, Clone, PartialEq, Eq)]

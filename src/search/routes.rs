@@ -1,10 +1,13 @@
 //! `POST /detainees/search`: names never travel in a URL.
 
+use std::collections::HashMap;
+
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::keys::{query_keys, MAX_CANDIDATES};
 use super::names::{best_field, tokens, TokenMatch, MIN_SCORE};
 use super::store;
 use crate::audit::access::AccessAction;
@@ -12,14 +15,11 @@ use crate::auth::{can, Authorized};
 use crate::detainees::model::{Category, DetaineeView};
 use crate::detainees::scope::FileScope;
 use crate::detainees::store::{self as files, DetaineeFilter};
-use crate::detainees::{DetaineeStatus, ReviewStatus};
+use crate::detainees::{Detainee, DetaineeStatus, ReviewStatus};
 use crate::domain::{parse_text, MAX_NAME_CHARS};
 use crate::error::{AppError, Problem};
 use crate::state::AppState;
 use crate::telemetry::RequestContext;
-
-/// How many files may share a query's keys before scoring.
-const MAX_CANDIDATES: i64 = 2_000;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -66,6 +66,27 @@ pub struct SearchResults {
     pub items: Vec<SearchHit>,
 }
 
+fn matched_on(field: &str, value: String, tokens: Vec<TokenMatch>) -> MatchedOn {
+    MatchedOn {
+        field: field.to_owned(),
+        value,
+        tokens: tokens
+            .into_iter()
+            .map(
+                |TokenMatch {
+                     query,
+                     record,
+                     similarity,
+                 }| MatchedToken {
+                    query,
+                    record,
+                    similarity,
+                },
+            )
+            .collect(),
+    }
+}
+
 /// Find people by name, whatever the spelling or script of the query and of
 /// the record; ranked, each hit saying why it matched.
 #[utoipa::path(
@@ -96,9 +117,9 @@ pub async fn search(
     if query.is_empty() {
         return Err(AppError::validation("q has no name in it"));
     }
-    let keys: Vec<String> = query.iter().map(|t| t.key.clone()).collect();
+    let keys = query_keys(&query);
     let scope = FileScope::of(&auth.caller);
-    let filter_template = DetaineeFilter {
+    let filter = DetaineeFilter {
         status: request.status,
         category: request.category,
         review_status: request.review_status,
@@ -106,52 +127,54 @@ pub async fn search(
         include_archived: request.include_archived.unwrap_or(false),
         ..DetaineeFilter::default()
     };
-    let candidates = state
+    let hits = state
         .db
         .read(move |conn| {
-            let ids = store::candidates(conn, &keys, MAX_CANDIDATES)?;
-            let filter = DetaineeFilter {
-                ids: Some(ids),
-                ..filter_template
+            // A reviewer sees only the files of their reviews: score those.
+            let ids = match scope {
+                FileScope::Reviewer { .. } => None,
+                _ => Some(store::candidates(conn, &keys, scope)?),
             };
-            files::list(conn, scope, &filter, None, MAX_CANDIDATES)
+            let filter = DetaineeFilter { ids, ..filter };
+            let names = files::names(conn, scope, &filter, MAX_CANDIDATES as i64)?;
+            let mut ranked: Vec<(Uuid, f64, MatchedOn)> = names
+                .iter()
+                .filter_map(|(id, names)| {
+                    let (field, value, best) = best_field(&query, &names.fields())?;
+                    (best.score >= MIN_SCORE).then(|| {
+                        (
+                            *id,
+                            (best.score * 1000.0).round() / 1000.0,
+                            matched_on(field, value, best.matched),
+                        )
+                    })
+                })
+                .collect();
+            // Ties in creation order (ids are time-ordered).
+            ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            ranked.truncate(limit as usize);
+            // Whole files only for the hits returned.
+            let hit_filter = DetaineeFilter {
+                ids: Some(ranked.iter().map(|(id, _, _)| *id).collect()),
+                ..filter
+            };
+            let mut found: HashMap<Uuid, Detainee> =
+                files::list(conn, scope, &hit_filter, None, limit)?
+                    .into_iter()
+                    .map(|file| (file.id, file))
+                    .collect();
+            Ok(ranked
+                .into_iter()
+                .filter_map(|(id, score, matched_on)| {
+                    Some(SearchHit {
+                        file: found.remove(&id)?.view(false),
+                        score,
+                        matched_on,
+                    })
+                })
+                .collect::<Vec<_>>())
         })
         .await?;
-    let mut hits: Vec<SearchHit> = candidates
-        .into_iter()
-        .filter_map(|file| {
-            let (field, value, best) = best_field(&query, &store::name_fields(&file))?;
-            (best.score >= MIN_SCORE).then(|| SearchHit {
-                matched_on: MatchedOn {
-                    field: field.to_owned(),
-                    value,
-                    tokens: best
-                        .matched
-                        .into_iter()
-                        .map(
-                            |TokenMatch {
-                                 query,
-                                 record,
-                                 similarity,
-                             }| MatchedToken {
-                                query,
-                                record,
-                                similarity,
-                            },
-                        )
-                        .collect(),
-                },
-                score: (best.score * 1000.0).round() / 1000.0,
-                file: file.view(false),
-            })
-        })
-        .collect();
-    hits.sort_by(|a, b| {
-        b.score
-            .total_cmp(&a.score)
-            .then_with(|| a.file.reference.cmp(&b.file.reference))
-    });
-    hits.truncate(limit as usize);
     let ids: Vec<Uuid> = hits.iter().map(|h| h.file.id).collect();
     state
         .access_log
@@ -200,23 +223,29 @@ pub async fn duplicates(
         .db
         .read(move |conn| {
             let file = files::find_in_scope(conn, id, scope)?.ok_or(AppError::NotFound)?;
-            let keys: Vec<String> = store::name_fields(&file)
-                .into_iter()
-                .flat_map(|(_, value)| tokens(value))
-                .map(|t| t.key)
-                .collect();
-            let ids: Vec<Uuid> = store::candidates(conn, &keys, MAX_CANDIDATES)?
-                .into_iter()
-                .filter(|c| *c != id)
-                .collect();
+            let mut keys: Vec<String> = Vec::new();
+            for (_, value) in store::name_fields(&file) {
+                for key in query_keys(&tokens(value)) {
+                    if !keys.contains(&key) {
+                        keys.push(key);
+                    }
+                }
+            }
+            // A reviewer sees only the files of their reviews: compare those.
+            let ids = match scope {
+                FileScope::Reviewer { .. } => None,
+                _ => Some(store::candidates(conn, &keys, scope)?),
+            };
             let filter = DetaineeFilter {
-                ids: Some(ids),
+                ids,
                 ..DetaineeFilter::default()
             };
-            Ok((
-                file,
-                files::list(conn, scope, &filter, None, MAX_CANDIDATES)?,
-            ))
+            let others: Vec<Detainee> =
+                files::list(conn, scope, &filter, None, MAX_CANDIDATES as i64)?
+                    .into_iter()
+                    .filter(|other| other.id != id)
+                    .collect();
+            Ok((file, others))
         })
         .await?;
     let mut hits: Vec<DuplicateHit> = candidates

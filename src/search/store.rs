@@ -3,9 +3,11 @@
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::names::tokens;
+use super::keys::{file_keys, select_candidates};
+use super::names::named_fields;
 use crate::db::schema::{detainees, name_keys};
 use crate::db::DbConnection;
+use crate::detainees::scope::FileScope;
 use crate::detainees::Detainee;
 use crate::domain::stored_uuid;
 use crate::error::AppError;
@@ -13,71 +15,126 @@ use crate::error::AppError;
 /// The name fields of a file, as `(field, text)`.
 pub fn name_fields(file: &Detainee) -> Vec<(&'static str, &str)> {
     let f = &file.fields;
-    let mut fields = vec![("full_name", f.full_name.as_str())];
-    if let Some(ar) = &f.name_ar {
-        fields.push(("name_ar", ar.as_str()));
-    }
-    fields.extend(f.aliases.iter().map(|a| ("aliases", a.as_str())));
-    fields
+    named_fields(&f.full_name, f.name_ar.as_deref(), &f.aliases)
 }
 
-/// Replace the file's keys with those of its current names. Call in the
-/// transaction that changes the names.
-pub fn index_file(conn: &mut DbConnection, file: &Detainee) -> Result<(), AppError> {
-    diesel::delete(name_keys::table.filter(name_keys::detainee_id.eq(file.id.to_string())))
-        .execute(conn)?;
-    for (field, text) in name_fields(file) {
-        for token in tokens(text) {
-            diesel::insert_into(name_keys::table)
-                .values((
-                    name_keys::id.eq(Uuid::now_v7().to_string()),
-                    name_keys::detainee_id.eq(file.id.to_string()),
-                    name_keys::field.eq(field),
-                    name_keys::token.eq(&token.text),
-                    name_keys::key.eq(&token.key),
-                ))
-                .execute(conn)?;
-        }
+/// How the keys a file is indexed under are kept on its row.
+fn joined(keys: &[String]) -> String {
+    keys.join("\n")
+}
+
+/// Rows of `name_keys`, a few hundred a statement (under SQLite's limit on
+/// bound parameters).
+pub(crate) fn insert_keys(
+    conn: &mut DbConnection,
+    rows: &[(String, String, String)],
+) -> Result<(), AppError> {
+    for chunk in rows.chunks(500) {
+        let values: Vec<_> = chunk
+            .iter()
+            .map(|(key, organization, file)| {
+                (
+                    name_keys::key.eq(key),
+                    name_keys::organization_id.eq(organization),
+                    name_keys::detainee_id.eq(file),
+                )
+            })
+            .collect();
+        crate::insert_rows!(conn, name_keys::table, values)?;
     }
     Ok(())
 }
 
-/// Files with any of these keys (at most `limit`), through the key index.
-pub fn candidates(
-    conn: &mut DbConnection,
-    keys: &[String],
-    limit: i64,
-) -> Result<Vec<Uuid>, AppError> {
-    if keys.is_empty() {
-        return Ok(Vec::new());
+/// The `name_keys` rows and the `search_keys` column value of a file.
+pub(crate) fn index_rows(file: &Detainee) -> (Vec<(String, String, String)>, String) {
+    let keys = file_keys(&name_fields(file));
+    let organization = file.organization_id.to_string();
+    let id = file.id.to_string();
+    let rows = keys
+        .iter()
+        .map(|key| (key.clone(), organization.clone(), id.clone()))
+        .collect();
+    (rows, joined(&keys))
+}
+
+/// Bring the file's keys in line with its current names: the rows it was
+/// indexed under (read from its row) go, the new ones come. Call in the
+/// transaction that changes the names, after the file row is written.
+pub fn index_file(conn: &mut DbConnection, file: &Detainee) -> Result<(), AppError> {
+    let id = file.id.to_string();
+    let organization = file.organization_id.to_string();
+    let indexed: Option<String> = detainees::table
+        .find(&id)
+        .select(detainees::search_keys)
+        .first(conn)?;
+    let (rows, now) = index_rows(file);
+    if indexed.as_deref() == Some(now.as_str()) {
+        return Ok(());
     }
-    name_keys::table
-        .filter(name_keys::key.eq_any(keys.to_vec()))
+    if let Some(old) = indexed.filter(|old| !old.is_empty()) {
+        let old: Vec<&str> = old.split('\n').collect();
+        for chunk in old.chunks(500) {
+            diesel::delete(
+                name_keys::table
+                    .filter(name_keys::key.eq_any(chunk))
+                    .filter(name_keys::organization_id.eq(&organization))
+                    .filter(name_keys::detainee_id.eq(&id)),
+            )
+            .execute(conn)?;
+        }
+    }
+    insert_keys(conn, &rows)?;
+    diesel::update(detainees::table.find(&id))
+        .set(detainees::search_keys.eq(now))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Up to `limit` files indexed under `key` and visible in `scope`.
+fn postings(
+    conn: &mut DbConnection,
+    key: &str,
+    scope: FileScope,
+    limit: usize,
+) -> Result<Vec<Uuid>, AppError> {
+    let mut query = name_keys::table
+        .filter(name_keys::key.eq(key))
         .select(name_keys::detainee_id)
-        .distinct()
-        .limit(limit)
+        .into_boxed();
+    if let FileScope::Organization(organization) = scope {
+        query = query.filter(name_keys::organization_id.eq(organization.to_string()));
+    }
+    query
+        .order((name_keys::organization_id, name_keys::detainee_id))
+        .limit(i64::try_from(limit).unwrap_or(i64::MAX))
         .load::<String>(conn)?
         .iter()
         .map(|id| stored_uuid(id))
         .collect()
 }
 
-/// Files created before the index existed get their keys (at start-up).
-pub fn index_missing(conn: &mut DbConnection) -> Result<usize, AppError> {
+/// Candidate files for these keys (`keys::query_keys`), through the index.
+/// Other scopes than an organisation's are filtered when the files are read.
+pub fn candidates(
+    conn: &mut DbConnection,
+    keys: &[String],
+    scope: FileScope,
+) -> Result<Vec<Uuid>, AppError> {
+    select_candidates(keys, |key, limit| postings(conn, key, scope, limit))
+}
+
+/// Index the files that are not (yet) indexed: created before the index
+/// existed, or before its form changed. A batch a call; returns how many.
+pub fn index_missing(conn: &mut DbConnection, batch: i64) -> Result<usize, AppError> {
     let missing: Vec<String> = detainees::table
-        .filter(diesel::dsl::not(diesel::dsl::exists(
-            name_keys::table.filter(name_keys::detainee_id.eq(detainees::id)),
-        )))
+        .filter(detainees::search_keys.is_null())
         .select(detainees::id)
+        .limit(batch)
         .load(conn)?;
     let mut indexed = 0;
     for id in missing {
         let id = stored_uuid(&id)?;
-        if let Some(file) = crate::detainees::store::find_in_scope(
-            conn,
-            id,
-            crate::detainees::scope::FileScope::All,
-        )? {
+        if let Some(file) = crate::detainees::store::find_in_scope(conn, id, FileScope::All)? {
             index_file(conn, &file)?;
             indexed += 1;
         }
