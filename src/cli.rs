@@ -59,6 +59,17 @@ enum Command {
         /// Write the ids of the synthetic files to this file, one a line.
         #[arg(long)]
         ids_out: Option<std::path::PathBuf>,
+        /// Which synthetic people: the same seed gives the same files.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Write searches for synthetic people to this file, one a line as
+        /// `query<TAB>file id` (another spelling or script, parts missing or
+        /// in another order), for search benchmarks.
+        #[arg(long)]
+        queries_out: Option<std::path::PathBuf>,
+        /// How many searches `--queries-out` writes, spread over the files.
+        #[arg(long, default_value_t = 2000)]
+        queries: usize,
     },
     /// Measure name search on a case set: recall@1, recall@5 and MRR.
     EvalSearch {
@@ -175,7 +186,22 @@ pub fn main() -> ExitCode {
         Command::Audit {
             command: AuditCommand::Verify { seq, hash },
         } => verify_audit(&settings, seq.zip(hash)),
-        Command::SeedDemo { files, ids_out } => seed_demo(&settings, files, ids_out),
+        Command::SeedDemo {
+            files,
+            ids_out,
+            seed,
+            queries_out,
+            queries,
+        } => seed_demo(
+            &settings,
+            SyntheticFiles {
+                files,
+                seed,
+                ids_out,
+                queries_out,
+                queries,
+            },
+        ),
         Command::EvalSearch { cases, files } => eval_search(&cases, &files),
     };
     result.unwrap_or_else(|message| {
@@ -343,17 +369,30 @@ fn verify_audit(
     }
 }
 
-fn seed_demo(
-    settings: &Settings,
+/// What `seed-demo` adds for load tests.
+struct SyntheticFiles {
     files: usize,
+    seed: u64,
     ids_out: Option<std::path::PathBuf>,
-) -> Result<ExitCode, String> {
+    queries_out: Option<std::path::PathBuf>,
+    queries: usize,
+}
+
+fn seed_demo(settings: &Settings, synthetic: SyntheticFiles) -> Result<ExitCode, String> {
+    let SyntheticFiles {
+        files,
+        seed,
+        ids_out,
+        queries_out,
+        queries,
+    } = synthetic;
     let (db, hasher) = open_for_writing(settings)?;
     let password = std::env::var("SIJILL_DEMO_PASSWORD")
         .ok()
         .filter(|p| !p.is_empty())
         .map(SecretString::from);
-    let seeded = crate::demo::seed(&db, &hasher, password.as_ref(), files).map_err(describe)?;
+    let seeded =
+        crate::demo::seed(&db, &hasher, password.as_ref(), files, seed).map_err(describe)?;
     println!(
         "sijill: demo data loaded: organisation `{}`, accounts `{}` and `{}`{}",
         crate::demo::DEMO_ORGANIZATION,
@@ -368,6 +407,19 @@ fn seed_demo(
     crate::demo::announce(&seeded);
     if let Some(path) = ids_out {
         let text: String = seeded.files.iter().map(|id| format!("{id}\n")).collect();
+        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    if let Some(path) = queries_out {
+        let generator = crate::synthetic::Generator::new(seed);
+        let step = (seeded.files.len() / queries.max(1)).max(1);
+        let text: String = seeded
+            .files
+            .iter()
+            .enumerate()
+            .step_by(step)
+            .take(queries)
+            .map(|(n, id)| format!("{}\t{id}\n", generator.query(n as u64)))
+            .collect();
         std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
     }
     Ok(ExitCode::SUCCESS)

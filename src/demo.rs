@@ -242,12 +242,14 @@ pub struct Seeded {
     pub files: Vec<Uuid>,
 }
 
-/// Load the demo set (once), then `extra_files` synthetic files for load tests.
+/// Load the demo set (once), then `extra_files` synthetic files for load
+/// tests, people `0..extra_files` of `synthetic_seed`.
 pub fn seed(
     db: &Database,
     hasher: &PasswordHasher,
     password: Option<&SecretString>,
     extra_files: usize,
+    synthetic_seed: u64,
 ) -> Result<Seeded, AppError> {
     let context = RequestContext::system("seed-demo");
     let actor = Actor::system();
@@ -367,35 +369,32 @@ pub fn seed(
             )
         }
     };
-    // Synthetic files for load tests, a thousand per transaction (one chain
-    // lock per batch rather than per file).
+    // Synthetic files for load tests (realistic names, see `synthetic`),
+    // a thousand a transaction: one chain lock and a few multi-row
+    // statements per batch, every file with its own audit entry.
+    let generator = crate::synthetic::Generator::new(synthetic_seed);
+    let author = Author {
+        organization_id: org_id,
+        user_id: caseworker_id,
+    };
     let mut files = Vec::with_capacity(extra_files);
-    let mut n = 1000;
+    let started = std::time::Instant::now();
     while files.len() < extra_files {
-        let batch = (extra_files - files.len()).min(1000);
-        let start = n;
-        let created = db.write_blocking(|conn| {
-            (start..start + batch)
-                .map(|i| {
-                    let facility = facility_ids.get(i % facility_ids.len().max(1)).copied();
-                    let author = Author {
-                        organization_id: org_id,
-                        user_id: caseworker_id,
-                    };
-                    detainees::create(
-                        conn,
-                        &actor,
-                        author,
-                        demo_fields(i, facility),
-                        None,
-                        &context,
-                    )
-                    .map(|f| f.id)
-                })
-                .collect::<Result<Vec<_>, _>>()
-        })?;
-        n += batch;
-        files.extend(created);
+        let start = files.len() as u64;
+        let batch = (extra_files - files.len()).min(1000) as u64;
+        let fields: Vec<_> = (start..start + batch)
+            .map(|n| (generator.file(n, &facility_ids), None))
+            .collect();
+        let created = db
+            .write_blocking(|conn| detainees::create_all(conn, &actor, author, fields, &context))?;
+        files.extend(created.into_iter().map(|f| f.id));
+        if files.len() % 100_000 == 0 {
+            tracing::info!(
+                files = files.len(),
+                seconds = started.elapsed().as_secs(),
+                "synthetic files written"
+            );
+        }
     }
     let (caseworker_password, auditor_password) = match passwords {
         Some((c, a)) => (Some(c), Some(a)),

@@ -29,5 +29,6 @@ pub mod reviews;
 pub mod search;
 pub mod startup;
 pub mod state;
+pub mod synthetic;
 pub mod telemetry;
 pub mod users;

@@ -60,6 +60,12 @@ pub struct Application {
 /// Index the names of files that are not indexed yet (created before the
 /// name index or its current form), a thousand a transaction.
 fn index_names(db: &Database) -> Result<(), StartupError> {
+    if db.write_blocking(crate::search::store::retire_old_keys)? {
+        tracing::info!(
+            version = crate::search::store::KEY_VERSION,
+            "the name keys changed form: rebuilding the name index"
+        );
+    }
     let mut total = 0;
     loop {
         let indexed = db.write_blocking(|conn| crate::search::store::index_missing(conn, 1_000))?;

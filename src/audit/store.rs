@@ -72,6 +72,32 @@ pub fn head(conn: &mut DbConnection) -> Result<(i64, String), AppError> {
         .unwrap_or_else(|| (0, GENESIS_HASH.to_owned())))
 }
 
+/// One change to record: what was done, to which entity, and how.
+pub struct NewEntry {
+    pub action: AuditAction,
+    pub entity_id: Option<String>,
+    pub changes: Changes,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = audit_log)]
+struct NewAuditRow {
+    seq: i64,
+    id: String,
+    occurred_at: NaiveDateTime,
+    actor_id: Option<String>,
+    actor_username: Option<String>,
+    actor_role: Option<String>,
+    action: String,
+    entity_type: String,
+    entity_id: Option<String>,
+    changes: String,
+    request_id: Option<String>,
+    client_ip: Option<String>,
+    prev_hash: String,
+    hash: String,
+}
+
 /// Append one entry. Must run inside the write transaction of the change it records.
 pub fn append(
     conn: &mut DbConnection,
@@ -81,47 +107,86 @@ pub fn append(
     changes: Changes,
     context: &RequestContext,
 ) -> Result<AuditEntry, AppError> {
+    let entry = NewEntry {
+        action,
+        entity_id,
+        changes,
+    };
+    let mut appended = append_all(conn, actor, vec![entry], context)?;
+    appended
+        .pop()
+        .ok_or_else(|| AppError::internal_msg("no audit entry appended"))
+}
+
+/// Append entries in order, under one chain lock and in as few statements
+/// as the engine allows (bulk loads). Must run inside the write transaction
+/// of the changes they record.
+pub fn append_all(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    entries: Vec<NewEntry>,
+    context: &RequestContext,
+) -> Result<Vec<AuditEntry>, AppError> {
     lock_chain(conn)?;
-    let (head_seq, head_hash) = head(conn)?;
+    let (mut seq, mut prev_hash) = head(conn)?;
     // Taken under the lock, so `occurred_at` never goes backwards along `seq`.
     let occurred_at = db::now();
-    let mut entry = AuditEntry {
-        seq: head_seq + 1,
-        id: Uuid::now_v7().to_string(),
-        occurred_at: db::format_timestamp(occurred_at),
-        actor_id: actor.id.map(|id| id.to_string()),
-        actor_username: actor.username.clone(),
-        actor_role: actor.role.map(|r| r.as_str().to_owned()),
-        action: action.as_str().to_owned(),
-        entity_type: action.entity_type().to_owned(),
+    let mut appended = Vec::with_capacity(entries.len());
+    let mut rows = Vec::with_capacity(entries.len());
+    for NewEntry {
+        action,
         entity_id,
-        changes: changes.to_json(),
-        request_id: Some(context.request_id.clone()),
-        client_ip: context.client_ip.clone(),
-        prev_hash: head_hash,
-        hash: String::new(),
-    };
-    entry.hash = entry.compute_hash().map_err(AppError::internal)?;
-    let changes_text = serde_json::to_string(&entry.changes).map_err(AppError::internal)?;
-    diesel::insert_into(audit_log::table)
-        .values((
-            audit_log::seq.eq(entry.seq),
-            audit_log::id.eq(&entry.id),
-            audit_log::occurred_at.eq(occurred_at),
-            audit_log::actor_id.eq(&entry.actor_id),
-            audit_log::actor_username.eq(&entry.actor_username),
-            audit_log::actor_role.eq(&entry.actor_role),
-            audit_log::action.eq(&entry.action),
-            audit_log::entity_type.eq(&entry.entity_type),
-            audit_log::entity_id.eq(&entry.entity_id),
-            audit_log::changes.eq(changes_text),
-            audit_log::request_id.eq(&entry.request_id),
-            audit_log::client_ip.eq(&entry.client_ip),
-            audit_log::prev_hash.eq(&entry.prev_hash),
-            audit_log::hash.eq(&entry.hash),
-        ))
-        .execute(conn)?;
-    Ok(entry)
+        changes,
+    } in entries
+    {
+        seq += 1;
+        let mut entry = AuditEntry {
+            seq,
+            id: Uuid::now_v7().to_string(),
+            occurred_at: db::format_timestamp(occurred_at),
+            actor_id: actor.id.map(|id| id.to_string()),
+            actor_username: actor.username.clone(),
+            actor_role: actor.role.map(|r| r.as_str().to_owned()),
+            action: action.as_str().to_owned(),
+            entity_type: action.entity_type().to_owned(),
+            entity_id,
+            changes: changes.to_json(),
+            request_id: Some(context.request_id.clone()),
+            client_ip: context.client_ip.clone(),
+            prev_hash: std::mem::take(&mut prev_hash),
+            hash: String::new(),
+        };
+        entry.hash = entry.compute_hash().map_err(AppError::internal)?;
+        prev_hash.clone_from(&entry.hash);
+        rows.push(NewAuditRow {
+            seq: entry.seq,
+            id: entry.id.clone(),
+            occurred_at,
+            actor_id: entry.actor_id.clone(),
+            actor_username: entry.actor_username.clone(),
+            actor_role: entry.actor_role.clone(),
+            action: entry.action.clone(),
+            entity_type: entry.entity_type.clone(),
+            entity_id: entry.entity_id.clone(),
+            changes: serde_json::to_string(&entry.changes).map_err(AppError::internal)?,
+            request_id: entry.request_id.clone(),
+            client_ip: entry.client_ip.clone(),
+            prev_hash: entry.prev_hash.clone(),
+            hash: entry.hash.clone(),
+        });
+        appended.push(entry);
+    }
+    if let [row] = rows.as_slice() {
+        diesel::insert_into(audit_log::table)
+            .values(row)
+            .execute(conn)?;
+    } else {
+        // 14 parameters a row: 500 rows stay under SQLite's limit.
+        for chunk in rows.chunks(500) {
+            crate::insert_rows!(conn, audit_log::table, chunk)?;
+        }
+    }
+    Ok(appended)
 }
 
 #[derive(Debug, Default, Clone)]

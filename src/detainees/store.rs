@@ -83,17 +83,21 @@ impl TryFrom<DetaineeRow> for Detainee {
     }
 }
 
-/// The next human-readable reference, `SJL-000001` onwards. The counter row
-/// stays locked until the transaction ends, so references never repeat.
-pub fn next_reference(conn: &mut DbConnection) -> Result<String, AppError> {
+/// The next `count` human-readable references, `SJL-000001` onwards. The
+/// counter row stays locked until the transaction ends, so references never
+/// repeat.
+fn next_references(conn: &mut DbConnection, count: usize) -> Result<Vec<String>, AppError> {
+    let count = i64::try_from(count).map_err(AppError::internal)?;
     diesel::update(counters::table.find("detainee_reference"))
-        .set(counters::value.eq(counters::value + 1))
+        .set(counters::value.eq(counters::value + count))
         .execute(conn)?;
-    let value: i64 = counters::table
+    let last: i64 = counters::table
         .find("detainee_reference")
         .select(counters::value)
         .first(conn)?;
-    Ok(format!("SJL-{value:06}"))
+    Ok((last - count + 1..=last)
+        .map(|value| format!("SJL-{value:06}"))
+        .collect())
 }
 
 fn text(date: Option<PartialDate>) -> Option<String> {
@@ -117,83 +121,147 @@ pub fn create(
     source_notes: Option<String>,
     context: &RequestContext,
 ) -> Result<Detainee, AppError> {
-    let now = db::to_utc(db::now());
-    let file = Detainee {
-        id: Uuid::now_v7(),
-        reference: next_reference(conn)?,
-        organization_id: author.organization_id,
-        fields,
-        source_notes,
-        review_status: ReviewStatus::NotReviewed,
-        version: 1,
-        created_at: now,
-        created_by: author.user_id,
-        updated_at: now,
-        updated_by: author.user_id,
-        archived_at: None,
-        merged_into: None,
-    };
-    insert(conn, &file)?;
-    crate::search::store::index_file(conn, &file)?;
-    let changes = Changes::created_from(&file.fields, &[])
-        .created("reference", file.reference.clone())
-        .created("organization_id", file.organization_id.to_string())
-        .created("review_status", file.review_status.as_str())
-        .changed(
-            "source_notes",
-            serde_json::Value::Null,
-            source_notes_fingerprint(&file.source_notes),
-        );
-    audit::append(
-        conn,
-        actor,
-        AuditAction::DetaineeCreate,
-        Some(file.id.to_string()),
-        changes,
-        context,
-    )?;
-    Ok(file)
+    create_all(conn, actor, author, vec![(fields, source_notes)], context)?
+        .pop()
+        .ok_or_else(|| AppError::internal_msg("no file created"))
 }
 
-fn insert(conn: &mut DbConnection, file: &Detainee) -> Result<(), AppError> {
-    let f = &file.fields;
-    diesel::insert_into(detainees::table)
-        .values((
-            (
-                detainees::id.eq(file.id.to_string()),
-                detainees::reference.eq(&file.reference),
-                detainees::organization_id.eq(file.organization_id.to_string()),
-                detainees::full_name.eq(&f.full_name),
-                detainees::name_ar.eq(&f.name_ar),
-                detainees::aliases
-                    .eq(serde_json::to_string(&f.aliases).map_err(AppError::internal)?),
-                detainees::sex.eq(f.sex.as_str()),
-                detainees::birth_date.eq(text(f.birth_date)),
-                detainees::place_of_origin.eq(&f.place_of_origin),
-                detainees::status.eq(f.status.as_str()),
-                detainees::category.eq(f.category.as_str()),
-                detainees::major_crimes_accusation.eq(f.major_crimes_accusation),
-                detainees::accusation_summary.eq(&f.accusation_summary),
-                detainees::facility_id.eq(f.facility_id.map(|id| id.to_string())),
-            ),
-            (
-                detainees::detained_on.eq(text(f.detained_on)),
-                detainees::last_seen_on.eq(text(f.last_seen_on)),
-                detainees::released_on.eq(text(f.released_on)),
-                detainees::notes.eq(&f.notes),
-                detainees::source_notes.eq(&file.source_notes),
-                detainees::review_status.eq(file.review_status.as_str()),
-                detainees::version.eq(file.version),
-                detainees::created_at.eq(file.created_at.naive_utc()),
-                detainees::created_by.eq(file.created_by.to_string()),
-                detainees::updated_at.eq(file.updated_at.naive_utc()),
-                detainees::updated_by.eq(file.updated_by.to_string()),
-                detainees::archived_at.eq(file.archived_at.map(|t| t.naive_utc())),
-                detainees::merged_into.eq(file.merged_into.map(|id| id.to_string())),
-            ),
-        ))
-        .execute(conn)?;
-    Ok(())
+/// Open files in order, each with its reference, its name keys and its
+/// `detainee.create` entry, in a few multi-row statements (bulk loads), in
+/// the caller's transaction.
+pub fn create_all(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    author: Author,
+    files: Vec<(DetaineeFields, Option<String>)>,
+    context: &RequestContext,
+) -> Result<Vec<Detainee>, AppError> {
+    let now = db::to_utc(db::now());
+    let references = next_references(conn, files.len())?;
+    let created: Vec<Detainee> = files
+        .into_iter()
+        .zip(references)
+        .map(|((fields, source_notes), reference)| Detainee {
+            id: Uuid::now_v7(),
+            reference,
+            organization_id: author.organization_id,
+            fields,
+            source_notes,
+            review_status: ReviewStatus::NotReviewed,
+            version: 1,
+            created_at: now,
+            created_by: author.user_id,
+            updated_at: now,
+            updated_by: author.user_id,
+            archived_at: None,
+            merged_into: None,
+        })
+        .collect();
+    let mut rows = Vec::with_capacity(created.len());
+    let mut keys = Vec::new();
+    let mut entries = Vec::with_capacity(created.len());
+    for file in &created {
+        let (file_keys, search_keys) = crate::search::store::index_rows(file);
+        rows.push(NewDetaineeRow::new(file, search_keys)?);
+        keys.extend(file_keys);
+        let changes = Changes::created_from(&file.fields, &[])
+            .created("reference", file.reference.clone())
+            .created("organization_id", file.organization_id.to_string())
+            .created("review_status", file.review_status.as_str())
+            .changed(
+                "source_notes",
+                serde_json::Value::Null,
+                source_notes_fingerprint(&file.source_notes),
+            );
+        entries.push(audit::store::NewEntry {
+            action: AuditAction::DetaineeCreate,
+            entity_id: Some(file.id.to_string()),
+            changes,
+        });
+    }
+    if let [row] = rows.as_slice() {
+        diesel::insert_into(detainees::table)
+            .values(row)
+            .execute(conn)?;
+    } else {
+        // 28 parameters a row: 500 rows stay under SQLite's limit.
+        for chunk in rows.chunks(500) {
+            crate::insert_rows!(conn, detainees::table, chunk)?;
+        }
+    }
+    crate::search::store::insert_keys(conn, &keys)?;
+    audit::store::append_all(conn, actor, entries, context)?;
+    Ok(created)
+}
+
+/// A new file's row, its name keys already noted (`search_keys`).
+#[derive(Insertable)]
+#[diesel(table_name = detainees)]
+struct NewDetaineeRow<'a> {
+    id: String,
+    reference: &'a str,
+    organization_id: String,
+    full_name: &'a str,
+    name_ar: Option<&'a str>,
+    aliases: String,
+    sex: &'static str,
+    birth_date: Option<String>,
+    place_of_origin: Option<&'a str>,
+    status: &'static str,
+    category: &'static str,
+    major_crimes_accusation: bool,
+    accusation_summary: Option<&'a str>,
+    facility_id: Option<String>,
+    detained_on: Option<String>,
+    last_seen_on: Option<String>,
+    released_on: Option<String>,
+    notes: Option<&'a str>,
+    source_notes: Option<&'a str>,
+    review_status: &'static str,
+    version: i64,
+    created_at: NaiveDateTime,
+    created_by: String,
+    updated_at: NaiveDateTime,
+    updated_by: String,
+    archived_at: Option<NaiveDateTime>,
+    merged_into: Option<String>,
+    search_keys: Option<String>,
+}
+
+impl<'a> NewDetaineeRow<'a> {
+    fn new(file: &'a Detainee, search_keys: String) -> Result<Self, AppError> {
+        let f = &file.fields;
+        Ok(NewDetaineeRow {
+            id: file.id.to_string(),
+            reference: &file.reference,
+            organization_id: file.organization_id.to_string(),
+            full_name: &f.full_name,
+            name_ar: f.name_ar.as_deref(),
+            aliases: serde_json::to_string(&f.aliases).map_err(AppError::internal)?,
+            sex: f.sex.as_str(),
+            birth_date: text(f.birth_date),
+            place_of_origin: f.place_of_origin.as_deref(),
+            status: f.status.as_str(),
+            category: f.category.as_str(),
+            major_crimes_accusation: f.major_crimes_accusation,
+            accusation_summary: f.accusation_summary.as_deref(),
+            facility_id: f.facility_id.map(|id| id.to_string()),
+            detained_on: text(f.detained_on),
+            last_seen_on: text(f.last_seen_on),
+            released_on: text(f.released_on),
+            notes: f.notes.as_deref(),
+            source_notes: file.source_notes.as_deref(),
+            review_status: file.review_status.as_str(),
+            version: file.version,
+            created_at: file.created_at.naive_utc(),
+            created_by: file.created_by.to_string(),
+            updated_at: file.updated_at.naive_utc(),
+            updated_by: file.updated_by.to_string(),
+            archived_at: file.archived_at.map(|t| t.naive_utc()),
+            merged_into: file.merged_into.map(|id| id.to_string()),
+            search_keys: Some(search_keys),
+        })
+    }
 }
 
 /// Write every mutable column of `file`; the row must be locked and its

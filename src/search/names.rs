@@ -107,6 +107,11 @@ fn latin_key(word: &str) -> String {
             ('t', Some('h')) => ("t", 2),
             ('d', Some('h')) => ("d", 2),
             ('p', Some('h')) => ("f", 2),
+            // French spellings: Djamila = Jamila; Oualid = Walid.
+            ('d', Some('j')) => ("j", 2),
+            ('o', Some('u')) if i == 0 && matches!(chars.get(2), Some('a' | 'e' | 'i' | 'o')) => {
+                ("w", 2)
+            }
             ('a' | 'e' | 'i' | 'o' | 'u', _) => ("", 1),
             ('w', _) if i == 0 => ("w", 1),
             ('y', _) if i == 0 => ("y", 1),
@@ -151,11 +156,18 @@ pub fn key_of(word: &str) -> String {
     } else {
         latin_key(&normalize_latin(word))
     };
-    ABBREVIATIONS
+    let mut key = ABBREVIATIONS
         .iter()
         .find(|(short, _)| *short == key)
         .map(|(_, long)| (*long).to_owned())
-        .unwrap_or(key)
+        .unwrap_or(key);
+    // A final h is silent or not written: ta marbuta (أسامة = Osama, فاطمة =
+    // Fatima), and Latin spellings with or without it (Hamza/Hamzah,
+    // Abdulla/Abdullah).
+    if key.len() > 1 && key.ends_with('h') {
+        key.pop();
+    }
+    key
 }
 
 /// Split off the article: `ال…` in Arabic; `al-…`, `el-…` written together.
@@ -185,9 +197,9 @@ fn is_abd(word: &str) -> bool {
 /// The words of a name, normalised, with articles and `عبد` compounds joined.
 pub fn tokens(name: &str) -> Vec<NameToken> {
     let words: Vec<String> = name
-        .split(|c: char| {
-            c.is_whitespace() || matches!(c, ',' | '.' | '/' | '(' | ')' | '\'' | '’' | '`')
-        })
+        // Apostrophes mark an ʿayn or a hamza inside a name (Wa'il, Ma'mun):
+        // part of the word, not a separator.
+        .split(|c: char| c.is_whitespace() || matches!(c, ',' | '.' | '/' | '(' | ')'))
         .filter(|w| !w.is_empty())
         .map(|w| {
             if w.chars().any(is_arabic) {
@@ -213,7 +225,8 @@ pub fn tokens(name: &str) -> Vec<NameToken> {
             continue;
         }
         // `عبد` compounds: "Abd al-Rahman", "Abdul Rahman", "عبد الرحمن".
-        if is_abd(word) && i + 1 < words.len() {
+        // With the article too, in family names: "العبد الله", "Al-Abd Allah".
+        if is_abd(strip_article(word).1) && i + 1 < words.len() {
             let next = &words[i + 1];
             let (_, rest) = strip_article(next);
             let rest = if matches!(rest, "al" | "el") && i + 2 < words.len() {

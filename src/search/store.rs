@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::keys::{file_keys, select_candidates};
 use super::names::named_fields;
-use crate::db::schema::{detainees, name_keys};
+use crate::db::schema::{counters, detainees, name_keys};
 use crate::db::DbConnection;
 use crate::detainees::scope::FileScope;
 use crate::detainees::Detainee;
@@ -121,6 +121,39 @@ pub fn candidates(
     scope: FileScope,
 ) -> Result<Vec<Uuid>, AppError> {
     select_candidates(keys, |key, limit| postings(conn, key, scope, limit))
+}
+
+/// The form of the keys. Bump it when `names` or `keys` change what a name
+/// is indexed under: the next start-up drops the index and rebuilds it.
+pub const KEY_VERSION: i64 = 2;
+
+/// Drop an index built by another form of the keys, leaving every file to
+/// be indexed again (`index_missing`). Returns whether an older index was
+/// dropped (a new database just records the form).
+pub fn retire_old_keys(conn: &mut DbConnection) -> Result<bool, AppError> {
+    const COUNTER: &str = "name_key_version";
+    let stored: Option<i64> = counters::table
+        .find(COUNTER)
+        .select(counters::value)
+        .first(conn)
+        .optional()?;
+    if stored == Some(KEY_VERSION) {
+        return Ok(false);
+    }
+    diesel::delete(name_keys::table).execute(conn)?;
+    diesel::update(detainees::table.filter(detainees::search_keys.is_not_null()))
+        .set(detainees::search_keys.eq(None::<String>))
+        .execute(conn)?;
+    if stored.is_some() {
+        diesel::update(counters::table.find(COUNTER))
+            .set(counters::value.eq(KEY_VERSION))
+            .execute(conn)?;
+    } else {
+        diesel::insert_into(counters::table)
+            .values((counters::name.eq(COUNTER), counters::value.eq(KEY_VERSION)))
+            .execute(conn)?;
+    }
+    Ok(stored.is_some())
 }
 
 /// Index the files that are not (yet) indexed: created before the index
