@@ -109,6 +109,7 @@ pub fn build_state(settings: &Settings) -> Result<AppState, StartupError> {
         },
         checkpoints,
         refresh_token_ttl: settings.refresh_token_ttl,
+        common_keys: Arc::default(),
     })
 }
 

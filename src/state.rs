@@ -8,6 +8,7 @@ use crate::auth::password::PasswordHasher;
 use crate::auth::throttle::ThrottlePolicy;
 use crate::auth::tokens::TokenService;
 use crate::db::Database;
+use crate::search::store::CommonKeys;
 
 pub struct AppState {
     pub db: Database,
@@ -17,4 +18,6 @@ pub struct AppState {
     pub checkpoints: CheckpointSigner,
     pub access_log: AccessLog,
     pub refresh_token_ttl: std::time::Duration,
+    /// Name keys too common to look up, remembered between searches.
+    pub common_keys: Arc<CommonKeys>,
 }

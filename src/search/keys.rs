@@ -11,7 +11,7 @@
 //! shared by too many files to say anything, so the candidates stay few
 //! without losing the person asked for.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::hash::Hash;
 
 use super::names::{tokens, NameToken};
@@ -25,8 +25,8 @@ const MAX_PARTS: usize = 6;
 /// common to tell people apart and is used only when nothing rarer matched.
 pub const PROBE_LIMIT: usize = 1_000;
 
-/// Files scored for one query at most.
-pub const MAX_CANDIDATES: usize = 3_000;
+/// Files scored for one query at most: those sharing the most with it.
+pub const MAX_CANDIDATES: usize = 300;
 
 /// The distinct keys of a name's parts, first-seen order, at most `MAX_PARTS`.
 fn part_keys(name: &[NameToken]) -> Vec<String> {
@@ -91,48 +91,55 @@ pub fn query_keys(query: &[NameToken]) -> Vec<String> {
 }
 
 /// Candidates for a query: the files of every key that is specific enough,
-/// most specific keys first; when only common keys matched (the query itself
-/// is a common name, "Mohammed Ahmad"), some files of those. `postings(key,
-/// limit)` returns up to `limit` files indexed under `key`.
+/// those sharing the most with the query first (a file under the query's
+/// triple is under its pairs and parts too), at most `MAX_CANDIDATES`;
+/// when only common keys matched (the query itself is a common name,
+/// "Mohammed Ahmad"), some files of the most specific of those.
+/// `postings(key, limit, must_read)` returns up to `limit` files indexed
+/// under `key`, or `None` for a key already known to be too common, unless
+/// `must_read`.
 pub fn select_candidates<Id, E>(
     keys: &[String],
-    mut postings: impl FnMut(&str, usize) -> Result<Vec<Id>, E>,
+    mut postings: impl FnMut(&str, usize, bool) -> Result<Option<Vec<Id>>, E>,
 ) -> Result<Vec<Id>, E>
 where
     Id: Clone + Eq + Hash,
 {
-    let mut seen: HashSet<Id> = HashSet::new();
-    let mut chosen: Vec<Id> = Vec::new();
-    let mut common: Vec<Vec<Id>> = Vec::new();
+    // Each file with the number of query parts it shares, summed over the
+    // keys it is found under, and the order it was first found in.
+    let mut shared: HashMap<Id, (usize, usize)> = HashMap::new();
+    let mut common: Vec<&str> = Vec::new();
     for key in keys {
-        if chosen.len() >= MAX_CANDIDATES {
-            break;
-        }
-        let files = postings(key, PROBE_LIMIT + 1)?;
-        if files.len() > PROBE_LIMIT {
-            common.push(files);
-            continue;
-        }
+        let files = match postings(key, PROBE_LIMIT + 1, false)? {
+            Some(files) if files.len() <= PROBE_LIMIT => files,
+            _ => {
+                common.push(key);
+                continue;
+            }
+        };
+        let parts = key.split(' ').count();
         for id in files {
-            if seen.insert(id.clone()) {
-                chosen.push(id);
-            }
+            let next = shared.len();
+            shared.entry(id).or_insert((0, next)).0 += parts;
         }
     }
-    if chosen.is_empty() {
-        for id in common.into_iter().flatten().take(PROBE_LIMIT) {
-            if seen.insert(id.clone()) {
-                chosen.push(id);
-            }
-        }
+    if shared.is_empty() {
+        return Ok(match common.first() {
+            Some(key) => postings(key, MAX_CANDIDATES, true)?.unwrap_or_default(),
+            None => Vec::new(),
+        });
     }
-    chosen.truncate(MAX_CANDIDATES);
-    Ok(chosen)
+    let mut ranked: Vec<(Id, (usize, usize))> = shared.into_iter().collect();
+    ranked.sort_unstable_by(|a, b| b.1 .0.cmp(&a.1 .0).then(a.1 .1.cmp(&b.1 .1)));
+    Ok(ranked
+        .into_iter()
+        .take(MAX_CANDIDATES)
+        .map(|(id, _)| id)
+        .collect())
 }
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
     use std::convert::Infallible;
 
     use super::*;
@@ -179,18 +186,22 @@ mod tests {
         assert!(keys.len() <= 41, "{}", keys.len());
     }
 
-    fn postings_of(files: &[&str]) -> impl FnMut(&str, usize) -> Result<Vec<usize>, Infallible> {
+    fn postings_of(
+        files: &[&str],
+    ) -> impl FnMut(&str, usize, bool) -> Result<Option<Vec<usize>>, Infallible> {
         let mut index: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, name) in files.iter().enumerate() {
             for key in file_keys(&[("full_name", name)]) {
                 index.entry(key).or_default().push(i);
             }
         }
-        move |key, limit| {
-            Ok(index
-                .get(key)
-                .map(|ids| ids.iter().take(limit).copied().collect())
-                .unwrap_or_default())
+        move |key, limit, _| {
+            Ok(Some(
+                index
+                    .get(key)
+                    .map(|ids| ids.iter().take(limit).copied().collect())
+                    .unwrap_or_default(),
+            ))
         }
     }
 
@@ -208,6 +219,20 @@ mod tests {
     }
 
     #[test]
+    fn files_sharing_the_most_with_the_query_come_first() {
+        // More partial matches than are scored: the full match is first.
+        let mut files: Vec<String> = (0..MAX_CANDIDATES + 200)
+            .map(|i| format!("Mohammed Ahmad Person{i}"))
+            .collect();
+        files.push("Mohammed Ahmad Al-Hassan".to_owned());
+        let names: Vec<&str> = files.iter().map(String::as_str).collect();
+        let query = query_keys(&tokens("Mohammed Ahmad Al-Hassan"));
+        let found = select_candidates(&query, postings_of(&names)).unwrap_or_default();
+        assert_eq!(found.len(), MAX_CANDIDATES);
+        assert_eq!(found[0], files.len() - 1);
+    }
+
+    #[test]
     fn a_common_name_alone_still_gets_some_candidates() {
         let files: Vec<String> = (0..PROBE_LIMIT + 500)
             .map(|i| format!("Mohammed Ahmad Person{i}"))
@@ -215,6 +240,6 @@ mod tests {
         let names: Vec<&str> = files.iter().map(String::as_str).collect();
         let query = query_keys(&tokens("Mohammed Ahmad"));
         let found = select_candidates(&query, postings_of(&names)).unwrap_or_default();
-        assert_eq!(found.len(), PROBE_LIMIT);
+        assert_eq!(found.len(), MAX_CANDIDATES);
     }
 }

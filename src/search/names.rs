@@ -150,17 +150,17 @@ const ABBREVIATIONS: &[(&str, &str)] = &[("mhd", "mhmd"), ("mohd", "mhmd"), ("md
 
 /// The cross-script key of one word.
 pub fn key_of(word: &str) -> String {
-    let key = if word.chars().any(is_arabic) {
+    let mut key = if word.chars().any(is_arabic) {
         let normalized: String = word.chars().filter_map(normalize_arabic_char).collect();
         arabic_key(&normalized)
     } else {
-        latin_key(&normalize_latin(word))
+        // Abbreviations are written words, not keys: معاذ's key is `md` too.
+        let latin = normalize_latin(word);
+        match ABBREVIATIONS.iter().find(|(short, _)| *short == latin) {
+            Some((_, long)) => (*long).to_owned(),
+            None => latin_key(&latin),
+        }
     };
-    let mut key = ABBREVIATIONS
-        .iter()
-        .find(|(short, _)| *short == key)
-        .map(|(_, long)| (*long).to_owned())
-        .unwrap_or(key);
     // A final h is silent or not written: ta marbuta (أسامة = Osama, فاطمة =
     // Fatima), and Latin spellings with or without it (Hamza/Hamzah,
     // Abdulla/Abdullah).
@@ -383,6 +383,28 @@ mod tests {
             "Muhammed",
         ] {
             assert_eq!(keys(name), ["mhmd"], "{name}");
+        }
+        // An abbreviation is a written word: معاذ (Muadh) shares the key
+        // `md` with "Md" but is not Mohammed.
+        for name in ["معاذ", "Muadh", "Moaz"] {
+            assert_ne!(keys(name), ["mhmd"], "{name}");
+        }
+    }
+
+    #[test]
+    fn silent_final_h_and_apostrophes_inside_names() {
+        for (a, b) in [
+            ("أسامة", "Osama"),
+            ("فاطمة", "Fatima"),
+            ("Hamza", "Hamzah"),
+            ("Abdulla", "Abdullah"),
+            ("وائل", "Wa'il"),
+            ("مأمون", "Ma'mun"),
+            ("العبد الله", "Alabdallah"),
+            ("وليد", "Oualid"),
+            ("جميلة", "Djamila"),
+        ] {
+            assert_eq!(keys(a), keys(b), "{a} vs {b}");
         }
     }
 

@@ -127,13 +127,14 @@ pub async fn search(
         include_archived: request.include_archived.unwrap_or(false),
         ..DetaineeFilter::default()
     };
+    let common = state.common_keys.clone();
     let hits = state
         .db
         .read(move |conn| {
             // A reviewer sees only the files of their reviews: score those.
             let ids = match scope {
                 FileScope::Reviewer { .. } => None,
-                _ => Some(store::candidates(conn, &keys, scope)?),
+                _ => Some(store::candidates(conn, &keys, scope, &common)?),
             };
             let filter = DetaineeFilter { ids, ..filter };
             let names = files::names(conn, scope, &filter, MAX_CANDIDATES as i64)?;
@@ -219,6 +220,7 @@ pub async fn duplicates(
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let scope = FileScope::of(&auth.caller);
+    let common = state.common_keys.clone();
     let (file, candidates) = state
         .db
         .read(move |conn| {
@@ -234,7 +236,7 @@ pub async fn duplicates(
             // A reviewer sees only the files of their reviews: compare those.
             let ids = match scope {
                 FileScope::Reviewer { .. } => None,
-                _ => Some(store::candidates(conn, &keys, scope)?),
+                _ => Some(store::candidates(conn, &keys, scope, &common)?),
             };
             let filter = DetaineeFilter {
                 ids,

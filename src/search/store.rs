@@ -3,7 +3,10 @@
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::keys::{file_keys, select_candidates};
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+use super::keys::{file_keys, select_candidates, PROBE_LIMIT};
 use super::names::named_fields;
 use crate::db::schema::{counters, detainees, name_keys};
 use crate::db::DbConnection;
@@ -113,14 +116,58 @@ fn postings(
         .collect()
 }
 
+/// Keys found on more than `PROBE_LIMIT` files, by scope (an organisation,
+/// or every file): not read again. Files are never deleted, so a common key
+/// stays common; remembered for the life of the process, up to a bound.
+#[derive(Default)]
+pub struct CommonKeys {
+    known: Mutex<HashSet<(Option<Uuid>, String)>>,
+}
+
+impl CommonKeys {
+    const MAX_REMEMBERED: usize = 100_000;
+
+    fn scope_of(scope: FileScope) -> Option<Uuid> {
+        match scope {
+            FileScope::Organization(organization) => Some(organization),
+            _ => None,
+        }
+    }
+
+    fn contains(&self, scope: FileScope, key: &str) -> bool {
+        self.known
+            .lock()
+            .map(|known| known.contains(&(Self::scope_of(scope), key.to_owned())))
+            .unwrap_or(false)
+    }
+
+    fn remember(&self, scope: FileScope, key: &str) {
+        if let Ok(mut known) = self.known.lock() {
+            if known.len() < Self::MAX_REMEMBERED {
+                known.insert((Self::scope_of(scope), key.to_owned()));
+            }
+        }
+    }
+}
+
 /// Candidate files for these keys (`keys::query_keys`), through the index.
 /// Other scopes than an organisation's are filtered when the files are read.
 pub fn candidates(
     conn: &mut DbConnection,
     keys: &[String],
     scope: FileScope,
+    common: &CommonKeys,
 ) -> Result<Vec<Uuid>, AppError> {
-    select_candidates(keys, |key, limit| postings(conn, key, scope, limit))
+    select_candidates(keys, |key, limit, must_read| {
+        if !must_read && common.contains(scope, key) {
+            return Ok(None);
+        }
+        let files = postings(conn, key, scope, limit)?;
+        if files.len() > PROBE_LIMIT {
+            common.remember(scope, key);
+        }
+        Ok(Some(files))
+    })
 }
 
 /// The form of the keys. Bump it when `names` or `keys` change what a name
@@ -156,21 +203,35 @@ pub fn retire_old_keys(conn: &mut DbConnection) -> Result<bool, AppError> {
     Ok(stored.is_some())
 }
 
-/// Index the files that are not (yet) indexed: created before the index
-/// existed, or before its form changed. A batch a call; returns how many.
+/// Index up to `batch` files that are not indexed (created before the index
+/// existed, or before its form changed): one read of the files, one
+/// multi-row insert of their keys. Returns how many.
 pub fn index_missing(conn: &mut DbConnection, batch: i64) -> Result<usize, AppError> {
-    let missing: Vec<String> = detainees::table
+    let missing: Vec<Uuid> = detainees::table
         .filter(detainees::search_keys.is_null())
         .select(detainees::id)
         .limit(batch)
-        .load(conn)?;
-    let mut indexed = 0;
-    for id in missing {
-        let id = stored_uuid(&id)?;
-        if let Some(file) = crate::detainees::store::find_in_scope(conn, id, FileScope::All)? {
-            index_file(conn, &file)?;
-            indexed += 1;
-        }
+        .load::<String>(conn)?
+        .iter()
+        .map(|id| stored_uuid(id))
+        .collect::<Result<_, _>>()?;
+    if missing.is_empty() {
+        return Ok(0);
     }
-    Ok(indexed)
+    let filter = crate::detainees::store::DetaineeFilter {
+        ids: Some(missing),
+        include_archived: true,
+        ..Default::default()
+    };
+    let files = crate::detainees::store::list(conn, FileScope::All, &filter, None, batch)?;
+    let mut rows = Vec::new();
+    for file in &files {
+        let (keys, search_keys) = index_rows(file);
+        rows.extend(keys);
+        diesel::update(detainees::table.find(file.id.to_string()))
+            .set(detainees::search_keys.eq(search_keys))
+            .execute(conn)?;
+    }
+    insert_keys(conn, &rows)?;
+    Ok(files.len())
 }

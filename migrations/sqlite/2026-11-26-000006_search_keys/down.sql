@@ -1,3 +1,4 @@
+DELETE FROM counters WHERE name = 'name_key_version';
 DROP INDEX detainees_unindexed_idx;
 ALTER TABLE detainees DROP COLUMN search_keys;
 DROP TABLE name_keys;

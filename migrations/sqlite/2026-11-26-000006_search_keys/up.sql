@@ -16,3 +16,6 @@ CREATE TABLE name_keys (
 -- a rename deletes exactly those rows without a second index on name_keys.
 ALTER TABLE detainees ADD COLUMN search_keys TEXT;
 CREATE INDEX detainees_unindexed_idx ON detainees (id) WHERE search_keys IS NULL;
+-- The form of the keys the index holds (search::store::KEY_VERSION); a
+-- start-up with another form rebuilds the index.
+INSERT INTO counters (name, value) VALUES ('name_key_version', 2);
