@@ -216,6 +216,56 @@ mod false_friends {
         "Kurdi",
     ];
 
+    /// Different names with the same consonant skeleton (محمد/محمود → `mhmd`,
+    /// حسن/حسين → `hsn`, عمر/عامر/عمار → `mr`): a query for one never finds
+    /// a file of the other above 0.9.
+    #[test]
+    fn names_with_the_same_skeleton_are_not_false_friends() {
+        let twins = [
+            ("Mohammed", "Mahmoud"),
+            ("محمد", "محمود"),
+            ("Hassan", "Hussein"),
+            ("Omar", "Amer"),
+            ("Omar", "Ammar"),
+            ("Samer", "Samir"),
+        ];
+        let mut worst = (0.0, String::new());
+        for (present, absent) in twins {
+            for father in ["Ahmad", "Khaled", "Ali"] {
+                let files = vec![EvalFile {
+                    full_name: format!("{present} {father} Al-Khatib"),
+                    name_ar: None,
+                    aliases: Vec::new(),
+                }];
+                let index = key_index(&files);
+                let query = format!("{absent} {father} Al-Khatib");
+                if let Some((_, score)) = rank(&tokens(&query), &files, &index).first() {
+                    if *score > worst.0 {
+                        worst = (*score, query);
+                    }
+                }
+            }
+        }
+        let files = vec![EvalFile {
+            full_name: "Mohammed Ahmad Al-Hassan".to_owned(),
+            name_ar: None,
+            aliases: Vec::new(),
+        }];
+        let index = key_index(&files);
+        for query in [
+            "Mohammed Ahmad Al-Hussein",
+            "محمد أحمد الحسين",
+            "Mahmoud Ahmad Al-Hassan",
+        ] {
+            if let Some((_, score)) = rank(&tokens(query), &files, &index).first() {
+                if *score > worst.0 {
+                    worst = (*score, query.to_owned());
+                }
+            }
+        }
+        assert!(worst.0 <= 0.9, "{worst:?}");
+    }
+
     /// 1,000 distinct people with common names; queries for people who are
     /// not among them (other combinations of the same common parts, the
     /// given and father's names swapped among them) must not score above 0.9.

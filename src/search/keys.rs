@@ -26,7 +26,7 @@ const MAX_PARTS: usize = 6;
 pub const PROBE_LIMIT: usize = 1_000;
 
 /// Files scored for one query at most: those sharing the most with it.
-pub const MAX_CANDIDATES: usize = 300;
+pub const MAX_CANDIDATES: usize = 200;
 
 /// The distinct keys of a name's parts, first-seen order, at most `MAX_PARTS`.
 fn part_keys(name: &[NameToken]) -> Vec<String> {

@@ -1,3 +1,6 @@
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
 use unicode_normalization::UnicodeNormalization;
 
 /// The names of a file, by field: what a search indexes and scores.
@@ -34,6 +37,54 @@ pub struct NameToken {
     pub text: String,
     pub key: String,
     pub article: bool,
+    /// Which known name this is (`known_name`), when its spelling belongs to
+    /// one name only.
+    pub name: Option<u32>,
+}
+
+/// Known names and their spellings (`data/syrian-names.csv`): a word's
+/// normalised spelling, without the article, to the name it writes; `None`
+/// when two names share the spelling.
+static KNOWN_NAMES: LazyLock<HashMap<String, Option<u32>>> = LazyLock::new(|| {
+    let mut ids: HashMap<String, u32> = HashMap::new();
+    let mut spellings: HashMap<String, Option<u32>> = HashMap::new();
+    for line in include_str!("../../data/syrian-names.csv")
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+    {
+        let mut columns = line.splitn(3, ',').skip(1);
+        let (Some(arabic), Some(latin)) = (columns.next(), columns.next()) else {
+            continue;
+        };
+        let arabic: String = arabic.chars().filter_map(normalize_arabic_char).collect();
+        let (_, arabic) = strip_article(&arabic);
+        // Compounds (عبد الرحمن, نور الدين) are matched by their keys.
+        if arabic.contains(' ') {
+            continue;
+        }
+        let next = u32::try_from(ids.len()).unwrap_or(u32::MAX);
+        let id = *ids.entry(arabic.to_owned()).or_insert(next);
+        let latin = latin.split('|').filter_map(|spelling| {
+            let words: Vec<String> = spelling.split_whitespace().map(normalize_latin).collect();
+            match words.as_slice() {
+                [word] => Some(strip_article(word).1.to_owned()),
+                [article, word] if matches!(article.as_str(), "al" | "el") => Some(word.clone()),
+                _ => None,
+            }
+        });
+        for spelling in std::iter::once(arabic.to_owned()).chain(latin) {
+            let known = spellings.entry(spelling).or_insert(Some(id));
+            if *known != Some(id) {
+                *known = None;
+            }
+        }
+    }
+    spellings
+});
+
+/// The known name a bare word (normalised, no article) writes, if any.
+fn known_name(bare: &str) -> Option<u32> {
+    KNOWN_NAMES.get(bare).copied().flatten()
 }
 
 /// Arabic-script normalisation: no diacritics (tashkeel) or tatweel; alef,
@@ -220,6 +271,7 @@ pub fn tokens(name: &str) -> Vec<NameToken> {
                 text: format!("{word} {next}"),
                 key: key_of(next),
                 article: true,
+                name: known_name(next),
             });
             i += 2;
             continue;
@@ -239,6 +291,7 @@ pub fn tokens(name: &str) -> Vec<NameToken> {
                 text: format!("{word} {next}"),
                 key: format!("bd{}", key_of(rest)),
                 article: false,
+                name: None,
             });
             i += 2;
             continue;
@@ -253,6 +306,7 @@ pub fn tokens(name: &str) -> Vec<NameToken> {
                 text: word.to_owned(),
                 key: format!("bd{}", key_of(rest)),
                 article: false,
+                name: None,
             });
             i += 1;
             continue;
@@ -264,6 +318,7 @@ pub fn tokens(name: &str) -> Vec<NameToken> {
                 text: word.to_owned(),
                 key,
                 article,
+                name: known_name(rest),
             });
         }
         i += 1;
@@ -303,7 +358,19 @@ pub fn best_field(
 /// Keys this close count as the same name part (spelling noise).
 const MIN_SIMILARITY: f64 = 0.84;
 
-fn similarity(a: &str, b: &str) -> f64 {
+/// How alike two name parts are, in [0, 1]. Two known names are the same
+/// or not, whatever their keys say: `محمود` (Mahmoud) and `محمد` (Mohammed)
+/// share the skeleton `mhmd`, `حسين` and `حسن` the skeleton `hsn`, but are
+/// different names; other parts compare by key.
+fn similarity(q: &NameToken, r: &NameToken) -> f64 {
+    if let (Some(a), Some(b)) = (q.name, r.name) {
+        return if a == b { 1.0 } else { 0.0 };
+    }
+    key_similarity(&q.key, &r.key)
+}
+
+/// Keys: the same, or close enough to be a spelling's noise (Jaro–Winkler).
+fn key_similarity(a: &str, b: &str) -> f64 {
     if a == b {
         1.0
     } else if a.len() < 3 || b.len() < 3 {
@@ -332,7 +399,7 @@ pub fn score(query: &[NameToken], record: &[NameToken]) -> ScoredMatch {
             .iter()
             .enumerate()
             .filter(|(j, _)| !used[*j])
-            .map(|(j, r)| (j, similarity(&q.key, &r.key)))
+            .map(|(j, r)| (j, similarity(q, r)))
             .max_by(|a, b| a.1.total_cmp(&b.1));
         if let Some((j, sim)) = best.filter(|(_, sim)| *sim >= MIN_SIMILARITY) {
             used[j] = true;
@@ -389,6 +456,37 @@ mod tests {
         for name in ["معاذ", "Muadh", "Moaz"] {
             assert_ne!(keys(name), ["mhmd"], "{name}");
         }
+    }
+
+    #[test]
+    fn names_sharing_a_skeleton_are_still_different_names() {
+        // محمود/محمد share `mhmd`, حسين/حسن share `hsn`, عامر/عمر/عمار share `mr`.
+        for (a, b) in [
+            ("Mahmoud", "Mohammed"),
+            ("محمود", "محمد"),
+            ("Mahmoud", "محمد"),
+            ("Hussein", "Hassan"),
+            ("الحسين", "Al-Hassan"),
+            ("Amer", "Omar"),
+            ("عمار", "Omar"),
+            ("Samir", "Samer"),
+        ] {
+            let m = score(&tokens(a), &tokens(b));
+            assert!(m.matched.is_empty(), "{a} vs {b}: {m:?}");
+        }
+        // The same names in other spellings and scripts still match.
+        for (a, b) in [
+            ("Mahmoud", "محمود"),
+            ("Mahmud", "Mahmood"),
+            ("Hussein", "الحسين"),
+        ] {
+            assert_eq!(score(&tokens(a), &tokens(b)).score, 1.0, "{a} vs {b}");
+        }
+        let someone_else = score(
+            &tokens("Mahmoud Ahmad Al-Hassan"),
+            &tokens("Mohammed Ahmad Al-Hussein"),
+        );
+        assert!(someone_else.score < MIN_SCORE, "{someone_else:?}");
     }
 
     #[test]
@@ -514,7 +612,7 @@ mod public_names {
             if a == b {
                 same += count;
             }
-            if similarity(&a, &b) >= MIN_SIMILARITY || a == b {
+            if key_similarity(&a, &b) >= MIN_SIMILARITY || a == b {
                 close += count;
             } else if std::env::var("SIJILL_SHOW_MISSES").is_ok() && count >= 200 {
                 eprintln!("miss {count}: {latin} {a} / {arabic} {b}");

@@ -64,6 +64,40 @@ async fn a_person_is_found_whatever_the_spelling_or_script(engine: Engine) {
     assert!(nothing["items"].as_array().unwrap().is_empty(), "{nothing}");
 }
 
+/// محمد/محمود and حسن/حسين share consonant skeletons but are different
+/// names: the person asked for comes first, the others well below.
+async fn names_with_the_same_skeleton_are_told_apart(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let caseworker = app.user_with_role("caseworker").await;
+    let mut ids = Vec::new();
+    for (full_name, name_ar) in [
+        ("Mohammed Ahmad Al-Hassan", "محمد أحمد الحسن"),
+        ("Mahmoud Ahmad Al-Hassan", "محمود أحمد الحسن"),
+        ("Mohammed Ahmad Al-Hussein", "محمد أحمد الحسين"),
+    ] {
+        let file = new_file(
+            &app,
+            &caseworker.token,
+            &json!({"full_name": full_name, "name_ar": name_ar}),
+        )
+        .await;
+        ids.push(file["id"].clone());
+    }
+    for (q, wanted) in [
+        ("Muhammad Ahmed Alhasan", 0),
+        ("محمود احمد الحسن", 1),
+        ("Mohamad Ahmad El Hussein", 2),
+    ] {
+        let results = search(&app, &caseworker.token, json!({"q": q})).await;
+        let items = results["items"].as_array().unwrap();
+        assert_eq!(items[0]["file"]["id"], ids[wanted], "{q}: {results}");
+        assert_eq!(items[0]["score"].as_f64().unwrap(), 1.0, "{q}");
+        for other in &items[1..] {
+            assert!(other["score"].as_f64().unwrap() < 0.9, "{q}: {results}");
+        }
+    }
+}
+
 async fn search_respects_scope_archive_filters_and_renames(engine: Engine) {
     let app = spawn_app(engine).await;
     let owner = app.user_with_role("caseworker").await;
@@ -446,6 +480,7 @@ async fn duplicates_are_merged_and_a_merge_can_be_undone(engine: Engine) {
 
 on_both_engines!(
     duplicates_are_merged_and_a_merge_can_be_undone,
+    names_with_the_same_skeleton_are_told_apart,
     a_person_is_found_whatever_the_spelling_or_script,
     search_respects_scope_archive_filters_and_renames,
     likely_duplicates_come_with_their_reasons,
