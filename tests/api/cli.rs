@@ -149,7 +149,70 @@ async fn an_unknown_database_scheme_is_refused(engine: Engine) {
     assert!(!db.dir.join("data").join("sijill.db").exists());
 }
 
+/// `seed-demo --files` writes synthetic people and searches for them; an
+/// index of an older key form is dropped and rebuilt at start-up, and the
+/// searches find their files through it.
+async fn synthetic_files_are_found_after_the_index_is_rebuilt(engine: Engine) {
+    let db = TestDatabase::new(engine);
+    let password = strong_password();
+    let queries = std::env::temp_dir().join(format!("sijill-queries-{}", uuid::Uuid::now_v7()));
+    let output = sijill(&db)
+        .args([
+            "seed-demo",
+            "--files",
+            "300",
+            "--queries",
+            "20",
+            "--queries-out",
+        ])
+        .arg(&queries)
+        .env("SIJILL_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("SIJILL_DEMO_PASSWORD", &password)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let searches: Vec<(String, String)> = std::fs::read_to_string(&queries)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let (q, id) = l.split_once('\t').unwrap();
+            (q.to_owned(), id.to_owned())
+        })
+        .collect();
+    std::fs::remove_file(&queries).unwrap();
+    assert_eq!(searches.len(), 20);
+    // As if the index had been built by an older form of the keys.
+    db.execute(
+        "DELETE FROM name_keys; \
+         UPDATE counters SET value = 1 WHERE name = 'name_key_version';",
+    )
+    .unwrap();
+    let settings = test_settings(&db);
+    let app = spawn_on(db, settings).await;
+    let (caseworker, _) = app.login_ok("demo.caseworker", &password).await;
+    for (q, id) in &searches {
+        let res = app
+            .post(
+                "/api/v1/detainees/search",
+                &caseworker,
+                &serde_json::json!({"q": q, "limit": 100}),
+            )
+            .await;
+        let hits: Value = res.json().await.unwrap();
+        let items = hits["items"].as_array().unwrap();
+        assert!(
+            items.iter().any(|h| h["file"]["id"] == id.as_str()),
+            "{q}: {hits}"
+        );
+    }
+}
+
 on_both_engines!(
+    synthetic_files_are_found_after_the_index_is_rebuilt,
     scripted_set_up_creates_organisations_and_accounts,
     an_unknown_database_scheme_is_refused,
     seed_demo_loads_a_first_look,
