@@ -128,8 +128,8 @@ for engine in $ENGINES; do
   [ -s "$OUT/$engine-duplicates.err" ] && echo "   errors: $(sort "$OUT/$engine-duplicates.err" | uniq -c | head -3)"
 
   echo "== $engine: recall on the 2,000 searches (the file searched for, by id)"
-  python3 bench/search_recall.py sijill "$base" "$token" "$dir/queries.tsv" | sed 's/^/   /'
-  python3 bench/search_recall.py sijill "$base" "$token" "$dir/queries.tsv" "${RECALL_SEARCHES:-300}" | sed 's/^/   /'
+  TOKEN=$token python3 bench/search_recall.py sijill "$base" "$dir/queries.tsv" | sed 's/^/   /'
+  TOKEN=$token python3 bench/search_recall.py sijill "$base" "$dir/queries.tsv" "${RECALL_SEARCHES:-300}" | sed 's/^/   /'
   kill "$server"; wait "$server" 2>/dev/null || true
 
   if [ "$engine" = postgres ] && [ -z "${SKIP_TRGM:-}" ]; then

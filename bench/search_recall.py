@@ -2,7 +2,7 @@
 """Recall of name search on searches with a known answer (`query<TAB>file id`
 lines from `sijill seed-demo --queries-out`), by file id.
 
-  search_recall.py sijill BASE_URL TOKEN QUERIES [N]   # POST /detainees/search
+  TOKEN=… search_recall.py sijill BASE_URL QUERIES [N]   # POST /detainees/search
   search_recall.py pg_trgm DATABASE_URL QUERIES [N]    # pg_trgm similarity on the raw names
 
 A name alone cannot tell apart people who share it, and among a million
@@ -13,6 +13,7 @@ higher). "ambiguous" counts the searches whose best score is shared by five
 files or more.
 """
 import json
+import os
 import subprocess
 import sys
 import time
@@ -50,8 +51,10 @@ def pg_trgm(url, query):
 def main():
     mode = sys.argv[1]
     if mode == "sijill":
-        base, token, path = sys.argv[2:5]
-        rest = sys.argv[5:]
+        # The token from the environment: not in the process list.
+        base, path = sys.argv[2:4]
+        token = os.environ["TOKEN"]
+        rest = sys.argv[4:]
         search = lambda q: sijill(base, token, q)
     else:
         url, path = sys.argv[2:4]

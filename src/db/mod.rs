@@ -37,6 +37,19 @@ pub enum DbConnection {
 /// name index use it; one statement for hundreds of rows instead of one each.
 #[macro_export]
 macro_rules! insert_rows {
+    // Rows already there are left as they are (idempotent re-runs).
+    ($conn:expr, $table:expr, $rows:expr, or_ignore) => {
+        match $conn {
+            $crate::db::DbConnection::Postgresql(pg) => diesel::insert_into($table)
+                .values($rows)
+                .on_conflict_do_nothing()
+                .execute(pg),
+            $crate::db::DbConnection::Sqlite(sqlite) => diesel::insert_into($table)
+                .values($rows)
+                .on_conflict_do_nothing()
+                .execute(sqlite),
+        }
+    };
     ($conn:expr, $table:expr, $rows:expr) => {
         match $conn {
             $crate::db::DbConnection::Postgresql(pg) => {

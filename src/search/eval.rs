@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 
-use super::keys::{file_keys, query_keys, select_candidates};
+use super::keys::{file_keys, query_keys, select_candidates, SCORED};
 use super::names::{best_field, tokens, NameFields, NameToken};
 
 /// A file to search: its names by field.
@@ -35,8 +35,10 @@ pub fn rank(
         ))
     })
     .unwrap_or_default();
+    // No filters here: the endpoint's first round.
     let mut ranked: Vec<(usize, f64)> = candidates
         .into_iter()
+        .take(SCORED)
         .filter_map(|i| best_field(query, &files[i].fields()).map(|(_, _, m)| (i, m.score)))
         .filter(|(_, score)| *score >= super::names::MIN_SCORE)
         .collect();

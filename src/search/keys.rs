@@ -25,8 +25,13 @@ const MAX_PARTS: usize = 6;
 /// common to tell people apart and is used only when nothing rarer matched.
 pub const PROBE_LIMIT: usize = 1_000;
 
-/// Files scored for one query at most: those sharing the most with it.
-pub const MAX_CANDIDATES: usize = 200;
+/// Candidates returned at most, best first (those sharing the most with the
+/// query); a search scores them a round of `SCORED` at a time, until a
+/// round's worth passed its filters.
+pub const MAX_CANDIDATES: usize = 1_000;
+
+/// Candidates a search scores in one round: the names of these are read.
+pub const SCORED: usize = 200;
 
 /// The distinct keys of a name's parts, first-seen order, at most `MAX_PARTS`.
 fn part_keys(name: &[NameToken]) -> Vec<String> {
@@ -94,7 +99,7 @@ pub fn query_keys(query: &[NameToken]) -> Vec<String> {
 /// those sharing the most with the query first (a file under the query's
 /// triple is under its pairs and parts too), at most `MAX_CANDIDATES`;
 /// when only common keys matched (the query itself is a common name,
-/// "Mohammed Ahmad"), some files of the most specific of those.
+/// "Mohammed Ahmad"), the first `PROBE_LIMIT` files of the most specific.
 /// `postings(key, limit, must_read)` returns up to `limit` files indexed
 /// under `key`, or `None` for a key already known to be too common, unless
 /// `must_read`.
@@ -125,7 +130,7 @@ where
     }
     if shared.is_empty() {
         return Ok(match common.first() {
-            Some(key) => postings(key, MAX_CANDIDATES, true)?.unwrap_or_default(),
+            Some(key) => postings(key, PROBE_LIMIT, true)?.unwrap_or_default(),
             None => Vec::new(),
         });
     }
@@ -221,14 +226,14 @@ mod tests {
     #[test]
     fn files_sharing_the_most_with_the_query_come_first() {
         // More partial matches than are scored: the full match is first.
-        let mut files: Vec<String> = (0..MAX_CANDIDATES + 200)
+        let mut files: Vec<String> = (0..PROBE_LIMIT - 100)
             .map(|i| format!("Mohammed Ahmad Person{i}"))
             .collect();
         files.push("Mohammed Ahmad Al-Hassan".to_owned());
         let names: Vec<&str> = files.iter().map(String::as_str).collect();
         let query = query_keys(&tokens("Mohammed Ahmad Al-Hassan"));
         let found = select_candidates(&query, postings_of(&names)).unwrap_or_default();
-        assert_eq!(found.len(), MAX_CANDIDATES);
+        assert_eq!(found.len(), files.len());
         assert_eq!(found[0], files.len() - 1);
     }
 
@@ -240,6 +245,6 @@ mod tests {
         let names: Vec<&str> = files.iter().map(String::as_str).collect();
         let query = query_keys(&tokens("Mohammed Ahmad"));
         let found = select_candidates(&query, postings_of(&names)).unwrap_or_default();
-        assert_eq!(found.len(), MAX_CANDIDATES);
+        assert_eq!(found.len(), PROBE_LIMIT);
     }
 }

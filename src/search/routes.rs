@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::keys::{query_keys, MAX_CANDIDATES};
+use super::keys::{query_keys, SCORED};
 use super::names::{best_field, tokens, TokenMatch, MIN_SCORE};
 use super::store;
 use crate::audit::access::AccessAction;
@@ -131,13 +131,14 @@ pub async fn search(
     let hits = state
         .db
         .read(move |conn| {
-            // A reviewer sees only the files of their reviews: score those.
-            let ids = match scope {
-                FileScope::Reviewer { .. } => None,
-                _ => Some(store::candidates(conn, &keys, scope, &common)?),
-            };
-            let filter = DetaineeFilter { ids, ..filter };
-            let names = files::names(conn, scope, &filter, MAX_CANDIDATES as i64)?;
+            let candidates = store::candidates(conn, &keys, scope, &common)?;
+            let names = store::in_rounds(&candidates, |round| {
+                let filter = DetaineeFilter {
+                    ids: Some(round.to_vec()),
+                    ..filter.clone()
+                };
+                files::names(conn, scope, &filter, SCORED as i64)
+            })?;
             let mut ranked: Vec<(Uuid, f64, MatchedOn)> = names
                 .iter()
                 .filter_map(|(id, names)| {
@@ -233,20 +234,14 @@ pub async fn duplicates(
                     }
                 }
             }
-            // A reviewer sees only the files of their reviews: compare those.
-            let ids = match scope {
-                FileScope::Reviewer { .. } => None,
-                _ => Some(store::candidates(conn, &keys, scope, &common)?),
-            };
-            let filter = DetaineeFilter {
-                ids,
-                ..DetaineeFilter::default()
-            };
-            let others: Vec<Detainee> =
-                files::list(conn, scope, &filter, None, MAX_CANDIDATES as i64)?
-                    .into_iter()
-                    .filter(|other| other.id != id)
-                    .collect();
+            let candidates = store::candidates(conn, &keys, scope, &common)?;
+            let others: Vec<Detainee> = store::in_rounds(&candidates, |round| {
+                let filter = DetaineeFilter {
+                    ids: Some(round.iter().copied().filter(|c| *c != id).collect()),
+                    ..DetaineeFilter::default()
+                };
+                files::list(conn, scope, &filter, None, SCORED as i64)
+            })?;
             Ok((file, others))
         })
         .await?;

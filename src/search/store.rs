@@ -3,10 +3,11 @@
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
-use super::keys::{file_keys, select_candidates, PROBE_LIMIT};
+use super::keys::{file_keys, select_candidates, PROBE_LIMIT, SCORED};
 use super::names::named_fields;
 use crate::db::schema::{counters, detainees, name_keys};
 use crate::db::DbConnection;
@@ -27,7 +28,8 @@ fn joined(keys: &[String]) -> String {
 }
 
 /// Rows of `name_keys`, a few hundred a statement (under SQLite's limit on
-/// bound parameters).
+/// bound parameters). A row already there is left alone: two processes
+/// starting together may index the same unindexed file.
 pub(crate) fn insert_keys(
     conn: &mut DbConnection,
     rows: &[(String, String, String)],
@@ -43,7 +45,7 @@ pub(crate) fn insert_keys(
                 )
             })
             .collect();
-        crate::insert_rows!(conn, name_keys::table, values)?;
+        crate::insert_rows!(conn, name_keys::table, values, or_ignore)?;
     }
     Ok(())
 }
@@ -117,15 +119,16 @@ fn postings(
 }
 
 /// Keys found on more than `PROBE_LIMIT` files, by scope (an organisation,
-/// or every file): not read again. Files are never deleted, so a common key
-/// stays common; remembered for the life of the process, up to a bound.
+/// or every file), not read again for a while: renames and merges can take
+/// a key below the limit again, so the memory lasts ten minutes. Bounded.
 #[derive(Default)]
 pub struct CommonKeys {
-    known: Mutex<HashSet<(Option<Uuid>, String)>>,
+    known: Mutex<HashMap<(Option<Uuid>, String), Instant>>,
 }
 
 impl CommonKeys {
     const MAX_REMEMBERED: usize = 100_000;
+    const REMEMBERED_FOR: Duration = Duration::from_secs(600);
 
     fn scope_of(scope: FileScope) -> Option<Uuid> {
         match scope {
@@ -137,21 +140,29 @@ impl CommonKeys {
     fn contains(&self, scope: FileScope, key: &str) -> bool {
         self.known
             .lock()
-            .map(|known| known.contains(&(Self::scope_of(scope), key.to_owned())))
+            .map(|known| {
+                known
+                    .get(&(Self::scope_of(scope), key.to_owned()))
+                    .is_some_and(|since| since.elapsed() < Self::REMEMBERED_FOR)
+            })
             .unwrap_or(false)
     }
 
     fn remember(&self, scope: FileScope, key: &str) {
         if let Ok(mut known) = self.known.lock() {
+            if known.len() >= Self::MAX_REMEMBERED {
+                known.retain(|_, since| since.elapsed() < Self::REMEMBERED_FOR);
+            }
             if known.len() < Self::MAX_REMEMBERED {
-                known.insert((Self::scope_of(scope), key.to_owned()));
+                known.insert((Self::scope_of(scope), key.to_owned()), Instant::now());
             }
         }
     }
 }
 
-/// Candidate files for these keys (`keys::query_keys`), through the index.
-/// Other scopes than an organisation's are filtered when the files are read.
+/// Candidate files for these keys (`keys::query_keys`), through the index,
+/// best first. Other scopes than an organisation's (a reviewer's, an
+/// auditor's) are applied when the files are read.
 pub fn candidates(
     conn: &mut DbConnection,
     keys: &[String],
@@ -168,6 +179,24 @@ pub fn candidates(
         }
         Ok(Some(files))
     })
+}
+
+/// Read candidates (best first) a round of `SCORED` at a time with `read`,
+/// which applies the caller's scope and filters, until a round's worth
+/// passed them or none are left: filters and archived files do not empty a
+/// search whose first candidates they remove.
+pub fn in_rounds<T>(
+    candidates: &[Uuid],
+    mut read: impl FnMut(&[Uuid]) -> Result<Vec<T>, AppError>,
+) -> Result<Vec<T>, AppError> {
+    let mut passed = Vec::new();
+    for round in candidates.chunks(SCORED) {
+        passed.extend(read(round)?);
+        if passed.len() >= SCORED {
+            break;
+        }
+    }
+    Ok(passed)
 }
 
 /// The form of the keys. Bump it when `names` or `keys` change what a name

@@ -98,6 +98,44 @@ async fn names_with_the_same_skeleton_are_told_apart(engine: Engine) {
     }
 }
 
+/// More namesakes than one round of scoring, and a filter that only the
+/// last of them passes: the search keeps reading candidates until it finds
+/// it, instead of answering nothing.
+async fn filters_do_not_empty_a_search_among_many_namesakes(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let caseworker = app.user_with_role("caseworker").await;
+    for _ in 0..230 {
+        new_file(
+            &app,
+            &caseworker.token,
+            &json!({"full_name": "Mohammed Ahmad Al-Hassan", "status": "detained"}),
+        )
+        .await;
+    }
+    let wanted = new_file(
+        &app,
+        &caseworker.token,
+        &json!({"full_name": "Mohammed Ahmad Al-Hassan", "status": "deceased"}),
+    )
+    .await;
+    let results = search(
+        &app,
+        &caseworker.token,
+        json!({"q": "محمد أحمد الحسن", "status": "deceased"}),
+    )
+    .await;
+    let items = results["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{results}");
+    assert_eq!(items[0]["file"]["id"], wanted["id"]);
+    let all = search(
+        &app,
+        &caseworker.token,
+        json!({"q": "محمد أحمد الحسن", "limit": 100}),
+    )
+    .await;
+    assert_eq!(all["items"].as_array().unwrap().len(), 100);
+}
+
 async fn search_respects_scope_archive_filters_and_renames(engine: Engine) {
     let app = spawn_app(engine).await;
     let owner = app.user_with_role("caseworker").await;
@@ -481,6 +519,7 @@ async fn duplicates_are_merged_and_a_merge_can_be_undone(engine: Engine) {
 on_both_engines!(
     duplicates_are_merged_and_a_merge_can_be_undone,
     names_with_the_same_skeleton_are_told_apart,
+    filters_do_not_empty_a_search_among_many_namesakes,
     a_person_is_found_whatever_the_spelling_or_script,
     search_respects_scope_archive_filters_and_renames,
     likely_duplicates_come_with_their_reasons,
