@@ -234,10 +234,11 @@ pub async fn duplicates(
                     }
                 }
             }
-            let candidates = store::candidates(conn, &keys, scope, &common)?;
+            let mut candidates = store::candidates(conn, &keys, scope, &common)?;
+            candidates.retain(|c| *c != id);
             let others: Vec<Detainee> = store::in_rounds(&candidates, |round| {
                 let filter = DetaineeFilter {
-                    ids: Some(round.iter().copied().filter(|c| *c != id).collect()),
+                    ids: Some(round.to_vec()),
                     ..DetaineeFilter::default()
                 };
                 files::list(conn, scope, &filter, None, SCORED as i64)
