@@ -16,8 +16,4 @@ response = function(status)
   if status ~= 200 then io.stderr:write("unexpected status " .. status .. "\n") end
 end
 
-done = function(summary, latency, requests)
-  io.write(string.format("percentiles_ms p50 %.2f p95 %.2f p99 %.2f max %.2f\n",
-    latency:percentile(50) / 1000, latency:percentile(95) / 1000,
-    latency:percentile(99) / 1000, latency.max / 1000))
-end
+done = dofile("bench/percentiles.lua")

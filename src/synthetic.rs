@@ -14,8 +14,6 @@ use uuid::Uuid;
 use crate::detainees::model::{Category, DetaineeFields, Sex};
 use crate::detainees::DetaineeStatus;
 
-const NAMES_CSV: &str = include_str!("../data/syrian-names.csv");
-
 struct Name {
     arabic: String,
     /// Most usual spelling first.
@@ -121,21 +119,12 @@ impl Generator {
     /// The name tables from `data/syrian-names.csv`, and a seed.
     pub fn new(seed: u64) -> Self {
         let (mut male, mut female, mut family) = (Vec::new(), Vec::new(), Vec::new());
-        for line in NAMES_CSV
-            .lines()
-            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        {
-            let mut columns = line.splitn(3, ',');
-            let (Some(kind), Some(arabic), Some(latin)) =
-                (columns.next(), columns.next(), columns.next())
-            else {
-                continue;
-            };
+        for row in crate::search::name_table::rows() {
             let name = Name {
-                arabic: arabic.to_owned(),
-                latin: latin.split('|').map(str::to_owned).collect(),
+                arabic: row.arabic.to_owned(),
+                latin: row.latin.iter().map(|l| (*l).to_owned()).collect(),
             };
-            match kind {
+            match row.kind {
                 "male" => male.push(name),
                 "female" => female.push(name),
                 "family" => family.push(name),

@@ -176,15 +176,9 @@ pub fn append_all(
         });
         appended.push(entry);
     }
-    if let [row] = rows.as_slice() {
-        diesel::insert_into(audit_log::table)
-            .values(row)
-            .execute(conn)?;
-    } else {
-        // 14 parameters a row: 500 rows stay under SQLite's limit.
-        for chunk in rows.chunks(500) {
-            crate::insert_rows!(conn, audit_log::table, chunk)?;
-        }
+    // 14 parameters a row: 500 rows stay under SQLite's limit.
+    for chunk in rows.chunks(500) {
+        crate::insert_rows!(conn, audit_log::table, chunk)?;
     }
     Ok(appended)
 }

@@ -50,14 +50,20 @@ macro_rules! insert_rows {
                 .execute(sqlite),
         }
     };
+    // A slice of rows. One row (a single audited change, a single new file)
+    // goes through the plain insert, whose prepared statement diesel caches;
+    // a batch's statement is prepared anew each time.
     ($conn:expr, $table:expr, $rows:expr) => {
-        match $conn {
-            $crate::db::DbConnection::Postgresql(pg) => {
-                diesel::insert_into($table).values($rows).execute(pg)
-            }
-            $crate::db::DbConnection::Sqlite(sqlite) => {
-                diesel::insert_into($table).values($rows).execute(sqlite)
-            }
+        match $rows {
+            [row] => diesel::insert_into($table).values(row).execute($conn),
+            rows => match $conn {
+                $crate::db::DbConnection::Postgresql(pg) => {
+                    diesel::insert_into($table).values(rows).execute(pg)
+                }
+                $crate::db::DbConnection::Sqlite(sqlite) => {
+                    diesel::insert_into($table).values(rows).execute(sqlite)
+                }
+            },
         }
     };
 }

@@ -179,15 +179,9 @@ pub fn create_all(
             changes,
         });
     }
-    if let [row] = rows.as_slice() {
-        diesel::insert_into(detainees::table)
-            .values(row)
-            .execute(conn)?;
-    } else {
-        // 28 parameters a row: 500 rows stay under SQLite's limit.
-        for chunk in rows.chunks(500) {
-            crate::insert_rows!(conn, detainees::table, chunk)?;
-        }
+    // 28 parameters a row: 500 rows stay under SQLite's limit.
+    for chunk in rows.chunks(500) {
+        crate::insert_rows!(conn, detainees::table, chunk)?;
     }
     crate::search::store::insert_keys(conn, &keys)?;
     audit::store::append_all(conn, actor, entries, context)?;

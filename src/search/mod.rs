@@ -12,6 +12,7 @@
 pub mod duplicates;
 pub mod eval;
 pub mod keys;
+pub mod name_table;
 pub mod names;
 pub mod routes;
 pub mod store;

@@ -48,15 +48,12 @@ pub struct NameToken {
 static KNOWN_NAMES: LazyLock<HashMap<String, Option<u32>>> = LazyLock::new(|| {
     let mut ids: HashMap<String, u32> = HashMap::new();
     let mut spellings: HashMap<String, Option<u32>> = HashMap::new();
-    for line in include_str!("../../data/syrian-names.csv")
-        .lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-    {
-        let mut columns = line.splitn(3, ',').skip(1);
-        let (Some(arabic), Some(latin)) = (columns.next(), columns.next()) else {
-            continue;
-        };
-        let arabic: String = arabic.chars().filter_map(normalize_arabic_char).collect();
+    for row in super::name_table::rows() {
+        let arabic: String = row
+            .arabic
+            .chars()
+            .filter_map(normalize_arabic_char)
+            .collect();
         let (_, arabic) = strip_article(&arabic);
         // Compounds (عبد الرحمن, نور الدين) are matched by their keys.
         if arabic.contains(' ') {
@@ -64,7 +61,7 @@ static KNOWN_NAMES: LazyLock<HashMap<String, Option<u32>>> = LazyLock::new(|| {
         }
         let next = u32::try_from(ids.len()).unwrap_or(u32::MAX);
         let id = *ids.entry(arabic.to_owned()).or_insert(next);
-        let latin = latin.split('|').filter_map(|spelling| {
+        let latin = row.latin.iter().filter_map(|spelling| {
             let words: Vec<String> = spelling.split_whitespace().map(normalize_latin).collect();
             match words.as_slice() {
                 [word] => Some(strip_article(word).1.to_owned()),

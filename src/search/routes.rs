@@ -132,12 +132,8 @@ pub async fn search(
         .db
         .read(move |conn| {
             let candidates = store::candidates(conn, &keys, scope, &common)?;
-            let names = store::in_rounds(&candidates, |round| {
-                let filter = DetaineeFilter {
-                    ids: Some(round.to_vec()),
-                    ..filter.clone()
-                };
-                files::names(conn, scope, &filter, SCORED as i64)
+            let names = store::in_rounds(&candidates, &filter, |round| {
+                files::names(conn, scope, round, SCORED as i64)
             })?;
             let mut ranked: Vec<(Uuid, f64, MatchedOn)> = names
                 .iter()
@@ -236,13 +232,10 @@ pub async fn duplicates(
             }
             let mut candidates = store::candidates(conn, &keys, scope, &common)?;
             candidates.retain(|c| *c != id);
-            let others: Vec<Detainee> = store::in_rounds(&candidates, |round| {
-                let filter = DetaineeFilter {
-                    ids: Some(round.to_vec()),
-                    ..DetaineeFilter::default()
-                };
-                files::list(conn, scope, &filter, None, SCORED as i64)
-            })?;
+            let others: Vec<Detainee> =
+                store::in_rounds(&candidates, &DetaineeFilter::default(), |round| {
+                    files::list(conn, scope, round, None, SCORED as i64)
+                })?;
             Ok((file, others))
         })
         .await?;

@@ -12,6 +12,7 @@ use super::names::named_fields;
 use crate::db::schema::{counters, detainees, name_keys};
 use crate::db::DbConnection;
 use crate::detainees::scope::FileScope;
+use crate::detainees::store::DetaineeFilter;
 use crate::detainees::Detainee;
 use crate::domain::stored_uuid;
 use crate::error::AppError;
@@ -182,16 +183,22 @@ pub fn candidates(
 }
 
 /// Read candidates (best first) a round of `SCORED` at a time with `read`,
-/// which applies the caller's scope and filters, until a round's worth
-/// passed them or none are left: filters and archived files do not empty a
-/// search whose first candidates they remove.
+/// given `filter` narrowed to the round's files (`read` applies it and the
+/// caller's scope), until a round's worth passed or none are left: filters
+/// and archived files do not empty a search whose first candidates they
+/// remove.
 pub fn in_rounds<T>(
     candidates: &[Uuid],
-    mut read: impl FnMut(&[Uuid]) -> Result<Vec<T>, AppError>,
+    filter: &DetaineeFilter,
+    mut read: impl FnMut(&DetaineeFilter) -> Result<Vec<T>, AppError>,
 ) -> Result<Vec<T>, AppError> {
     let mut passed = Vec::new();
     for round in candidates.chunks(SCORED) {
-        passed.extend(read(round)?);
+        let round = DetaineeFilter {
+            ids: Some(round.to_vec()),
+            ..filter.clone()
+        };
+        passed.extend(read(&round)?);
         if passed.len() >= SCORED {
             break;
         }
