@@ -28,12 +28,14 @@ pub fn random_password() -> SecretString {
 }
 
 /// Returns the generated password when one was made up (to be shown once).
+/// On a database that already has accounts, nothing is created, and a
+/// configured password is said loudly to be unused.
 pub fn ensure_first_admin(
     db: &Database,
     hasher: &PasswordHasher,
     configured_password: Option<&SecretString>,
 ) -> Result<Option<SecretString>, AppError> {
-    if db.read_blocking(users::count)? > 0 {
+    if warn_if_password_unused(db, configured_password)? {
         return Ok(None);
     }
     let generated = configured_password.is_none().then(random_password);
@@ -81,6 +83,27 @@ pub fn ensure_first_admin(
         Ok(true)
     })?;
     Ok(if created { generated } else { None })
+}
+
+/// Whether the database already has accounts; if so and a bootstrap
+/// password is configured, say on standard error that it is not used — a
+/// newcomer who sets it after the first start would otherwise be left
+/// wondering why `admin` does not take it.
+pub fn warn_if_password_unused(
+    db: &Database,
+    configured_password: Option<&SecretString>,
+) -> Result<bool, AppError> {
+    let set_up = db.read_blocking(users::count)? > 0;
+    if set_up && configured_password.is_some() {
+        eprintln!(
+            "sijill: WARNING: SIJILL_BOOTSTRAP_ADMIN_PASSWORD is set, but this database already \
+             has accounts, so it was not used: `{ADMIN_USERNAME}` keeps the password it has. It \
+             sets the first password only on an empty database; to change a password, log in \
+             as an admin and use POST /api/v1/users/{{id}}/password."
+        );
+        tracing::warn!("SIJILL_BOOTSTRAP_ADMIN_PASSWORD is set but the database already has accounts: not used");
+    }
+    Ok(set_up)
 }
 
 /// Print a generated password once, on standard output, never to the logs.

@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use secrecy::SecretString;
 use uuid::Uuid;
 
-use crate::audit::{self, Actor};
+use crate::audit::{self, Actor, Fingerprints};
 use crate::auth::password::PasswordHasher;
 use crate::config::Settings;
 use crate::db::Database;
@@ -235,6 +235,15 @@ fn open(settings: &Settings) -> Result<Database, String> {
     Database::open(&settings.database_url, 2).map_err(|e| e.to_string())
 }
 
+/// Open the database for a command that only reads; still say when a
+/// bootstrap password is set but unused (as every command does).
+fn open_for_reading(settings: &Settings) -> Result<Database, String> {
+    let db = open(settings)?;
+    bootstrap::warn_if_password_unused(&db, settings.bootstrap_admin_password.as_ref())
+        .map_err(describe)?;
+    Ok(db)
+}
+
 /// Open the database for a command that may add accounts or data: on an
 /// empty database, the first admin is created first (as `serve` would), so
 /// that scripted set-up never leaves a service without an administrator.
@@ -343,7 +352,7 @@ fn verify_audit(
     settings: &Settings,
     checkpoint: Option<(i64, String)>,
 ) -> Result<ExitCode, String> {
-    let db = open(settings)?;
+    let db = open_for_reading(settings)?;
     let report = db
         .read_blocking(|conn| {
             audit::store::verify(conn, checkpoint.as_ref().map(|(s, h)| (*s, h.as_str())))
@@ -391,8 +400,10 @@ fn seed_demo(settings: &Settings, synthetic: SyntheticFiles) -> Result<ExitCode,
         .ok()
         .filter(|p| !p.is_empty())
         .map(SecretString::from);
-    let seeded =
-        crate::demo::seed(&db, &hasher, password.as_ref(), files, seed).map_err(describe)?;
+    let fingerprints = Fingerprints::for_database(&settings.fingerprint_key_file, &db)
+        .map_err(|e| e.to_string())?;
+    let seeded = crate::demo::seed(&db, &hasher, password.as_ref(), files, seed, &fingerprints)
+        .map_err(describe)?;
     println!(
         "sijill: demo data loaded: organisation `{}`, accounts `{}` and `{}`{}",
         crate::demo::DEMO_ORGANIZATION,

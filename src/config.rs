@@ -6,6 +6,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 use crate::auth::password::HashParams;
+pub use crate::http::client::TrustedProxies;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -28,6 +29,8 @@ pub struct Settings {
     /// Earlier public (or private) keys whose tokens are still accepted after a rotation.
     pub token_verify_key_files: Vec<PathBuf>,
     pub audit_key_file: PathBuf,
+    /// The secret that keys fingerprints of confidential text in the audit log.
+    pub fingerprint_key_file: PathBuf,
     pub bootstrap_admin_password: Option<SecretString>,
     pub workers: usize,
     pub db_pool_size: u32,
@@ -38,8 +41,9 @@ pub struct Settings {
     pub login_max_failures_per_user: i64,
     pub login_max_failures_per_client: i64,
     pub log_format: LogFormat,
-    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
-    pub trust_forwarded_for: bool,
+    /// The reverse proxies in front of sijill: behind them, the client is
+    /// the rightmost `X-Forwarded-For` address that is not one of them.
+    pub trusted_proxies: TrustedProxies,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +63,7 @@ impl Settings {
             bind: "127.0.0.1:8080".to_owned(),
             token_key_file: data_dir.join("token-signing-key.pem"),
             audit_key_file: data_dir.join("audit-checkpoint-key.pem"),
+            fingerprint_key_file: data_dir.join("fingerprint-key"),
             data_dir,
             token_issuer: "sijill".to_owned(),
             access_token_ttl: Duration::from_secs(900),
@@ -74,7 +79,7 @@ impl Settings {
             login_max_failures_per_user: 5,
             login_max_failures_per_client: 50,
             log_format: LogFormat::Text,
-            trust_forwarded_for: false,
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 
@@ -115,6 +120,9 @@ impl Settings {
         }
         if let Some(v) = get("SIJILL_AUDIT_KEY_FILE") {
             s.audit_key_file = v.into();
+        }
+        if let Some(v) = get("SIJILL_FINGERPRINT_KEY_FILE") {
+            s.fingerprint_key_file = v.into();
         }
         s.bootstrap_admin_password = get("SIJILL_BOOTSTRAP_ADMIN_PASSWORD").map(SecretString::from);
         if let Some(v) = get("SIJILL_WORKERS") {
@@ -161,8 +169,22 @@ impl Settings {
                 }
             };
         }
-        if let Some(v) = get("SIJILL_TRUST_X_FORWARDED_FOR") {
-            s.trust_forwarded_for = matches!(v.as_str(), "1" | "true" | "yes");
+        if get("SIJILL_TRUST_X_FORWARDED_FOR").is_some() {
+            // Refused rather than ignored: a deployment that relied on it
+            // would otherwise see every client as its proxy, and lock them
+            // all out together.
+            return Err(SettingsError {
+                name: "SIJILL_TRUST_X_FORWARDED_FOR",
+                message: "replaced by SIJILL_TRUSTED_PROXIES: list your proxies' addresses or \
+                          CIDR ranges (for example 10.0.0.5,10.1.0.0/16)"
+                    .into(),
+            });
+        }
+        if let Some(v) = get("SIJILL_TRUSTED_PROXIES") {
+            s.trusted_proxies = TrustedProxies::parse(&v).map_err(|message| SettingsError {
+                name: "SIJILL_TRUSTED_PROXIES",
+                message,
+            })?;
         }
         Ok(s)
     }
@@ -206,6 +228,15 @@ mod tests {
         assert_eq!(s.bind, "127.0.0.1:8080");
         assert_eq!(s.access_token_ttl, Duration::from_secs(900));
         assert_eq!(s.password_hash, HashParams::OWASP);
+    }
+
+    #[test]
+    fn proxies_are_addresses_or_ranges_and_the_old_switch_is_refused() {
+        let s = from(&[("SIJILL_TRUSTED_PROXIES", "10.0.0.5, 10.1.0.0/16,::1")]).unwrap();
+        assert_eq!(s.trusted_proxies.len(), 3);
+        assert!(from(&[("SIJILL_TRUSTED_PROXIES", "10.0.0.0/33")]).is_err());
+        assert!(from(&[("SIJILL_TRUSTED_PROXIES", "proxy.internal")]).is_err());
+        assert!(from(&[("SIJILL_TRUST_X_FORWARDED_FOR", "true")]).is_err());
     }
 
     #[test]

@@ -7,11 +7,12 @@
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
-use crate::audit::Actor;
+use crate::audit::{Actor, Fingerprints};
 use crate::auth::password::PasswordHasher;
-use crate::db::{self, Database};
-use crate::detainees::custody::{self, CustodyEvent};
+use crate::db::Database;
+use crate::detainees::custody::{self, NewCustodyEvent};
 use crate::detainees::model::{Category, DetaineeFields, Sex};
+use crate::detainees::scope::FileScope;
 use crate::detainees::store::{self as detainees, Author};
 use crate::detainees::DetaineeStatus;
 use crate::error::AppError;
@@ -250,6 +251,7 @@ pub fn seed(
     password: Option<&SecretString>,
     extra_files: usize,
     synthetic_seed: u64,
+    fingerprints: &Fingerprints,
 ) -> Result<Seeded, AppError> {
     let context = RequestContext::system("seed-demo");
     let actor = Actor::system();
@@ -337,25 +339,36 @@ pub fn seed(
                     let fields = demo_fields(n, Some(facility));
                     let source = (n.is_multiple_of(2))
                         .then(|| format!("Demo source {n}: testimony of a former cellmate."));
-                    let file =
-                        detainees::create(conn, &actor, author, fields.clone(), source, &context)?;
+                    let file = detainees::create(
+                        conn,
+                        &actor,
+                        author,
+                        fields.clone(),
+                        source,
+                        fingerprints,
+                        &context,
+                    )?;
                     if n.is_multiple_of(3) {
                         let branch = facility_ids[5 + n % 3];
                         for (facility_id, from, to) in [
                             (branch, fields.detained_on, None),
                             (facility_ids[0], None, fields.last_seen_on),
                         ] {
-                            let event = CustodyEvent {
-                                id: Uuid::now_v7(),
-                                detainee_id: file.id,
+                            let event = NewCustodyEvent {
                                 facility_id,
                                 from,
                                 to,
                                 note: None,
-                                created_at: db::to_utc(db::now()),
-                                created_by: caseworker_id,
                             };
-                            custody::create(conn, &actor, &event, &context)?;
+                            custody::record(
+                                conn,
+                                &actor,
+                                file.id,
+                                FileScope::All,
+                                event,
+                                caseworker_id,
+                                &context,
+                            )?;
                         }
                     }
                 }
@@ -385,8 +398,9 @@ pub fn seed(
         let fields: Vec<_> = (start..start + batch)
             .map(|n| (generator.file(n, &facility_ids), None))
             .collect();
-        let created = db
-            .write_blocking(|conn| detainees::create_all(conn, &actor, author, fields, &context))?;
+        let created = db.write_blocking(|conn| {
+            detainees::create_all(conn, &actor, author, fields, fingerprints, &context)
+        })?;
         files.extend(created.into_iter().map(|f| f.id));
         if files.len() % 100_000 == 0 {
             tracing::info!(

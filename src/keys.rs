@@ -42,12 +42,39 @@ pub fn load_or_generate(path: &Path) -> Result<SigningKey, KeyError> {
 
 /// Write `key` to a new file; `false` if the file already existed.
 fn write_new_private_key(path: &Path, key: &SigningKey) -> Result<bool, KeyError> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| file_error(path, e))?;
-    }
     let pem = key
         .to_pkcs8_pem(LineEnding::LF)
         .map_err(|e| file_error(path, e))?;
+    write_new_secret_file(path, pem.as_bytes())
+}
+
+/// The 32-byte secret at `path` (64 hex digits), or a new random one
+/// written there if the file does not exist (as for the Ed25519 keys: mode
+/// 0600, and the first process to create it wins).
+pub fn load_or_generate_secret(path: &Path) -> Result<[u8; 32], KeyError> {
+    let read = |path: &Path| -> Result<[u8; 32], KeyError> {
+        let text = std::fs::read_to_string(path).map_err(|e| file_error(path, e))?;
+        let bytes = hex::decode(text.trim()).map_err(|e| file_error(path, e))?;
+        bytes
+            .try_into()
+            .map_err(|_| file_error(path, "expected 32 bytes as 64 hex digits"))
+    };
+    if !path.exists() {
+        let mut secret = [0u8; 32];
+        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut secret);
+        if write_new_secret_file(path, format!("{}\n", hex::encode(secret)).as_bytes())? {
+            tracing::info!(path = %path.display(), "generated a new secret key");
+        }
+    }
+    read(path)
+}
+
+/// Write `contents` to a new file readable only by its owner; `false` if
+/// the file already existed (another process starting at the same moment).
+fn write_new_secret_file(path: &Path, contents: &[u8]) -> Result<bool, KeyError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| file_error(path, e))?;
+    }
     let mut options = std::fs::OpenOptions::new();
     // create_new: two processes starting together must not overwrite each other's key.
     options.write(true).create_new(true);
@@ -58,7 +85,7 @@ fn write_new_private_key(path: &Path, key: &SigningKey) -> Result<bool, KeyError
     }
     match options.open(path) {
         Ok(mut file) => {
-            file.write_all(pem.as_bytes())
+            file.write_all(contents)
                 .and_then(|_| file.sync_all())
                 .map_err(|e| file_error(path, e))?;
             Ok(true)

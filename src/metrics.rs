@@ -1,7 +1,11 @@
 //! Prometheus metrics: request counts and latency histograms by route and status.
 //!
-//! The route label is the matched pattern (`/api/v1/users/{id}`), never the
-//! concrete path, so the number of series stays bounded and no id leaks.
+//! Anonymous callers reach every route, so nothing they send may add a
+//! series: the route label is the matched pattern (`/api/v1/users/{id}`,
+//! or `<unmatched>`), never the concrete path; the method is one of the
+//! standard ones or `other`; the status is the one the server chose. The
+//! number of series is bounded by the routes × 10 methods × the statuses
+//! the server can answer, and no id or invented text ever becomes a label.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -101,13 +105,34 @@ fn escape(label: &str) -> String {
         .replace('\n', "\\n")
 }
 
+/// The method as a label: a standard method, or `other` for anything a
+/// client invented (`FOO`, a random token per request …).
+fn method_label(method: &actix_web::http::Method) -> &'static str {
+    use actix_web::http::Method;
+    const STANDARD: [(Method, &str); 9] = [
+        (Method::GET, "GET"),
+        (Method::HEAD, "HEAD"),
+        (Method::POST, "POST"),
+        (Method::PUT, "PUT"),
+        (Method::DELETE, "DELETE"),
+        (Method::PATCH, "PATCH"),
+        (Method::OPTIONS, "OPTIONS"),
+        (Method::CONNECT, "CONNECT"),
+        (Method::TRACE, "TRACE"),
+    ];
+    STANDARD
+        .iter()
+        .find(|(m, _)| m == method)
+        .map_or("other", |(_, label)| label)
+}
+
 pub async fn record(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
-    let method = req.method().as_str().to_owned();
+    let method = method_label(req.method());
     let res = next.call(req).await?;
     if let Some(metrics) = metrics {
         let route = res
@@ -115,7 +140,7 @@ pub async fn record(
             .match_pattern()
             .unwrap_or_else(|| "<unmatched>".to_owned());
         metrics.observe(
-            &method,
+            method,
             &route,
             res.status().as_u16(),
             started.elapsed().as_secs_f64(),
@@ -141,5 +166,18 @@ mod tests {
         assert!(text.contains("le=\"0.005\"} 1"));
         assert!(text.contains("le=\"0.25\"} 2"));
         assert!(text.contains("le=\"+Inf\"} 2"));
+    }
+
+    #[test]
+    fn invented_methods_share_one_label() {
+        use actix_web::http::Method;
+        assert_eq!(method_label(&Method::GET), "GET");
+        assert_eq!(method_label(&Method::PATCH), "PATCH");
+        for invented in ["FOO", "BREW", "X-7f3a9c"] {
+            assert_eq!(
+                method_label(&Method::from_bytes(invented.as_bytes()).unwrap()),
+                "other"
+            );
+        }
     }
 }

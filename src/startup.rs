@@ -9,17 +9,16 @@ use actix_web::middleware::{from_fn, DefaultHeaders};
 use actix_web::{web, App, HttpServer};
 
 use crate::audit::access::AccessLog;
-use crate::audit::CheckpointSigner;
+use crate::audit::{CheckpointSigner, Fingerprints};
 use crate::auth::password::PasswordHasher;
 use crate::auth::throttle::ThrottlePolicy;
 use crate::auth::tokens::TokenService;
 use crate::config::Settings;
-use crate::db::Database;
+use crate::db::{Database, ServeLock};
 use crate::error::{self, AppError};
 use crate::http::routing::resource;
 use crate::metrics::Metrics;
 use crate::state::AppState;
-use crate::telemetry::TrustForwardedFor;
 use crate::{
     audit, auth, bootstrap, detainees, facilities, keys, ops, organizations, reviews, search,
     telemetry, users,
@@ -55,6 +54,8 @@ pub struct Application {
     port: u16,
     server: Server,
     access_log: AccessLog,
+    /// Held while serving (SQLite only): see `db::ServeLock`.
+    serve_lock: Option<ServeLock>,
 }
 
 /// Index the names of files that are not indexed yet (created before the
@@ -94,6 +95,7 @@ pub fn build_state(settings: &Settings) -> Result<AppState, StartupError> {
         &settings.token_verify_key_files,
     )?;
     let checkpoints = CheckpointSigner::new(keys::load_or_generate(&settings.audit_key_file)?);
+    let fingerprints = Fingerprints::for_database(&settings.fingerprint_key_file, &db)?;
     let hasher = PasswordHasher::new(settings.password_hash, settings.password_hash_slots)?;
     index_names(&db)?;
     let access_log = AccessLog::start(db.clone())?;
@@ -108,6 +110,7 @@ pub fn build_state(settings: &Settings) -> Result<AppState, StartupError> {
             max_per_client: settings.login_max_failures_per_client,
         },
         checkpoints,
+        fingerprints,
         refresh_token_ttl: settings.refresh_token_ttl,
         common_keys: Arc::default(),
     })
@@ -121,6 +124,9 @@ impl Application {
             );
             tracing::warn!("built with unlogged-reads-benchmark-only: the access log is off");
         }
+        // Before anything touches the database: a second server on one
+        // SQLite file stops here, saying why.
+        let serve_lock = ServeLock::acquire(&settings.database_url)?;
         let state = build_state(&settings)?;
         if let Some(password) = bootstrap::ensure_first_admin(
             &state.db,
@@ -149,6 +155,7 @@ impl Application {
             port,
             server,
             access_log,
+            serve_lock,
         })
     }
 
@@ -156,8 +163,14 @@ impl Application {
         self.port
     }
 
+    /// Stops the server (as SIGTERM would) from another task.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     /// Serve until SIGINT/SIGTERM; in-flight requests get time to finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let _serve_lock = self.serve_lock;
         let result = self.server.await;
         // Requests have finished: write the reads they logged.
         if !self
@@ -173,12 +186,12 @@ impl Application {
 fn serve(listener: TcpListener, state: AppState, settings: &Settings) -> std::io::Result<Server> {
     let state = web::Data::new(state);
     let metrics = web::Data::new(Metrics::default());
-    let trust = web::Data::new(TrustForwardedFor(settings.trust_forwarded_for));
+    let proxies = web::Data::new(settings.trusted_proxies.clone());
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
             .app_data(metrics.clone())
-            .app_data(trust.clone())
+            .app_data(proxies.clone())
             .app_data(
                 web::JsonConfig::default()
                     .limit(MAX_BODY_BYTES)

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::audit::access::AccessLog;
-use crate::audit::CheckpointSigner;
+use crate::audit::{CheckpointSigner, Fingerprints};
 use crate::auth::password::PasswordHasher;
 use crate::auth::throttle::ThrottlePolicy;
 use crate::auth::tokens::TokenService;
@@ -16,6 +16,8 @@ pub struct AppState {
     pub hasher: PasswordHasher,
     pub throttle: ThrottlePolicy,
     pub checkpoints: CheckpointSigner,
+    /// Keys what the audit log shows of confidential text.
+    pub fingerprints: Fingerprints,
     pub access_log: AccessLog,
     pub refresh_token_ttl: std::time::Duration,
     /// Name keys too common to look up, remembered between searches.

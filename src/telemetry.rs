@@ -16,14 +16,19 @@ use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
+use crate::http::client::TrustedProxies;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // Colour only on a terminal: a log written to a file or a pipe carries
+    // no escape codes.
+    use std::io::IsTerminal;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_target(false);
+        .with_target(false)
+        .with_ansi(std::io::stdout().is_terminal());
     // try_init: tests start many apps in one process.
     let _ = match format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
@@ -48,9 +53,6 @@ impl RequestContext {
     }
 }
 
-#[derive(Clone, Copy)]
-pub struct TrustForwardedFor(pub bool);
-
 /// A caller-supplied id is kept only if it is short and plain, so it cannot
 /// smuggle anything into logs or audit entries.
 fn acceptable_request_id(value: &str) -> bool {
@@ -60,20 +62,20 @@ fn acceptable_request_id(value: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
 }
 
-fn client_ip(req: &ServiceRequest, trust_forwarded_for: bool) -> Option<String> {
-    if trust_forwarded_for {
-        if let Some(first) = req
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(str::trim)
-            .filter(|v| v.parse::<std::net::IpAddr>().is_ok())
-        {
-            return Some(first.to_owned());
+fn client_ip(req: &ServiceRequest, proxies: Option<&TrustedProxies>) -> Option<String> {
+    let peer = req.peer_addr()?.ip();
+    let client = match proxies.filter(|p| !p.is_empty()) {
+        Some(proxies) => {
+            let forwarded: Vec<&str> = req
+                .headers()
+                .get_all("x-forwarded-for")
+                .filter_map(|v| v.to_str().ok())
+                .collect();
+            proxies.client(peer, &forwarded)
         }
-    }
-    req.peer_addr().map(|addr| addr.ip().to_string())
+        None => peer,
+    };
+    Some(client.to_string())
 }
 
 /// Assigns the request id, opens the request's span, logs the outcome.
@@ -88,13 +90,12 @@ pub async fn request_context(
         .filter(|v| acceptable_request_id(v))
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-    let trust = req
-        .app_data::<actix_web::web::Data<TrustForwardedFor>>()
-        .map(|t| t.0)
-        .unwrap_or(false);
+    let proxies = req
+        .app_data::<actix_web::web::Data<TrustedProxies>>()
+        .cloned();
     let context = RequestContext {
         request_id: request_id.clone(),
-        client_ip: client_ip(&req, trust),
+        client_ip: client_ip(&req, proxies.as_ref().map(|p| p.get_ref())),
     };
     req.extensions_mut().insert(context);
 

@@ -8,10 +8,12 @@
 
 pub mod access;
 pub mod checkpoint;
+pub mod fingerprint;
 pub mod model;
 pub mod routes;
 pub mod store;
 
 pub use checkpoint::CheckpointSigner;
+pub use fingerprint::Fingerprints;
 pub use model::{Actor, AuditAction, AuditEntry, Changes};
 pub use store::append;

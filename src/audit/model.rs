@@ -165,23 +165,49 @@ impl Changes {
 
     /// The JSON recorded in the entry. Non-integer numbers are written as
     /// text, so that the canonical form (and the hash) is the same in every
-    /// language's JSON library: float formatting is where they differ.
+    /// language's JSON library: float formatting is where they differ. Text
+    /// is `neutralised`.
     pub fn to_json(&self) -> Value {
-        fn integers_only(value: Value) -> Value {
+        fn recorded(value: Value) -> Value {
             match value {
                 Value::Number(n) if !(n.is_i64() || n.is_u64()) => Value::String(n.to_string()),
-                Value::Array(items) => Value::Array(items.into_iter().map(integers_only).collect()),
+                Value::String(text) => Value::String(neutralised(&text)),
+                Value::Array(items) => Value::Array(items.into_iter().map(recorded).collect()),
                 Value::Object(members) => Value::Object(
                     members
                         .into_iter()
-                        .map(|(k, v)| (k, integers_only(v)))
+                        .map(|(k, v)| (neutralised(&k), recorded(v)))
                         .collect(),
                 ),
                 other => other,
             }
         }
-        integers_only(serde_json::to_value(&self.0).unwrap_or(Value::Object(Default::default())))
+        recorded(serde_json::to_value(&self.0).unwrap_or(Value::Object(Default::default())))
     }
+}
+
+/// Text as the audit log records it: control characters (but line breaks
+/// and tabs) and the bidirectional embeddings, overrides and isolates that
+/// make text display as something else are written as visible `\u{…}`
+/// escapes, so that no entry can hide or reorder what a reader sees.
+/// Inputs refuse these characters already; this is the log's own guarantee.
+pub fn neutralised(text: &str) -> String {
+    let hidden = |c: char| {
+        (c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(hidden) {
+        return text.to_owned();
+    }
+    text.chars()
+        .map(|c| {
+            if hidden(c) {
+                format!("\\u{{{:04x}}}", c as u32)
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// One entry exactly as `GET /audit` returns it. `hash` is SHA-256 over the
@@ -301,6 +327,22 @@ mod tests {
             created.to_json(),
             json!({"name": [null, "Adra"], "n": [null, 3]})
         );
+    }
+
+    #[test]
+    fn controls_and_bidi_overrides_never_reach_an_entry_raw() {
+        let changes = Changes::new()
+            .created("name", "evil\u{202E}gpj.exe")
+            .created("bell", "a\u{7}b\u{85}c")
+            .created("notes", "line one\nline two\tend")
+            .created("arabic", "سجن صيدنايا\u{200F}");
+        let json = changes.to_json();
+        assert_eq!(json["name"][1], "evil\\u{202e}gpj.exe");
+        assert_eq!(json["bell"][1], "a\\u{0007}b\\u{0085}c");
+        assert_eq!(json["notes"][1], "line one\nline two\tend");
+        // Arabic and its right-to-left mark are text, not tricks.
+        assert_eq!(json["arabic"][1], "سجن صيدنايا\u{200F}");
+        assert_eq!(neutralised("plain"), "plain");
     }
 
     #[test]

@@ -145,7 +145,7 @@ pub fn append_all(
             id: Uuid::now_v7().to_string(),
             occurred_at: db::format_timestamp(occurred_at),
             actor_id: actor.id.map(|id| id.to_string()),
-            actor_username: actor.username.clone(),
+            actor_username: actor.username.as_deref().map(super::model::neutralised),
             actor_role: actor.role.map(|r| r.as_str().to_owned()),
             action: action.as_str().to_owned(),
             entity_type: action.entity_type().to_owned(),

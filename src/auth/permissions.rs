@@ -55,6 +55,9 @@ permission_matrix! {
     WriteDetainees => [Caseworker],
     /// Open a review of one's own organisation's file, or withdraw it.
     RequestReview => [Caseworker],
+    /// The reviews of one file (`GET /detainees/{id}/reviews`): the file's
+    /// owner and auditors. Reviewers work from their queue, not from files.
+    ReadFileReviews => [Caseworker, Auditor],
     /// See reviews (which ones is decided by `reviews::scope`).
     ReadReviews => [Caseworker, Reviewer, FamilyRepresentative, Auditor],
     /// Claim, decide, confirm or dispute a review of another organisation's file.

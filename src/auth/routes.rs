@@ -83,35 +83,51 @@ pub async fn login(
 ) -> Result<HttpResponse, AppError> {
     let LoginRequest { username, password } = body.into_inner();
     let username = login_name(&username);
-    let client = context
-        .client_ip
-        .clone()
-        .unwrap_or_else(|| "unknown".to_owned());
+    let who = throttle::Attempter {
+        login_key: state.fingerprints.login_key(&username),
+        client_ip: context
+            .client_ip
+            .clone()
+            .unwrap_or_else(|| "unknown".to_owned()),
+    };
     let policy = state.throttle;
 
-    let (locked_for, candidate) = {
-        let (username, client) = (username.clone(), client.clone());
+    // Admitted first, then checked: guesses sent at once cannot all be checked.
+    let admitted = {
+        let (username, who) = (username.clone(), who.clone());
         state
             .db
-            .read(move |conn| {
-                let locked_for = throttle::retry_after(conn, &policy, &username, &client)?;
-                let candidate = match locked_for {
-                    Some(_) => None,
-                    None => crate::users::store::find_for_login(conn, &username)?,
-                };
-                Ok((locked_for, candidate))
+            .write(move |conn| match throttle::admit(conn, &policy, &who)? {
+                Ok(attempt) => Ok(Ok((
+                    attempt,
+                    crate::users::store::find_for_login(conn, &username)?,
+                ))),
+                Err(retry_after_secs) => Ok(Err(retry_after_secs)),
             })
             .await?
     };
-    if let Some(retry_after_secs) = locked_for {
-        return Err(AppError::RateLimited { retry_after_secs });
-    }
+    let (attempt, candidate) =
+        admitted.map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })?;
 
     let (user, stored_hash) = match candidate {
         Some((user, hash)) => (Some(user), Some(hash)),
         None => (None, None),
     };
-    let verified = state.hasher.verify(password, stored_hash).await?;
+    let verified = match state.hasher.verify(password, stored_hash).await {
+        Ok(verified) => verified,
+        Err(err) => {
+            // Not checked (the hashing slots were busy): it does not count.
+            let abandoned = attempt.clone();
+            if let Err(cleanup) = state
+                .db
+                .write(move |conn| throttle::abandon(conn, &abandoned))
+                .await
+            {
+                tracing::warn!(error = ?cleanup, "an unchecked login attempt stays counted");
+            }
+            return Err(err);
+        }
+    };
     let active_user = user.as_ref().filter(|u| u.active);
 
     if let (true, Some(user)) = (verified.valid, active_user.cloned()) {
@@ -122,8 +138,8 @@ pub async fn login(
             .write(move |conn| {
                 let user = session_user;
                 let client_ip = context.client_ip.as_deref();
+                throttle::succeed(conn, &attempt, &who)?;
                 let (session_id, refresh) = store::create_session(conn, user.id, client_ip, ttl)?;
-                throttle::clear_user(conn, &user.username)?;
                 let mut changes = Changes::new().created("session_id", session_id.to_string());
                 if let Some(new_hash) = &verified.rehashed {
                     crate::users::store::set_password_hash(conn, user.id, new_hash)?;
@@ -144,32 +160,36 @@ pub async fn login(
     }
 
     // Unknown user, wrong password or inactive account: one answer for all,
-    // but the audit log records which (for the auditor, not the caller).
+    // but the audit log records which (for the auditor, not the caller). A
+    // name that matches no account is recorded only as a keyed fingerprint:
+    // people type passwords into the username field.
     let reason = match (&user, verified.valid) {
         (None, _) => "unknown_user",
         (Some(_), false) => "wrong_password",
         (Some(_), true) => "inactive_account",
     };
-    let actor = match &user {
-        Some(user) => Actor::from(user),
-        None => Actor {
-            id: None,
-            username: Some(username.clone()),
-            role: None,
-        },
+    let (actor, entity_id, typed) = match &user {
+        Some(user) => (Actor::from(user), Some(user.id.to_string()), None),
+        None => (
+            Actor::default(),
+            None,
+            Some(state.fingerprints.typed_username(&username)),
+        ),
     };
-    let entity_id = user.as_ref().map(|u| u.id.to_string());
     state
         .db
         .write(move |conn| {
-            audit::store::lock_chain(conn)?;
-            let locks = throttle::record_failure(conn, &policy, &username, &client)?;
+            let locks = throttle::fail(conn, &policy, &attempt, &who)?;
+            let identify = |changes: Changes| match &typed {
+                Some(fingerprint) => changes.created("typed_username", fingerprint.clone()),
+                None => changes,
+            };
             audit::append(
                 conn,
                 &actor,
                 AuditAction::AuthLoginFailed,
                 entity_id.clone(),
-                Changes::new().created("reason", reason),
+                identify(Changes::new().created("reason", reason)),
                 &context,
             )?;
             for scope in locks {
@@ -178,9 +198,11 @@ pub async fn login(
                     &actor,
                     AuditAction::AuthLocked,
                     entity_id.clone(),
-                    Changes::new()
-                        .created("scope", scope.as_str())
-                        .created("window_seconds", policy.window.as_secs()),
+                    identify(
+                        Changes::new()
+                            .created("scope", scope.as_str())
+                            .created("window_seconds", policy.window.as_secs()),
+                    ),
                     &context,
                 )?;
             }

@@ -184,8 +184,59 @@ impl r2d2::ManageConnection for PoolManager {
     }
 }
 
+/// One SQLite file serves one `sijill serve` process (its writer gate and
+/// its access-log batches are per process). A second `serve` on the same
+/// file is refused at start-up, by an OS lock on `<file>.lock` held for the
+/// life of the process; the OS releases it if the process dies. The command
+/// line (migrate, user create …) may still work beside a running server.
+#[derive(Debug)]
+pub struct ServeLock {
+    _file: std::fs::File,
+}
+
+impl ServeLock {
+    /// Take the lock for a SQLite database; PostgreSQL serves any number of
+    /// processes and needs none.
+    pub fn acquire(url: &str) -> Result<Option<ServeLock>, SetupError> {
+        let DatabaseUrl::Sqlite(path) = DatabaseUrl::parse(url).map_err(SetupError::Url)? else {
+            return Ok(None);
+        };
+        let mut lock_path = path.clone().into_os_string();
+        lock_path.push(".lock");
+        let lock_path = PathBuf::from(lock_path);
+        if let Some(dir) = lock_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| SetupError::Directory {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| SetupError::Locked(format!("cannot open {}: {e}", lock_path.display())))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(ServeLock { _file: file })),
+            Err(std::fs::TryLockError::WouldBlock) => Err(SetupError::Locked(format!(
+                "another sijill process is already serving the SQLite database {} \
+                 (it holds {}). One SQLite file serves one process: stop the other \
+                 one, or use PostgreSQL (DATABASE_URL=postgres://…) to run several",
+                path.display(),
+                lock_path.display()
+            ))),
+            Err(std::fs::TryLockError::Error(e)) => Err(SetupError::Locked(format!(
+                "cannot lock {}: {e}",
+                lock_path.display()
+            ))),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
+    #[error("{0}")]
+    Locked(String),
     #[error("{0}")]
     Url(String),
     #[error("cannot create the SQLite directory {path}: {source}")]

@@ -49,11 +49,19 @@ diesel::table! {
 }
 
 diesel::table! {
-    login_failures (id) {
+    key_checks (purpose) {
+        purpose -> Text,
+        check_value -> Text,
+    }
+}
+
+diesel::table! {
+    login_attempts (id) {
         id -> Text,
-        username -> Text,
+        login_key -> Text,
         client_ip -> Text,
-        occurred_at -> Timestamp,
+        started_at -> Timestamp,
+        outcome -> Text,
     }
 }
 
@@ -176,7 +184,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     sessions,
     refresh_tokens,
-    login_failures,
+    login_attempts,
     audit_log,
     facilities,
     counters,
@@ -204,6 +212,7 @@ diesel::table! {
         confirmed_by -> Nullable<Text>,
         confirmation_note -> Nullable<Text>,
         prior_review_status -> Text,
+        accusation_at_open -> Nullable<Text>,
         opened_at -> Timestamp,
         claimed_at -> Nullable<Timestamp>,
         decided_at -> Nullable<Timestamp>,

@@ -6,11 +6,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::scope::FileScope;
+use super::store;
 use crate::audit::{self, Actor, AuditAction, Changes};
 use crate::db::schema::custody_events;
 use crate::db::{self, DbConnection};
 use crate::domain::{parse_notes, stored_date, stored_uuid, PartialDate, MAX_NOTES_CHARS};
 use crate::error::AppError;
+use crate::facilities::store as facilities;
 use crate::telemetry::RequestContext;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -94,15 +97,42 @@ impl TryFrom<CustodyRow> for CustodyEvent {
     }
 }
 
-/// Record a custody event and its `custody.create` entry, in the caller's transaction.
-pub fn create(
+/// Record where a person was held, in the caller's transaction: the file
+/// (locked, in `scope`, not archived) gets one more version, and the event
+/// its `custody.create` entry, which names the file's version change.
+pub fn record(
     conn: &mut DbConnection,
     actor: &Actor,
-    event: &CustodyEvent,
+    file_id: Uuid,
+    scope: FileScope,
+    new: NewCustodyEvent,
+    user_id: Uuid,
     context: &RequestContext,
-) -> Result<(), AppError> {
-    insert(conn, event)?;
-    let changes = Changes::created_from(event, &["id", "created_at", "created_by"]);
+) -> Result<CustodyEvent, AppError> {
+    let file = store::lock(conn, file_id, scope)?;
+    if file.archived_at.is_some() {
+        return Err(AppError::conflict(
+            "the file is archived; restore it before adding to it",
+        ));
+    }
+    facilities::require_registered(conn, Some(new.facility_id))?;
+    let event = CustodyEvent {
+        id: Uuid::now_v7(),
+        detainee_id: file_id,
+        facility_id: new.facility_id,
+        from: new.from,
+        to: new.to,
+        note: new.note,
+        created_at: db::to_utc(db::now()),
+        created_by: user_id,
+    };
+    insert(conn, &event)?;
+    let version = store::touch(conn, file_id, None, user_id)?;
+    let changes = Changes::created_from(&event, &["id", "created_at", "created_by"]).changed(
+        "detainee_version",
+        file.version,
+        version,
+    );
     audit::append(
         conn,
         actor,
@@ -111,7 +141,7 @@ pub fn create(
         changes,
         context,
     )?;
-    Ok(())
+    Ok(event)
 }
 
 fn insert(conn: &mut DbConnection, event: &CustodyEvent) -> Result<(), AppError> {

@@ -13,16 +13,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::model::{
-    source_notes_fingerprint, Category, Detainee, DetaineeFields, DetaineeView, ReviewStatus,
-};
+use super::model::{Detainee, DetaineeFields, DetaineeView, ReviewStatus};
 use super::scope::FileScope;
 use super::store;
-use crate::audit::{self, Actor, AuditAction, Changes};
+use crate::audit::{self, Actor, AuditAction, Changes, Fingerprints};
 use crate::auth::{can, Authorized};
 use crate::db::schema::{custody_events, merges};
 use crate::db::{self, DbConnection};
-use crate::domain::MAX_ALIASES;
+use crate::domain::{parse_notes, MAX_NOTES_CHARS};
 use crate::error::{AppError, Problem};
 use crate::http::etag::ok_with_etag;
 use crate::state::AppState;
@@ -42,7 +40,13 @@ struct Snapshot {
     review_status: ReviewStatus,
 }
 
-fn combine(survivor: &Detainee, duplicate: &Detainee) -> (DetaineeFields, Option<String>) {
+/// The survivor's content after taking in the duplicate, validated as a
+/// PATCH would be (422 when the two together break a rule: more than 20
+/// names, notes over the limit, dates out of order).
+fn combine(
+    survivor: &Detainee,
+    duplicate: &Detainee,
+) -> Result<(DetaineeFields, Option<String>), AppError> {
     let (s, d) = (survivor.fields.clone(), &duplicate.fields);
     let mut aliases = s.aliases.clone();
     let mut add = |name: &str| {
@@ -62,7 +66,6 @@ fn combine(survivor: &Detainee, duplicate: &Detainee) -> (DetaineeFields, Option
     for alias in &d.aliases {
         add(alias);
     }
-    aliases.truncate(MAX_ALIASES);
     let join = |a: &Option<String>, b: &Option<String>, label: String| match (a, b) {
         (Some(a), Some(b)) if a != b => Some(format!("{a}\n\n[{label}]\n{b}")),
         (None, Some(b)) => Some(b.clone()),
@@ -82,12 +85,10 @@ fn combine(survivor: &Detainee, duplicate: &Detainee) -> (DetaineeFields, Option
             .place_of_origin
             .clone()
             .or_else(|| d.place_of_origin.clone()),
-        category: if s.category == Category::Unknown {
-            d.category
-        } else {
-            s.category
-        },
-        // An accusation of major crimes on either file is not lost by merging.
+        // What either file says a person is accused of is not lost by
+        // merging: the graver category, any accusation of major crimes, and
+        // both summaries.
+        category: s.category.graver(d.category),
         major_crimes_accusation: s.major_crimes_accusation || d.major_crimes_accusation,
         accusation_summary: join(&s.accusation_summary, &d.accusation_summary, label.clone()),
         facility_id: s.facility_id.or(d.facility_id),
@@ -96,9 +97,26 @@ fn combine(survivor: &Detainee, duplicate: &Detainee) -> (DetaineeFields, Option
         released_on: s.released_on.or(d.released_on),
         notes: join(&s.notes, &d.notes, label.clone()),
         ..s.clone()
-    };
-    let source_notes = join(&survivor.source_notes, &duplicate.source_notes, label);
-    (fields, source_notes)
+    }
+    .validated()
+    .map_err(merged_invalid)?;
+    let source_notes = parse_notes(
+        "source_notes",
+        join(&survivor.source_notes, &duplicate.source_notes, label).as_deref(),
+        MAX_NOTES_CHARS,
+    )
+    .map_err(merged_invalid)?;
+    Ok((fields, source_notes))
+}
+
+/// A rule the two files break together: say that it is the merge.
+fn merged_invalid(err: AppError) -> AppError {
+    match err {
+        AppError::Invalid { detail, .. } => AppError::validation(format!(
+            "the merged file would break a rule ({detail}); edit one of the files first"
+        )),
+        other => other,
+    }
 }
 
 /// Both files, locked (in a fixed order, so that two opposite merges cannot
@@ -114,11 +132,13 @@ fn locked_pair(
     } else {
         (duplicate, survivor)
     };
-    db::lock_row(conn, "detainees", &first.to_string())?;
-    db::lock_row(conn, "detainees", &second.to_string())?;
-    let survivor = store::find_in_scope(conn, survivor, scope)?.ok_or(AppError::NotFound)?;
-    let duplicate = store::find_in_scope(conn, duplicate, scope)?.ok_or(AppError::NotFound)?;
-    Ok((survivor, duplicate))
+    let first = store::lock(conn, first, scope)?;
+    let second = store::lock(conn, second, scope)?;
+    Ok(if first.id == survivor {
+        (first, second)
+    } else {
+        (second, first)
+    })
 }
 
 fn undecided_review(conn: &mut DbConnection, id: Uuid) -> Result<bool, AppError> {
@@ -150,6 +170,7 @@ pub async fn merge(
     let (id, duplicate_id) = (id.into_inner(), body.into_inner().duplicate_id);
     let caller = auth.caller;
     let (actor, scope, user_id) = (caller.actor(), FileScope::of(&caller), caller.user.id);
+    let fingerprints = state.fingerprints.clone();
     let survivor = state
         .db
         .write(move |conn| {
@@ -165,19 +186,18 @@ pub async fn merge(
                     "a file under an undecided review cannot be merged",
                 ));
             }
-            let (fields, source_notes) = combine(&survivor, &duplicate);
+            let (fields, source_notes) = combine(&survivor, &duplicate)?;
             let review_status = survivor.review_status_after(&fields);
             let now = db::to_utc(db::now());
-            let next = Detainee {
+            let mut next = Detainee {
                 fields,
                 source_notes,
                 review_status,
-                version: survivor.version + 1,
                 updated_at: now,
                 updated_by: user_id,
                 ..survivor.clone()
             };
-            store::update(conn, &next)?;
+            store::save(conn, &mut next)?;
             crate::search::store::index_file(conn, &next)?;
             let moved: Vec<String> = crate::detainees::custody::ids_of(conn, duplicate_id)?;
             diesel::update(
@@ -186,15 +206,14 @@ pub async fn merge(
             )
             .set(custody_events::detainee_id.eq(id.to_string()))
             .execute(conn)?;
-            let folded = Detainee {
+            let mut folded = Detainee {
                 archived_at: Some(now),
                 merged_into: Some(id),
-                version: duplicate.version + 1,
                 updated_at: now,
                 updated_by: user_id,
                 ..duplicate.clone()
             };
-            store::update(conn, &folded)?;
+            store::save(conn, &mut folded)?;
             let snapshot = Snapshot {
                 fields: survivor.fields.clone(),
                 source_notes: survivor.source_notes.clone(),
@@ -214,14 +233,18 @@ pub async fn merge(
                     merges::merged_by.eq(user_id.to_string()),
                 ))
                 .execute(conn)?;
+            let pair = Pair {
+                survivor: (&survivor, &next),
+                duplicate: (&duplicate, &folded),
+                custody: &moved,
+            };
             audit_pair(
                 conn,
                 &actor,
+                &fingerprints,
                 &context,
                 AuditAction::DetaineeMerge,
-                (&survivor, &next),
-                (&duplicate, &folded),
-                &moved,
+                pair,
             )?;
             Ok(next)
         })
@@ -229,24 +252,36 @@ pub async fn merge(
     Ok(ok_with_etag(&survivor.view(true)))
 }
 
+/// The two files of a merge (or unmerge), each before and after, and the
+/// custody records that moved between them.
+struct Pair<'a> {
+    survivor: (&'a Detainee, &'a Detainee),
+    duplicate: (&'a Detainee, &'a Detainee),
+    custody: &'a [String],
+}
+
 /// One audit entry per file touched.
 fn audit_pair(
     conn: &mut DbConnection,
     actor: &Actor,
+    fingerprints: &Fingerprints,
     context: &RequestContext,
     action: AuditAction,
-    survivor: (&Detainee, &Detainee),
-    duplicate: (&Detainee, &Detainee),
-    custody: &[String],
+    pair: Pair<'_>,
 ) -> Result<(), AppError> {
+    let Pair {
+        survivor,
+        duplicate,
+        custody,
+    } = pair;
     let stamp =
         |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| db::format_timestamp(t.naive_utc()));
     let (before, after) = survivor;
     let changes = Changes::diff(&before.fields, &after.fields, &[])
         .changed(
             "source_notes",
-            source_notes_fingerprint(&before.source_notes),
-            source_notes_fingerprint(&after.source_notes),
+            fingerprints.source_notes(&before.source_notes),
+            fingerprints.source_notes(&after.source_notes),
         )
         .changed(
             "review_status",
@@ -314,6 +349,7 @@ pub async fn unmerge(
     let (id, duplicate_id) = (id.into_inner(), body.into_inner().duplicate_id);
     let caller = auth.caller;
     let (actor, scope, user_id) = (caller.actor(), FileScope::of(&caller), caller.user.id);
+    let fingerprints = state.fingerprints.clone();
     let survivor = state
         .db
         .write(move |conn| {
@@ -342,40 +378,42 @@ pub async fn unmerge(
             let snapshot: Snapshot = serde_json::from_str(&before).map_err(AppError::internal)?;
             let moved: Vec<String> = serde_json::from_str(&moved).map_err(AppError::internal)?;
             let now = db::to_utc(db::now());
-            let restored = Detainee {
+            let mut restored = Detainee {
                 fields: snapshot.fields,
                 source_notes: snapshot.source_notes,
                 review_status: snapshot.review_status,
-                version: survivor.version + 1,
                 updated_at: now,
                 updated_by: user_id,
                 ..survivor.clone()
             };
-            store::update(conn, &restored)?;
+            store::save(conn, &mut restored)?;
             crate::search::store::index_file(conn, &restored)?;
             diesel::update(custody_events::table.filter(custody_events::id.eq_any(moved.clone())))
                 .set(custody_events::detainee_id.eq(duplicate_id.to_string()))
                 .execute(conn)?;
-            let separated = Detainee {
+            let mut separated = Detainee {
                 archived_at: None,
                 merged_into: None,
-                version: duplicate.version + 1,
                 updated_at: now,
                 updated_by: user_id,
                 ..duplicate.clone()
             };
-            store::update(conn, &separated)?;
+            store::save(conn, &mut separated)?;
             diesel::update(merges::table.find(merge_id))
                 .set(merges::unmerged_at.eq(now.naive_utc()))
                 .execute(conn)?;
+            let pair = Pair {
+                survivor: (&survivor, &restored),
+                duplicate: (&duplicate, &separated),
+                custody: &moved,
+            };
             audit_pair(
                 conn,
                 &actor,
+                &fingerprints,
                 &context,
                 AuditAction::DetaineeUnmerge,
-                (&survivor, &restored),
-                (&duplicate, &separated),
-                &moved,
+                pair,
             )?;
             Ok(restored)
         })

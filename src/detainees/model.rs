@@ -38,6 +38,23 @@ text_enum! {
     }
 }
 
+impl Category {
+    /// The graver of two categories: an accusation of crimes over a
+    /// political detention, and anything known over `unknown`.
+    pub fn graver(self, other: Category) -> Category {
+        let rank = |c: Category| match c {
+            Category::Unknown => 0,
+            Category::Political => 1,
+            Category::CriminalAccusation => 2,
+        };
+        if rank(other) > rank(self) {
+            other
+        } else {
+            self
+        }
+    }
+}
+
 text_enum! {
     /// Follows the file's latest review; read-only through the file's routes.
     pub enum ReviewStatus {
@@ -114,12 +131,31 @@ impl DetaineeFields {
         Ok(fields)
     }
 
-    /// The fields whose change after a decision sends the file back to review.
-    pub fn review_relevant_changes(&self, other: &DetaineeFields) -> bool {
-        self.category != other.category
-            || self.major_crimes_accusation != other.major_crimes_accusation
-            || self.accusation_summary != other.accusation_summary
+    /// What a review decision is about.
+    pub fn accusation(&self) -> Accusation {
+        Accusation {
+            category: self.category,
+            major_crimes_accusation: self.major_crimes_accusation,
+            accusation_summary: self.accusation_summary.clone(),
+        }
     }
+
+    /// Does `other` change what a review decision was about?
+    pub fn review_relevant_changes(&self, other: &DetaineeFields) -> bool {
+        self.accusation() != other.accusation()
+    }
+}
+
+/// The three fields a review decision is about: whether the person is held
+/// as a political detainee or accused of crimes, of major crimes, and of
+/// what. A change to any of them after a decision sends the file back to
+/// review, and a withdrawn review restores an earlier clearance only when
+/// they are as they were when the review opened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Accusation {
+    pub category: Category,
+    pub major_crimes_accusation: bool,
+    pub accusation_summary: Option<String>,
 }
 
 /// A file as stored.
@@ -412,18 +448,5 @@ impl DetaineePatch {
         }
         .validated()?;
         Ok((fields, source_notes))
-    }
-}
-
-/// Source notes never enter the audit log in clear: a short fingerprint
-/// shows that (and, to someone holding a copy, what) they changed.
-pub fn source_notes_fingerprint(notes: &Option<String>) -> serde_json::Value {
-    use sha2::{Digest, Sha256};
-    match notes {
-        None => serde_json::Value::Null,
-        Some(text) => serde_json::Value::String(format!(
-            "sha256:{}",
-            &hex::encode(Sha256::digest(text.as_bytes()))[..16]
-        )),
     }
 }

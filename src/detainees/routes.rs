@@ -9,8 +9,8 @@ use uuid::Uuid;
 
 use super::custody::{self, CustodyEvent, NewCustodyEvent};
 use super::model::{
-    source_notes_fingerprint, Category, Detainee, DetaineeFields, DetaineePatch, DetaineeStatus,
-    DetaineeView, NewDetainee, ReviewStatus,
+    Category, Detainee, DetaineeFields, DetaineePatch, DetaineeStatus, DetaineeView, NewDetainee,
+    ReviewStatus,
 };
 use super::scope::{sees_source_notes, FileScope};
 use super::store::{self, DetaineeFilter};
@@ -70,21 +70,6 @@ fn release_gate(
     Ok(())
 }
 
-fn require_facility(conn: &mut DbConnection, facility_id: Option<Uuid>) -> Result<(), AppError> {
-    match facility_id {
-        Some(id) if !facilities::exists(conn, id)? => Err(AppError::validation(
-            "facility_id names no registered facility",
-        )),
-        _ => Ok(()),
-    }
-}
-
-/// The file, locked for this transaction, if the caller may see it.
-fn locked_file(conn: &mut DbConnection, id: Uuid, scope: FileScope) -> Result<Detainee, AppError> {
-    db::lock_row(conn, "detainees", &id.to_string())?;
-    store::find_in_scope(conn, id, scope)?.ok_or(AppError::NotFound)
-}
-
 fn view_for(caller: &Caller, file: Detainee) -> DetaineeView {
     let visible = sees_source_notes(caller, &file);
     file.view(visible)
@@ -99,14 +84,13 @@ fn set_archived(
     actor: &Actor,
     context: &RequestContext,
 ) -> Result<Detainee, AppError> {
-    let next = Detainee {
+    let mut next = Detainee {
         archived_at,
-        version: current.version + 1,
         updated_at: db::to_utc(db::now()),
         updated_by: user_id,
         ..current.clone()
     };
-    store::update(conn, &next)?;
+    store::save(conn, &mut next)?;
     let stamp =
         |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| db::format_timestamp(t.naive_utc()));
     let changes = Changes::new()
@@ -161,11 +145,20 @@ pub async fn create(
         organization_id: caller.user.organization_id,
         user_id: caller.user.id,
     };
+    let fingerprints = state.fingerprints.clone();
     let file = state
         .db
         .write(move |conn| {
-            require_facility(conn, fields.facility_id)?;
-            store::create(conn, &actor, author, fields, source_notes, &context)
+            facilities::require_registered(conn, fields.facility_id)?;
+            store::create(
+                conn,
+                &actor,
+                author,
+                fields,
+                source_notes,
+                &fingerprints,
+                &context,
+            )
         })
         .await?;
     Ok(HttpResponse::Created()
@@ -289,10 +282,11 @@ pub async fn update(
     let patch = body.into_inner();
     let caller = auth.caller;
     let (actor, scope, user_id) = (caller.actor(), FileScope::of(&caller), caller.user.id);
+    let fingerprints = state.fingerprints.clone();
     let file = state
         .db
         .write(move |conn| {
-            let current = locked_file(conn, id, scope)?;
+            let current = store::lock(conn, id, scope)?;
             if_match.check(current.version)?;
             if current.archived_at.is_some() {
                 return Err(AppError::conflict(
@@ -301,15 +295,15 @@ pub async fn update(
             }
             let (fields, source_notes) = patch.apply(&current.fields, &current.source_notes)?;
             if fields.facility_id != current.fields.facility_id {
-                require_facility(conn, fields.facility_id)?;
+                facilities::require_registered(conn, fields.facility_id)?;
             }
             let review_status = current.review_status_after(&fields);
             release_gate(Some(&current.fields), &fields, review_status)?;
             let changes = Changes::diff(&current.fields, &fields, &[])
                 .changed(
                     "source_notes",
-                    source_notes_fingerprint(&current.source_notes),
-                    source_notes_fingerprint(&source_notes),
+                    fingerprints.source_notes(&current.source_notes),
+                    fingerprints.source_notes(&source_notes),
                 )
                 .changed(
                     "review_status",
@@ -319,16 +313,15 @@ pub async fn update(
             if changes.is_empty() {
                 return Ok(current);
             }
-            let next = Detainee {
+            let mut next = Detainee {
                 fields,
                 source_notes,
                 review_status,
-                version: current.version + 1,
                 updated_at: db::to_utc(db::now()),
                 updated_by: user_id,
                 ..current.clone()
             };
-            store::update(conn, &next)?;
+            store::save(conn, &mut next)?;
             let names_changed = next.fields.full_name != current.fields.full_name
                 || next.fields.name_ar != current.fields.name_ar
                 || next.fields.aliases != current.fields.aliases;
@@ -378,7 +371,7 @@ pub async fn archive(
     state
         .db
         .write(move |conn| {
-            let current = locked_file(conn, id, scope)?;
+            let current = store::lock(conn, id, scope)?;
             if_match.check(current.version)?;
             if current.archived_at.is_some() {
                 return Err(AppError::conflict("the file is already archived"));
@@ -416,7 +409,7 @@ pub async fn restore(
     let file = state
         .db
         .write(move |conn| {
-            let current = locked_file(conn, id, scope)?;
+            let current = store::lock(conn, id, scope)?;
             if current.archived_at.is_none() {
                 return Err(AppError::conflict("the file is not archived"));
             }
@@ -497,27 +490,7 @@ pub async fn create_custody(
     let (actor, scope, user_id) = (caller.actor(), FileScope::of(&caller), caller.user.id);
     let event = state
         .db
-        .write(move |conn| {
-            let file = store::find_in_scope(conn, id, scope)?.ok_or(AppError::NotFound)?;
-            if file.archived_at.is_some() {
-                return Err(AppError::conflict(
-                    "the file is archived; restore it before adding to it",
-                ));
-            }
-            require_facility(conn, Some(new.facility_id))?;
-            let event = CustodyEvent {
-                id: Uuid::now_v7(),
-                detainee_id: id,
-                facility_id: new.facility_id,
-                from: new.from,
-                to: new.to,
-                note: new.note,
-                created_at: db::to_utc(db::now()),
-                created_by: user_id,
-            };
-            custody::create(conn, &actor, &event, &context)?;
-            Ok(event)
-        })
+        .write(move |conn| custody::record(conn, &actor, id, scope, new, user_id, &context))
         .await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/detainees/{id}/custody")))

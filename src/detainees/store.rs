@@ -2,11 +2,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::model::{
-    source_notes_fingerprint, Category, Detainee, DetaineeFields, DetaineeStatus, ReviewStatus,
-};
+use super::model::{Category, Detainee, DetaineeFields, DetaineeStatus, ReviewStatus};
 use super::scope::FileScope;
-use crate::audit::{self, Actor, AuditAction, Changes};
+use crate::audit::{self, Actor, AuditAction, Changes, Fingerprints};
 use crate::db::schema::{counters, detainees, reviews};
 use crate::db::{self, DbConnection};
 use crate::domain::{stored_date, stored_optional_uuid, stored_uuid, PartialDate};
@@ -119,11 +117,19 @@ pub fn create(
     author: Author,
     fields: DetaineeFields,
     source_notes: Option<String>,
+    fingerprints: &Fingerprints,
     context: &RequestContext,
 ) -> Result<Detainee, AppError> {
-    create_all(conn, actor, author, vec![(fields, source_notes)], context)?
-        .pop()
-        .ok_or_else(|| AppError::internal_msg("no file created"))
+    create_all(
+        conn,
+        actor,
+        author,
+        vec![(fields, source_notes)],
+        fingerprints,
+        context,
+    )?
+    .pop()
+    .ok_or_else(|| AppError::internal_msg("no file created"))
 }
 
 /// Open files in order, each with its reference, its name keys and its
@@ -134,6 +140,7 @@ pub fn create_all(
     actor: &Actor,
     author: Author,
     files: Vec<(DetaineeFields, Option<String>)>,
+    fingerprints: &Fingerprints,
     context: &RequestContext,
 ) -> Result<Vec<Detainee>, AppError> {
     let now = db::to_utc(db::now());
@@ -171,7 +178,7 @@ pub fn create_all(
             .changed(
                 "source_notes",
                 serde_json::Value::Null,
-                source_notes_fingerprint(&file.source_notes),
+                fingerprints.source_notes(&file.source_notes),
             );
         entries.push(audit::store::NewEntry {
             action: AuditAction::DetaineeCreate,
@@ -258,11 +265,13 @@ impl<'a> NewDetaineeRow<'a> {
     }
 }
 
-/// Write every mutable column of `file`; the row must be locked and its
-/// version checked in this transaction.
-pub fn update(conn: &mut DbConnection, file: &Detainee) -> Result<(), AppError> {
+/// Write every mutable column of `file` and count one more version, in
+/// SQL (`version = version + 1`, never a value read earlier), so that one
+/// version is one state however writes interleave. `file.version` becomes
+/// the new version. The row must be locked in this transaction (`lock`).
+pub fn save(conn: &mut DbConnection, file: &mut Detainee) -> Result<(), AppError> {
     let f = &file.fields;
-    diesel::update(detainees::table.find(file.id.to_string()))
+    file.version = diesel::update(detainees::table.find(file.id.to_string()))
         .set((
             (
                 detainees::full_name.eq(&f.full_name),
@@ -285,15 +294,54 @@ pub fn update(conn: &mut DbConnection, file: &Detainee) -> Result<(), AppError> 
                 detainees::notes.eq(&f.notes),
                 detainees::source_notes.eq(&file.source_notes),
                 detainees::review_status.eq(file.review_status.as_str()),
-                detainees::version.eq(file.version),
+                detainees::version.eq(detainees::version + 1),
                 detainees::updated_at.eq(file.updated_at.naive_utc()),
                 detainees::updated_by.eq(file.updated_by.to_string()),
                 detainees::archived_at.eq(file.archived_at.map(|t| t.naive_utc())),
                 detainees::merged_into.eq(file.merged_into.map(|id| id.to_string())),
             ),
         ))
-        .execute(conn)?;
+        .returning(detainees::version)
+        .get_result(conn)?;
     Ok(())
+}
+
+/// The file, locked until the end of the write transaction, if `scope`
+/// includes it. Every path that reads a file and then writes it starts
+/// here, so a decision, an edit, a custody record or a merge each sees the
+/// file as it is when it commits (PostgreSQL: `SELECT … FOR UPDATE`;
+/// SQLite: the write transaction already excludes other writers).
+pub fn lock(conn: &mut DbConnection, id: Uuid, scope: FileScope) -> Result<Detainee, AppError> {
+    db::lock_row(conn, "detainees", &id.to_string())?;
+    find_in_scope(conn, id, scope)?.ok_or(AppError::NotFound)
+}
+
+/// A write to the file that changes none of its content (a custody record,
+/// a review step): one more version, in SQL, and optionally a new
+/// `review_status`. The row must be locked (`lock`). Returns the new version.
+pub fn touch(
+    conn: &mut DbConnection,
+    id: Uuid,
+    review_status: Option<ReviewStatus>,
+    user_id: Uuid,
+) -> Result<i64, AppError> {
+    let target = detainees::table.find(id.to_string());
+    let stamp = (
+        detainees::version.eq(detainees::version + 1),
+        detainees::updated_at.eq(db::now()),
+        detainees::updated_by.eq(user_id.to_string()),
+    );
+    let version = match review_status {
+        Some(status) => diesel::update(target)
+            .set((stamp, detainees::review_status.eq(status.as_str())))
+            .returning(detainees::version)
+            .get_result(conn)?,
+        None => diesel::update(target)
+            .set(stamp)
+            .returning(detainees::version)
+            .get_result(conn)?,
+    };
+    Ok(version)
 }
 
 /// A file by id, archived or not, if the scope includes it.
@@ -308,28 +356,6 @@ pub fn find_in_scope(
         ..DetaineeFilter::default()
     };
     Ok(list(conn, scope, &filter, None, 1)?.into_iter().next())
-}
-
-/// Set the file's `review_status` (a review step moved it), bumping its
-/// version so a caseworker's stale edit is refused. Returns the old status.
-pub fn set_review_status(
-    conn: &mut DbConnection,
-    file: &Detainee,
-    review_status: ReviewStatus,
-    user_id: Uuid,
-) -> Result<(), AppError> {
-    if file.review_status == review_status {
-        return Ok(());
-    }
-    diesel::update(detainees::table.find(file.id.to_string()))
-        .set((
-            detainees::review_status.eq(review_status.as_str()),
-            detainees::version.eq(file.version + 1),
-            detainees::updated_at.eq(db::now()),
-            detainees::updated_by.eq(user_id.to_string()),
-        ))
-        .execute(conn)?;
-    Ok(())
 }
 
 #[derive(Debug, Default, Clone)]

@@ -120,6 +120,16 @@ pub fn exists(conn: &mut DbConnection, id: Uuid) -> Result<bool, AppError> {
     )
 }
 
+/// A facility named by a file or a custody record must be registered (422 otherwise).
+pub fn require_registered(conn: &mut DbConnection, id: Option<Uuid>) -> Result<(), AppError> {
+    match id {
+        Some(id) if !exists(conn, id)? => Err(AppError::validation(
+            "facility_id names no registered facility",
+        )),
+        _ => Ok(()),
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct FacilityFilter {
     pub kind: Option<FacilityKind>,

@@ -1,5 +1,6 @@
 //! HTTP plumbing shared by every resource: pagination, ETags, routing helpers.
 
+pub mod client;
 pub mod etag;
 pub mod limits;
 pub mod pagination;

@@ -3,7 +3,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::detainees::model::{Category, DetaineeView, Sex};
+use crate::detainees::model::{Accusation, Category, DetaineeView, Sex};
 use crate::detainees::{Detainee, DetaineeStatus, ReviewStatus};
 use crate::domain::PartialDate;
 use crate::text_enum;
@@ -72,6 +72,9 @@ pub struct Review {
     pub confirmed_by: Option<Uuid>,
     pub confirmation_note: Option<String>,
     pub prior_review_status: ReviewStatus,
+    /// What the file was accused of when this review opened; `None` for
+    /// reviews opened before this was recorded (treated as changed).
+    pub accusation_at_open: Option<Accusation>,
     pub opened_at: DateTime<Utc>,
     pub claimed_at: Option<DateTime<Utc>>,
     pub decided_at: Option<DateTime<Utc>>,
@@ -81,8 +84,11 @@ pub struct Review {
 }
 
 impl Review {
-    /// The file's `review_status` while this is its latest review.
-    pub fn file_review_status(&self) -> ReviewStatus {
+    /// The file's `review_status` while this is its latest review, the
+    /// file now being accused of `current`. A withdrawn review gives back
+    /// the status from before it opened only if the accusation is as it
+    /// was then: no clearance outlives a change of accusation.
+    pub fn file_review_status(&self, current: &Accusation) -> ReviewStatus {
         match self.status {
             ReviewState::Open => ReviewStatus::PendingReview,
             ReviewState::InReview | ReviewState::AwaitingConfirmation => ReviewStatus::UnderReview,
@@ -90,7 +96,10 @@ impl Review {
                 Some(Decision::ClearedForRelease) => ReviewStatus::ClearedForRelease,
                 _ => ReviewStatus::ReleaseWithheld,
             },
-            ReviewState::Withdrawn => self.prior_review_status,
+            ReviewState::Withdrawn if self.accusation_at_open.as_ref() == Some(current) => {
+                self.prior_review_status
+            }
+            ReviewState::Withdrawn => ReviewStatus::NotReviewed,
         }
     }
 }

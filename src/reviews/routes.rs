@@ -136,9 +136,7 @@ pub async fn open(
         .write({
             let caller = caller.clone();
             move |conn| {
-                db::lock_row(conn, "detainees", &detainee_id.to_string())?;
-                let file =
-                    files::find_in_scope(conn, detainee_id, scope)?.ok_or(AppError::NotFound)?;
+                let file = files::lock(conn, detainee_id, scope)?;
                 if file.archived_at.is_some() {
                     return Err(AppError::conflict("the file is archived; restore it first"));
                 }
@@ -146,6 +144,7 @@ pub async fn open(
                     return Err(store::already_open());
                 }
                 let now = db::to_utc(db::now());
+                let accusation = file.fields.accusation();
                 let review = Review {
                     id: Uuid::now_v7(),
                     detainee_id,
@@ -160,6 +159,7 @@ pub async fn open(
                     confirmed_by: None,
                     confirmation_note: None,
                     prior_review_status: file.review_status,
+                    accusation_at_open: Some(accusation.clone()),
                     opened_at: now,
                     claimed_at: None,
                     decided_at: None,
@@ -168,8 +168,8 @@ pub async fn open(
                     updated_at: now,
                 };
                 store::insert(conn, &review)?;
-                let new_status = review.file_review_status();
-                files::set_review_status(conn, &file, new_status, user_id)?;
+                let new_status = review.file_review_status(&accusation);
+                let version = files::touch(conn, detainee_id, Some(new_status), user_id)?;
                 let changes = Changes::new()
                     .created("detainee_id", detainee_id.to_string())
                     .created("status", review.status.as_str())
@@ -178,7 +178,8 @@ pub async fn open(
                         "file_review_status",
                         file.review_status.as_str(),
                         new_status.as_str(),
-                    );
+                    )
+                    .changed("detainee_version", file.version, version);
                 audit::append(
                     conn,
                     &actor,
@@ -205,14 +206,14 @@ pub async fn open(
         (status = 200, description = "A page of the file's reviews, oldest first", body = inline(Page<ReviewView>)),
         (status = 400, description = "Bad id or query", body = Problem),
         (status = 401, description = "Not logged in", body = Problem),
-        (status = 403, description = "This role has no access to files", body = Problem),
+        (status = 403, description = "Only the owner's caseworkers and auditors list a file's reviews", body = Problem),
         (status = 404, description = "No such file, or not visible to you", body = Problem),
     )
 )]
 pub async fn list_for_file(
     state: web::Data<AppState>,
     context: RequestContext,
-    auth: Authorized<can::ReadDetainees>,
+    auth: Authorized<can::ReadFileReviews>,
     id: web::Path<Uuid>,
     query: web::Query<ReviewQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -343,10 +344,13 @@ async fn take_step(
     state
         .db
         .write(move |conn| {
+            // The file first, then the review (the order every path keeps):
+            // each step judges the file as it is when the step commits, and
+            // a concurrent edit of the file waits for it (or it for the edit).
+            let detainee_id = store::file_of(conn, review_id)?.ok_or(AppError::NotFound)?;
+            let file = files::lock(conn, detainee_id, FileScope::All)?;
             db::lock_row(conn, "reviews", &review_id.to_string())?;
             let mut review = store::find(conn, review_id)?.ok_or(AppError::NotFound)?;
-            let file = files::find_in_scope(conn, review.detainee_id, FileScope::All)?
-                .ok_or_else(|| AppError::internal_msg("review without its file"))?;
             // Scope of the steps that are not a reviewer's: 404 outside it.
             let visible = match step {
                 Step::Withdraw => caller.user.organization_id == file.organization_id,
@@ -362,8 +366,9 @@ async fn take_step(
             let Outcome { action, changes } = apply(conn, &mut review, &file, &caller)?;
             review.updated_at = db::to_utc(db::now());
             store::update(conn, &review)?;
-            let file_status = review.file_review_status();
-            files::set_review_status(conn, &file, file_status, caller.user.id)?;
+            // Every step is a write to the file: one more version, in SQL.
+            let file_status = review.file_review_status(&file.fields.accusation());
+            let version = files::touch(conn, file.id, Some(file_status), caller.user.id)?;
             let changes = changes
                 .created("detainee_id", file.id.to_string())
                 .changed("status", before.as_str(), review.status.as_str())
@@ -371,7 +376,8 @@ async fn take_step(
                     "file_review_status",
                     file.review_status.as_str(),
                     file_status.as_str(),
-                );
+                )
+                .changed("detainee_version", file.version, version);
             audit::append(
                 conn,
                 &caller.actor(),

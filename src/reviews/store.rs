@@ -27,6 +27,7 @@ struct ReviewRow {
     confirmed_by: Option<String>,
     confirmation_note: Option<String>,
     prior_review_status: String,
+    accusation_at_open: Option<String>,
     opened_at: NaiveDateTime,
     claimed_at: Option<NaiveDateTime>,
     decided_at: Option<NaiveDateTime>,
@@ -52,6 +53,11 @@ impl TryFrom<ReviewRow> for Review {
             confirmed_by: stored_optional_uuid(row.confirmed_by)?,
             confirmation_note: row.confirmation_note,
             prior_review_status: row.prior_review_status.parse()?,
+            accusation_at_open: row
+                .accusation_at_open
+                .map(|json| serde_json::from_str(&json))
+                .transpose()
+                .map_err(AppError::internal)?,
             opened_at: db::to_utc(row.opened_at),
             claimed_at: row.claimed_at.map(db::to_utc),
             decided_at: row.decided_at.map(db::to_utc),
@@ -76,6 +82,12 @@ pub fn insert(conn: &mut DbConnection, review: &Review) -> Result<(), AppError> 
             reviews::requested_by.eq(review.requested_by.to_string()),
             reviews::reason.eq(&review.reason),
             reviews::prior_review_status.eq(review.prior_review_status.as_str()),
+            reviews::accusation_at_open.eq(review
+                .accusation_at_open
+                .as_ref()
+                .map(serde_json::to_string)
+                .transpose()
+                .map_err(AppError::internal)?),
             reviews::opened_at.eq(review.opened_at.naive_utc()),
             reviews::updated_at.eq(review.updated_at.naive_utc()),
         ))
@@ -123,6 +135,18 @@ pub fn find(conn: &mut DbConnection, id: Uuid) -> Result<Option<Review>, AppErro
         .first(conn)
         .optional()?
         .map(Review::try_from)
+        .transpose()
+}
+
+/// The file a review is about (never changes, so it is read without a lock:
+/// the caller locks the file, then the review).
+pub fn file_of(conn: &mut DbConnection, review_id: Uuid) -> Result<Option<Uuid>, AppError> {
+    reviews::table
+        .find(review_id.to_string())
+        .select(reviews::detainee_id)
+        .first::<String>(conn)
+        .optional()?
+        .map(|id| stored_uuid(&id))
         .transpose()
 }
 

@@ -4,7 +4,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::*;
-use crate::on_both_engines;
+use crate::scenarios;
 
 async fn first_start_creates_administration_and_admin(engine: Engine) {
     let app = spawn_app(engine).await;
@@ -416,13 +416,15 @@ async fn user_lists_paginate_and_filter(engine: Engine) {
     assert_eq!(inactive["items"].as_array().unwrap().len(), 0);
 }
 
-on_both_engines!(
-    first_start_creates_administration_and_admin,
-    organizations_are_created_listed_and_read,
-    roles_must_fit_the_organisation_kind,
-    accounts_are_created_read_updated_with_if_match,
-    concurrent_edits_of_one_version_have_one_winner,
-    admins_cannot_lock_themselves_out,
-    a_password_reset_ends_sessions_and_sets_the_new_password,
-    user_lists_paginate_and_filter,
-);
+scenarios! {
+    both: [
+        first_start_creates_administration_and_admin,
+        organizations_are_created_listed_and_read,
+        roles_must_fit_the_organisation_kind,
+        accounts_are_created_read_updated_with_if_match,
+        concurrent_edits_of_one_version_have_one_winner,
+        admins_cannot_lock_themselves_out,
+        a_password_reset_ends_sessions_and_sets_the_new_password,
+        user_lists_paginate_and_filter,
+    ],
+}

@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::*;
-use crate::on_both_engines;
+use crate::scenarios;
 
 /// A little of everything the trust core audits.
 async fn busy_day(app: &TestApp) -> (TestUser, Vec<String>) {
@@ -408,21 +408,131 @@ async fn request_ids_reach_the_audit_entry(engine: Engine) {
     assert_eq!(entry["request_id"], "case-intake-2026-0042");
 }
 
-on_both_engines!(
-    every_account_and_auth_event_is_audited_without_secrets,
-    the_chain_recomputes_from_the_api_output,
-    the_signed_head_verifies_and_checkpoints_hold,
-    triggers_refuse_update_and_delete,
-    a_direct_database_edit_is_detected,
-    the_log_filters_and_paginates,
-    request_ids_reach_the_audit_entry,
-);
+/// HMAC-SHA-256 of `text` under the app's fingerprint key and purpose
+/// label, as docs/security.md describes it: the first 16 hex digits.
+fn keyed_fingerprint(app: &TestApp, label: &str, text: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let key_hex = std::fs::read_to_string(&app.settings.fingerprint_key_file).unwrap();
+    let key = hex::decode(key_hex.trim()).unwrap();
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&key).unwrap();
+    mac.update(label.as_bytes());
+    mac.update(&[0]);
+    mac.update(text.as_bytes());
+    format!("hmac:{}", &hex::encode(mac.finalize().into_bytes())[..16])
+}
+
+/// Confidential text enters the audit log only as a keyed fingerprint: a
+/// short note cannot be confirmed from an audit export by hashing guesses,
+/// and what someone typed as a username that names no account (often a
+/// password) is not there at all.
+async fn secrets_reach_the_audit_log_only_as_keyed_fingerprints(engine: Engine) {
+    use sha2::Digest;
+    let app = spawn_app(engine).await;
+    let caseworker = app.user_with_role("caseworker").await;
+    let auditor = app.user_with_role("auditor").await;
+    let short_note = "Informant: K.";
+    let file: Value = app
+        .post(
+            "/api/v1/detainees",
+            &caseworker.token,
+            &json!({"full_name": "Samir Fadi Khalil", "source_notes": short_note}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let typed = "Tq-my real password \u{202E}1917";
+    app.login(typed, "anything at all 12345").await;
+
+    let entries = app.audit_entries(&auditor.token).await;
+    let text = serde_json::to_string(&entries).unwrap();
+    let created = entries
+        .iter()
+        .find(|e| e["action"] == "detainee.create" && e["entity_id"] == file["id"])
+        .unwrap();
+    let shown = created["changes"]["source_notes"][1].as_str().unwrap();
+    assert_eq!(
+        shown,
+        keyed_fingerprint(&app, "sijill source_notes", short_note)
+    );
+    let plain = hex::encode(sha2::Sha256::digest(short_note.as_bytes()));
+    assert!(
+        !text.contains(&plain[..16]),
+        "a plain hash confirms a guess"
+    );
+    assert!(!text.contains(short_note));
+
+    let failed = entries
+        .iter()
+        .find(|e| e["action"] == "auth.login_failed")
+        .unwrap();
+    let typed_name = typed.trim().to_lowercase();
+    assert_eq!(failed["changes"]["reason"][1], "unknown_user");
+    assert_eq!(failed["actor_username"], Value::Null);
+    assert_eq!(
+        failed["changes"]["typed_username"][1],
+        keyed_fingerprint(&app, "sijill typed username", &typed_name).as_str()
+    );
+    assert!(!text.to_lowercase().contains("my real password"));
+    assert!(
+        !text.contains('\u{202E}'),
+        "a bidi override reached the log raw"
+    );
+    // Nor is the typed text kept in the throttle table.
+    let stored = app
+        .db
+        .query_text("SELECT login_key AS value FROM login_attempts");
+    assert!(
+        !stored.contains("password") && stored.len() == 64,
+        "{stored}"
+    );
+}
+
+/// Every process on one database fingerprints with the same key: a server
+/// given another key refuses to start (it would count login attempts apart
+/// from its peers), saying what to do; with the right key it starts.
+async fn a_server_with_another_fingerprint_key_refuses_to_start(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let settings = app.settings.clone();
+    let db = app.stop().await;
+    let mut wrong = settings.clone();
+    wrong.fingerprint_key_file = db.dir.join("another-fingerprint-key");
+    let refused = tokio::task::spawn_blocking(move || sijill::startup::Application::build(wrong))
+        .await
+        .unwrap();
+    let message = match refused {
+        Ok(_) => panic!("a server with another fingerprint key started"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        message.contains("not the fingerprint key this database was set up with"),
+        "{message}"
+    );
+    let app = spawn_on(db, settings).await;
+    app.login_ok("admin", ADMIN_PASSWORD).await;
+}
+
+scenarios! {
+    both: [
+        every_account_and_auth_event_is_audited_without_secrets,
+        the_chain_recomputes_from_the_api_output,
+        the_signed_head_verifies_and_checkpoints_hold,
+        triggers_refuse_update_and_delete,
+        a_direct_database_edit_is_detected,
+        the_log_filters_and_paginates,
+        request_ids_reach_the_audit_entry,
+        secrets_reach_the_audit_log_only_as_keyed_fingerprints,
+        a_server_with_another_fingerprint_key_refuses_to_start,
+    ],
+    sqlite: [
+        the_documented_python_script_verifies_the_chain,
+    ],
+}
 
 /// The Python script in the docs recomputes the same chain. It needs only
 /// python3's standard library; on a machine without python3 it cannot run
 /// (CI has it and must run it).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_documented_python_script_verifies_the_chain() {
+async fn the_documented_python_script_verifies_the_chain(_engine: Engine) {
     let python = std::process::Command::new("python3")
         .arg("--version")
         .output();

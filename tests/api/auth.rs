@@ -4,7 +4,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::*;
-use crate::on_both_engines;
+use crate::scenarios;
 
 async fn login_gives_a_token_pair_and_me_shows_the_account(engine: Engine) {
     let app = spawn_app(engine).await;
@@ -321,12 +321,7 @@ async fn passwords_are_rehashed_at_login_when_the_parameters_change(engine: Engi
     let mut settings = app.settings.clone();
     settings.password_hash.memory_kib = 24_576;
     settings.password_hash.iterations = 3;
-    let db = TestDatabase {
-        url: app.db.url.clone(),
-        engine: app.db.engine,
-        dir: app.db.dir.clone(),
-    };
-    let stronger = spawn_on(db, settings).await;
+    let stronger = spawn_on(app.stop().await, settings).await;
     let (token, _) = stronger.login_ok(&user.username, &user.password).await;
     assert!(hash_of(&stronger.db, &user.username).starts_with("$argon2id$v=19$m=24576,t=3,p=1$"));
     let entries = stronger.audit_entries(&token).await;
@@ -340,15 +335,177 @@ async fn passwords_are_rehashed_at_login_when_the_parameters_change(engine: Engi
     stronger.login_ok(&user.username, &user.password).await;
 }
 
-on_both_engines!(
-    login_gives_a_token_pair_and_me_shows_the_account,
-    usernames_are_case_insensitive_at_login,
-    unknown_user_wrong_password_and_inactive_account_get_the_same_answer,
-    logout_ends_the_session_at_once,
-    deactivation_and_role_change_take_effect_at_once,
-    refresh_rotates_and_reuse_ends_the_whole_session,
-    five_failures_lock_the_username_and_it_recovers_by_itself,
-    failures_from_one_address_lock_that_address,
-    the_password_policy_is_enforced,
-    passwords_are_rehashed_at_login_when_the_parameters_change,
-);
+/// Statuses of `n` logins sent at once, sorted.
+async fn logins_at_once(app: &TestApp, n: usize, attempt: impl Fn(usize) -> Value) -> Vec<u16> {
+    let requests = (0..n).map(|i| {
+        let body = attempt(i);
+        async move {
+            app.request(
+                reqwest::Method::POST,
+                "/api/v1/auth/login",
+                None,
+                Some(&body),
+            )
+            .await
+            .status()
+            .as_u16()
+        }
+    });
+    let mut statuses = futures_util::future::join_all(requests).await;
+    statuses.sort();
+    statuses
+}
+
+/// 24 wrong passwords for one username sent at once: no more passwords are
+/// checked than one after another — five 401s, the rest 429 — and then the
+/// right password is refused too, until the window passes.
+async fn guesses_sent_at_once_are_limited_like_guesses_in_turn(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let auditor = app.user_with_role("auditor").await;
+    let statuses = logins_at_once(
+        &app,
+        24,
+        |i| json!({"username": "admin", "password": format!("wrong guess number {i} ok")}),
+    )
+    .await;
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    assert_eq!(checked, 5, "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| matches!(s, 401 | 429)),
+        "{statuses:?}"
+    );
+    assert_problem(
+        app.login("admin", ADMIN_PASSWORD).await,
+        429,
+        "rate_limited",
+    )
+    .await;
+
+    let entries = app.audit_entries(&auditor.token).await;
+    let count = |action: &str| {
+        entries
+            .iter()
+            .filter(|e| e["action"] == action && e["actor_username"] == "admin")
+            .count()
+    };
+    assert_eq!(count("auth.login_failed"), 5);
+    assert_eq!(count("auth.locked"), 1);
+}
+
+/// The per-address limit holds the same way: guesses at many usernames
+/// from one address, sent at once.
+async fn guesses_from_one_address_sent_at_once_are_limited(engine: Engine) {
+    let app = spawn_app_with(engine, |s| s.login_max_failures_per_client = 3).await;
+    let statuses = logins_at_once(
+        &app,
+        24,
+        |i| json!({"username": format!("ghost-{i}"), "password": "wrong guess entirely 1"}),
+    )
+    .await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 401).count(),
+        3,
+        "{statuses:?}"
+    );
+    assert_problem(
+        app.login("admin", ADMIN_PASSWORD).await,
+        429,
+        "rate_limited",
+    )
+    .await;
+}
+
+/// Behind a trusted proxy the client is the rightmost address the proxy
+/// did not write for itself: the client cannot pick one by sending the
+/// header, nor escape its address's limit. Without trusted proxies the
+/// header is ignored.
+async fn behind_trusted_proxies_the_client_cannot_choose_its_address(engine: Engine) {
+    let app = spawn_app_with(engine, |s| {
+        s.login_max_failures_per_client = 3;
+        s.trusted_proxies = sijill::config::TrustedProxies::parse("127.0.0.1, 10.0.0.0/8").unwrap();
+    })
+    .await;
+    let auditor = app.user_with_role("auditor").await;
+    let login_via = |forwarded: String, password: &'static str| {
+        let app = &app;
+        async move {
+            app.client
+                .post(app.url("/api/v1/auth/login"))
+                .header("X-Forwarded-For", forwarded)
+                .json(&json!({"username": "admin", "password": password}))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // The client invents a different left part each time; our proxies
+    // (127.0.0.1 and a 10.x hop) appended the real address 203.0.113.9.
+    for i in 0..3 {
+        let res = login_via(
+            format!("198.51.100.{i}, 203.0.113.9, 10.1.2.3"),
+            "wrong wrong wrong 1",
+        )
+        .await;
+        assert_problem(res, 401, "unauthorized").await;
+    }
+    let res = login_via("198.51.100.77, 203.0.113.9".into(), ADMIN_PASSWORD).await;
+    assert_problem(res, 429, "rate_limited").await;
+    // Another real address is not locked.
+    let res = login_via("203.0.113.10".into(), ADMIN_PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::OK);
+
+    let entries = app.audit_entries(&auditor.token).await;
+    let failed: Vec<&Value> = entries
+        .iter()
+        .filter(|e| e["action"] == "auth.login_failed")
+        .collect();
+    assert_eq!(failed.len(), 3);
+    assert!(
+        failed.iter().all(|e| e["client_ip"] == "203.0.113.9"),
+        "{failed:?}"
+    );
+    let login = entries
+        .iter()
+        .rev()
+        .find(|e| e["action"] == "auth.login")
+        .unwrap();
+    assert_eq!(login["client_ip"], "203.0.113.10");
+
+    // No trusted proxies: the header is the client's own and ignored.
+    let direct = spawn_app(engine).await;
+    let auditor = direct.user_with_role("auditor").await;
+    let res = direct
+        .client
+        .post(direct.url("/api/v1/auth/login"))
+        .header("X-Forwarded-For", "203.0.113.50")
+        .json(&json!({"username": "admin", "password": "wrong wrong wrong 1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 401, "unauthorized").await;
+    let entries = direct.audit_entries(&auditor.token).await;
+    let failed = entries
+        .iter()
+        .rev()
+        .find(|e| e["action"] == "auth.login_failed")
+        .unwrap();
+    assert_eq!(failed["client_ip"], "127.0.0.1");
+}
+
+scenarios! {
+    both: [
+        login_gives_a_token_pair_and_me_shows_the_account,
+        usernames_are_case_insensitive_at_login,
+        unknown_user_wrong_password_and_inactive_account_get_the_same_answer,
+        logout_ends_the_session_at_once,
+        deactivation_and_role_change_take_effect_at_once,
+        refresh_rotates_and_reuse_ends_the_whole_session,
+        five_failures_lock_the_username_and_it_recovers_by_itself,
+        failures_from_one_address_lock_that_address,
+        the_password_policy_is_enforced,
+        passwords_are_rehashed_at_login_when_the_parameters_change,
+        guesses_sent_at_once_are_limited_like_guesses_in_turn,
+        guesses_from_one_address_sent_at_once_are_limited,
+        behind_trusted_proxies_the_client_cannot_choose_its_address,
+    ],
+}

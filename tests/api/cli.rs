@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 use serde_json::Value;
 
 use crate::helpers::*;
-use crate::on_both_engines;
+use crate::scenarios;
 
 fn sijill(db: &TestDatabase) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_sijill"));
@@ -211,17 +211,176 @@ async fn synthetic_files_are_found_after_the_index_is_rebuilt(engine: Engine) {
     }
 }
 
-on_both_engines!(
-    synthetic_files_are_found_after_the_index_is_rebuilt,
-    scripted_set_up_creates_organisations_and_accounts,
-    an_unknown_database_scheme_is_refused,
-    seed_demo_loads_a_first_look,
-    set_up_on_an_empty_database_creates_the_admin_first,
-);
+/// Wait up to `seconds` for a child to exit by itself.
+fn exited_within(
+    child: &mut std::process::Child,
+    seconds: u64,
+) -> Option<std::process::ExitStatus> {
+    for _ in 0..seconds * 10 {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    None
+}
+
+/// A `sijill serve` started by a test: its address (`None` if it exited
+/// before listening), and everything it writes to standard output after
+/// that, gathered until it exits.
+struct Served {
+    child: std::process::Child,
+    address: Option<String>,
+    rest_of_stdout: std::thread::JoinHandle<String>,
+}
+
+impl Served {
+    fn start(cmd: &mut Command) -> Served {
+        use std::io::{BufRead, BufReader};
+        let mut child = cmd
+            .arg("serve")
+            .env("SIJILL_BIND", "127.0.0.1:0")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut seen = String::new();
+        let address = lines.by_ref().map_while(Result::ok).find_map(|line| {
+            seen.push_str(&line);
+            seen.push('\n');
+            line.strip_prefix("sijill: listening on ")
+                .map(str::to_owned)
+        });
+        // Keep draining, so the server never blocks on a full pipe.
+        let rest_of_stdout = std::thread::spawn(move || {
+            seen + &lines.map_while(Result::ok).collect::<Vec<_>>().join("\n")
+        });
+        Served {
+            child,
+            address,
+            rest_of_stdout,
+        }
+    }
+
+    /// Stop it; its standard output and error.
+    fn stop(mut self) -> (String, String) {
+        let _ = self.child.kill();
+        let output = self.child.wait_with_output().unwrap();
+        let stdout = self.rest_of_stdout.join().unwrap();
+        (stdout, String::from_utf8_lossy(&output.stderr).into_owned())
+    }
+}
+
+/// One SQLite file, one server process: a second `serve` on a file another
+/// process serves refuses to start, saying why; once the first has
+/// stopped, a new one starts.
+async fn a_second_server_on_one_sqlite_file_refuses_to_start(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let mut second = sijill(&app.db)
+        .arg("serve")
+        .env("SIJILL_BIND", "127.0.0.1:0")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let Some(status) = exited_within(&mut second, 30) else {
+        second.kill().unwrap();
+        panic!("a second server started on a SQLite file another process serves");
+    };
+    assert!(!status.success());
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut second.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(
+        stderr.contains("already serving the SQLite database"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("PostgreSQL"), "{stderr}");
+    // The command line still works beside the running server.
+    let output = sijill(&app.db).args(["audit", "verify"]).output().unwrap();
+    assert!(output.status.success());
+
+    let db = app.stop().await;
+    let next = Served::start(&mut sijill(&db));
+    assert!(
+        next.address.is_some(),
+        "no server started after the first stopped"
+    );
+    next.stop();
+}
+
+/// `SIJILL_BOOTSTRAP_ADMIN_PASSWORD` set on a database that already has
+/// accounts is said to be unused, by every command and by `serve`; logs
+/// written to a pipe carry no colour codes.
+async fn an_unused_bootstrap_password_is_reported_everywhere(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let unused = "another passphrase entirely 2026";
+    let warning = "SIJILL_BOOTSTRAP_ADMIN_PASSWORD is set, but this database already has accounts";
+    for args in [
+        vec!["migrate"],
+        vec!["audit", "verify"],
+        vec![
+            "organization",
+            "create",
+            "--name",
+            "Late Board",
+            "--kind",
+            "independent_review",
+        ],
+    ] {
+        let output = sijill(&app.db)
+            .args(&args)
+            .env("SIJILL_BOOTSTRAP_ADMIN_PASSWORD", unused)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(warning), "{args:?}: {stderr}");
+    }
+    // Without the variable, nothing to say.
+    let output = sijill(&app.db).arg("migrate").output().unwrap();
+    assert!(!String::from_utf8_lossy(&output.stderr).contains(warning));
+
+    let db = app.stop().await;
+    let server = Served::start(
+        sijill(&db)
+            .env("SIJILL_BOOTSTRAP_ADMIN_PASSWORD", unused)
+            .env("RUST_LOG", "info"),
+    );
+    assert!(server.address.is_some());
+    let (stdout, stderr) = server.stop();
+    assert!(stderr.contains(warning), "{stderr}");
+    // Its logs went to a pipe: plain text, no colour codes.
+    assert!(stdout.contains("WARN"), "{stdout}");
+    assert!(
+        !stdout.contains('\u{1b}'),
+        "ANSI codes in a piped log: {stdout:?}"
+    );
+    // And `admin` kept the password it had.
+    let settings = test_settings(&db);
+    let app = spawn_on(db, settings).await;
+    assert_eq!(app.login("admin", unused).await.status(), 401);
+    app.login_ok("admin", ADMIN_PASSWORD).await;
+}
+
+scenarios! {
+    both: [
+        synthetic_files_are_found_after_the_index_is_rebuilt,
+        scripted_set_up_creates_organisations_and_accounts,
+        an_unknown_database_scheme_is_refused,
+        seed_demo_loads_a_first_look,
+        set_up_on_an_empty_database_creates_the_admin_first,
+        an_unused_bootstrap_password_is_reported_everywhere,
+    ],
+    sqlite: [
+        a_second_server_on_one_sqlite_file_refuses_to_start,
+        sigterm_shuts_the_server_down_gracefully,
+        eval_search_reports_recall_on_the_case_set,
+    ],
+}
 
 /// SIGTERM stops the server cleanly (exit status 0) after it has served.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_shuts_the_server_down_gracefully() {
+async fn sigterm_shuts_the_server_down_gracefully(_engine: Engine) {
     use std::io::{BufRead, BufReader};
     let db = TestDatabase::new(Engine::Sqlite);
     let mut child = sijill(&db)
@@ -337,8 +496,7 @@ async fn seed_demo_loads_a_first_look(engine: Engine) {
 }
 
 /// `sijill eval-search` reports recall on our own case set.
-#[test]
-fn eval_search_reports_recall_on_the_case_set() {
+async fn eval_search_reports_recall_on_the_case_set(_engine: Engine) {
     let data = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
     let output = Command::new(env!("CARGO_BIN_EXE_sijill"))
         .args([

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::facilities::sednaya;
 use crate::helpers::*;
-use crate::on_both_engines;
+use crate::scenarios;
 
 pub async fn new_facility(app: &TestApp, token: &str) -> String {
     let res = app.post("/api/v1/facilities", token, &sednaya()).await;
@@ -602,11 +602,13 @@ async fn lists_filter_and_visit_every_file_once_while_files_are_added(engine: En
     .await;
 }
 
-on_both_engines!(
-    files_keep_every_field_exactly,
-    every_validation_rule_has_a_rejected_example,
-    server_owned_fields_cannot_be_sent,
-    patch_needs_if_match_and_the_loser_of_a_race_gets_412,
-    archive_hides_and_restore_brings_back,
-    lists_filter_and_visit_every_file_once_while_files_are_added,
-);
+scenarios! {
+    both: [
+        files_keep_every_field_exactly,
+        every_validation_rule_has_a_rejected_example,
+        server_owned_fields_cannot_be_sent,
+        patch_needs_if_match_and_the_loser_of_a_race_gets_412,
+        archive_hides_and_restore_brings_back,
+        lists_filter_and_visit_every_file_once_while_files_are_added,
+    ],
+}

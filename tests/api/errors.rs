@@ -4,7 +4,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::helpers::*;
-use crate::on_both_engines;
+use crate::scenarios;
 
 async fn bad_bodies_are_problems(engine: Engine) {
     let app = spawn_app(engine).await;
@@ -276,10 +276,12 @@ async fn request_ids_are_kept_or_made_and_responses_are_not_cached(engine: Engin
     }
 }
 
-on_both_engines!(
-    bad_bodies_are_problems,
-    bad_paths_and_queries_are_problems,
-    unknown_routes_and_methods_are_problems,
-    oversized_headers_are_refused_before_any_handler,
-    request_ids_are_kept_or_made_and_responses_are_not_cached,
-);
+scenarios! {
+    both: [
+        bad_bodies_are_problems,
+        bad_paths_and_queries_are_problems,
+        unknown_routes_and_methods_are_problems,
+        oversized_headers_are_refused_before_any_handler,
+        request_ids_are_kept_or_made_and_responses_are_not_cached,
+    ],
+}

@@ -4,7 +4,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::*;
-use crate::on_both_engines;
+use crate::scenarios;
 
 pub fn sednaya() -> Value {
     json!({
@@ -305,8 +305,10 @@ async fn every_role_reads_facilities_and_only_caseworkers_write(engine: Engine) 
     assert_problem(app.get(&missing, &caseworker.token).await, 404, "not_found").await;
 }
 
-on_both_engines!(
-    facilities_are_created_read_listed_and_updated,
-    facility_input_is_validated,
-    every_role_reads_facilities_and_only_caseworkers_write,
-);
+scenarios! {
+    both: [
+        facilities_are_created_read_listed_and_updated,
+        facility_input_is_validated,
+        every_role_reads_facilities_and_only_caseworkers_write,
+    ],
+}

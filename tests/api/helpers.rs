@@ -21,43 +21,100 @@ pub enum Engine {
     Postgres,
 }
 
-/// The PostgreSQL half runs when `SIJILL_TEST_DATABASE_URL` is set. In CI it
-/// must be: a missing URL fails the run instead of skipping silently.
-pub fn postgres() -> Option<Engine> {
+/// Whether the PostgreSQL scenarios can run here.
+#[derive(Debug, Clone)]
+pub enum PostgresAvailability {
+    /// `SIJILL_TEST_DATABASE_URL` is set.
+    Configured,
+    /// Not set, outside CI: the scenarios are reported as ignored, with the reason.
+    NotConfigured,
+    /// Not set, in CI: the scenarios run and fail, saying why.
+    MissingInCi,
+}
+
+pub fn postgres_availability() -> PostgresAvailability {
     match std::env::var("SIJILL_TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => Some(Engine::Postgres),
-        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("CI=true but SIJILL_TEST_DATABASE_URL is not set: the PostgreSQL tests cannot be skipped")
-        }
-        _ => {
-            eprintln!("SIJILL_TEST_DATABASE_URL is not set: PostgreSQL variant not run");
-            None
-        }
+        Ok(url) if !url.is_empty() => PostgresAvailability::Configured,
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => PostgresAvailability::MissingInCi,
+        _ => PostgresAvailability::NotConfigured,
     }
 }
 
-/// Generate `mod sqlite` and `mod postgres`, each with one `#[tokio::test]`
-/// per listed scenario `async fn name(engine: Engine)`.
-#[macro_export]
-macro_rules! on_both_engines {
-    ($($name:ident),+ $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name($crate::helpers::Engine::Sqlite).await
-                }
-            )+
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    if let Some(engine) = $crate::helpers::postgres() {
-                        super::$name(engine).await
+/// Why PostgreSQL scenarios are skipped outside CI, shown beside each of them.
+pub const NO_POSTGRES: &str = "no SIJILL_TEST_DATABASE_URL";
+
+type ScenarioFn = fn(Engine) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>;
+
+/// One scenario on one engine: a trial of the test harness (`main.rs`).
+pub struct Scenario {
+    pub name: String,
+    pub engine: Engine,
+    pub run: ScenarioFn,
+}
+
+impl Scenario {
+    /// The scenario `name` of `module` on the engines `which` names
+    /// (`both`, `sqlite` or `postgres`).
+    pub fn on(which: &str, module: &str, name: &str, run: ScenarioFn) -> Vec<Scenario> {
+        let engines: &[Engine] = match which {
+            "both" => &[Engine::Sqlite, Engine::Postgres],
+            "sqlite" => &[Engine::Sqlite],
+            "postgres" => &[Engine::Postgres],
+            other => panic!("unknown engine list `{other}` in {module}"),
+        };
+        let module = module.split_once("::").map_or(module, |(_, rest)| rest);
+        engines
+            .iter()
+            .map(|&engine| Scenario {
+                name: format!(
+                    "{module}::{}::{name}",
+                    match engine {
+                        Engine::Sqlite => "sqlite",
+                        Engine::Postgres => "postgres",
                     }
-                }
-            )+
+                ),
+                engine,
+                run,
+            })
+            .collect()
+    }
+
+    /// Run on a runtime of its own, as `#[tokio::test(flavor = "multi_thread")]` would.
+    pub fn run(self) -> Result<(), String> {
+        if self.engine == Engine::Postgres {
+            if let PostgresAvailability::MissingInCi = postgres_availability() {
+                return Err("CI=true but SIJILL_TEST_DATABASE_URL is not set: \
+                     the PostgreSQL scenarios cannot be skipped"
+                    .into());
+            }
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start a runtime: {e}"))?;
+        runtime.block_on((self.run)(self.engine));
+        Ok(())
+    }
+}
+
+/// Declare a module's scenarios: `scenarios! { both: [a, b], sqlite: [c], postgres: [d] }`.
+/// Each is an `async fn name(engine: Engine)`; `main.rs` collects every
+/// module's `scenarios()` into the harness.
+#[macro_export]
+macro_rules! scenarios {
+    ($($engines:ident: [$($name:ident),* $(,)?]),+ $(,)?) => {
+        pub fn scenarios() -> Vec<$crate::helpers::Scenario> {
+            let mut all = Vec::new();
+            $($(
+                all.extend($crate::helpers::Scenario::on(
+                    stringify!($engines),
+                    module_path!(),
+                    stringify!($name),
+                    |engine| Box::pin($name(engine)),
+                ));
+            )*)+
+            all
         }
     };
 }
@@ -89,6 +146,15 @@ impl TestDatabase {
             }
         };
         TestDatabase { url, engine, dir }
+    }
+
+    /// The same database again, for another server process or a restart.
+    pub fn shared(&self) -> TestDatabase {
+        TestDatabase {
+            url: self.url.clone(),
+            engine: self.engine,
+            dir: self.dir.clone(),
+        }
     }
 
     /// Run raw SQL against the test database, as someone with direct access would.
@@ -137,6 +203,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub db: TestDatabase,
     pub settings: Settings,
+    server: actix_web::dev::ServerHandle,
+    running: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 pub fn test_settings(db: &TestDatabase) -> Settings {
@@ -169,7 +237,8 @@ pub async fn spawn_on(db: TestDatabase, settings: Settings) -> TestApp {
         .expect("join")
         .unwrap_or_else(|e| panic!("the app failed to start: {e}"));
     let address = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
+    let server = app.handle();
+    let running = tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
         client: reqwest::Client::builder()
@@ -178,6 +247,8 @@ pub async fn spawn_on(db: TestDatabase, settings: Settings) -> TestApp {
             .expect("client"),
         db,
         settings,
+        server,
+        running,
     }
 }
 
@@ -207,6 +278,17 @@ pub fn kind_for(role: &str) -> &'static str {
 }
 
 impl TestApp {
+    /// Stop the server gracefully (as SIGTERM would) and give back its
+    /// database, to start another server on it.
+    pub async fn stop(self) -> TestDatabase {
+        self.server.stop(true).await;
+        self.running
+            .await
+            .expect("the server task")
+            .expect("the server stopped cleanly");
+        self.db
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

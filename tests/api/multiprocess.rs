@@ -7,6 +7,7 @@ use std::process::{Child, Command, Stdio};
 use serde_json::{json, Value};
 
 use crate::helpers::*;
+use crate::scenarios;
 
 struct Server {
     child: Child,
@@ -49,21 +50,13 @@ fn start_server(db: &TestDatabase) -> Server {
     Server { child, address }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_processes_keep_one_linear_chain() {
-    if postgres().is_none() {
-        return;
-    }
-    let app = spawn_app(Engine::Postgres).await;
+async fn two_processes_keep_one_linear_chain(engine: Engine) {
+    let app = spawn_app(engine).await;
     let admin = app.admin_token().await;
     let target = app.user_with_role("caseworker").await;
     let auditor = app.user_with_role("auditor").await;
 
-    let db = TestDatabase {
-        url: app.db.url.clone(),
-        engine: Engine::Postgres,
-        dir: app.db.dir.clone(),
-    };
+    let db = app.db.shared();
     let servers = [start_server(&db), start_server(&db)];
     let client = reqwest::Client::new();
 
@@ -130,20 +123,12 @@ async fn two_processes_keep_one_linear_chain() {
 
 /// Two reviewers claiming the same review through two server processes at
 /// once: exactly one wins, every time.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_claims_across_processes_have_one_winner() {
-    if postgres().is_none() {
-        return;
-    }
-    let app = spawn_app(Engine::Postgres).await;
+async fn concurrent_claims_across_processes_have_one_winner(engine: Engine) {
+    let app = spawn_app(engine).await;
     let caseworker = app.user_with_role("caseworker").await;
     let first = app.user_with_role("reviewer").await;
     let second = app.user_with_role("reviewer").await;
-    let db = TestDatabase {
-        url: app.db.url.clone(),
-        engine: Engine::Postgres,
-        dir: app.db.dir.clone(),
-    };
+    let db = app.db.shared();
     let servers = [start_server(&db), start_server(&db)];
     let client = reqwest::Client::new();
     for round in 0..20 {
@@ -185,4 +170,55 @@ async fn concurrent_claims_across_processes_have_one_winner() {
     }
     let auditor = app.user_with_role("auditor").await;
     recompute_chain(&app.audit_entries(&auditor.token).await).unwrap();
+}
+
+/// Wrong passwords for one username sent at once to two server processes:
+/// the limit is counted in the database, so no more than five passwords are
+/// checked in all.
+async fn guesses_spread_over_two_processes_share_one_limit(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let auditor = app.user_with_role("auditor").await;
+    let db = app.db.shared();
+    let servers = [start_server(&db), start_server(&db)];
+    let client = reqwest::Client::new();
+    let guesses = (0..24).map(|i| {
+        let (client, base) = (client.clone(), servers[i % 2].address.clone());
+        async move {
+            client
+                .post(format!("{base}/api/v1/auth/login"))
+                .json(
+                    &json!({"username": "admin", "password": format!("wrong guess {i} entirely")}),
+                )
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    });
+    let statuses = futures_util::future::join_all(guesses).await;
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    assert_eq!(checked, 5, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 19);
+    let entries = app.audit_entries(&auditor.token).await;
+    let failed = entries
+        .iter()
+        .filter(|e| e["action"] == "auth.login_failed" && e["actor_username"] == "admin")
+        .count();
+    assert_eq!(failed, 5);
+    assert_eq!(
+        entries
+            .iter()
+            .filter(|e| e["action"] == "auth.locked")
+            .count(),
+        1
+    );
+}
+
+scenarios! {
+    postgres: [
+        two_processes_keep_one_linear_chain,
+        concurrent_claims_across_processes_have_one_winner,
+        guesses_spread_over_two_processes_share_one_limit,
+    ],
 }

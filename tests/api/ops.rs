@@ -4,7 +4,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::helpers::*;
-use crate::on_both_engines;
+use crate::scenarios;
 
 async fn health_and_readiness(engine: Engine) {
     let app = spawn_app(engine).await;
@@ -139,8 +139,58 @@ async fn the_openapi_document_lists_every_route(engine: Engine) {
     }
 }
 
-on_both_engines!(
-    health_and_readiness,
-    metrics_count_requests_by_route_and_status,
-    the_openapi_document_lists_every_route,
-);
+/// Anonymous callers inventing methods, paths and ids add no series:
+/// `/metrics` stays the same size whatever they send.
+async fn anonymous_callers_cannot_grow_the_metrics(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let lines = |app: &TestApp| {
+        let url = app.url("/metrics");
+        let client = app.client.clone();
+        async move { client.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    // Warm up: the series a first anonymous visit creates (one of each).
+    let warm = |n: usize| {
+        let app = &app;
+        async move {
+            let method = reqwest::Method::from_bytes(format!("BREW{n}").as_bytes()).unwrap();
+            app.client
+                .request(
+                    method,
+                    app.url(&format!("/api/v1/detainees/{}", uuid::Uuid::now_v7())),
+                )
+                .send()
+                .await
+                .unwrap();
+            app.client
+                .get(app.url(&format!("/no/such/path/{n}")))
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    warm(0).await;
+    lines(&app).await; // its own series, counted once it has answered
+    let before = lines(&app).await;
+    for n in 1..=60 {
+        warm(n).await;
+    }
+    let after = lines(&app).await;
+    assert!(!after.contains("BREW"), "an invented method became a label");
+    assert!(
+        !after.contains("/no/such/path"),
+        "an invented path became a label"
+    );
+    assert!(after.contains(r#"method="other""#), "{after}");
+    // The counts grew; the series did not.
+    let series = |text: &str| text.lines().filter(|l| !l.starts_with('#')).count();
+    assert_eq!(series(&after), series(&before), "metrics grew");
+}
+
+scenarios! {
+    both: [
+        health_and_readiness,
+        metrics_count_requests_by_route_and_status,
+        the_openapi_document_lists_every_route,
+        anonymous_callers_cannot_grow_the_metrics,
+    ],
+}

@@ -4,7 +4,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::helpers::*;
-use crate::on_both_engines;
+use crate::scenarios;
 
 const ROLES: [&str; 5] = [
     "admin",
@@ -158,4 +158,8 @@ async fn the_permission_matrix_holds(engine: Engine) {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-on_both_engines!(the_permission_matrix_holds);
+scenarios! {
+    both: [
+        the_permission_matrix_holds,
+    ],
+}

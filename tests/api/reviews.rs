@@ -5,22 +5,23 @@ use serde_json::{json, Value};
 
 use crate::detainees::new_file;
 use crate::helpers::*;
-use crate::on_both_engines;
+use crate::scenarios;
 
-const RATIONALE: &str = "Witnesses place him in Douma throughout; no evidence of the accusation.";
+pub const RATIONALE: &str =
+    "Witnesses place him in Douma throughout; no evidence of the accusation.";
 
-struct Cast {
-    owner: TestUser,
-    stranger: TestUser,
+pub struct Cast {
+    pub owner: TestUser,
+    pub stranger: TestUser,
     /// Two reviewers of one independent organisation, one of another.
-    reviewer: TestUser,
-    colleague: TestUser,
-    second: TestUser,
-    family: TestUser,
-    auditor: TestUser,
+    pub reviewer: TestUser,
+    pub colleague: TestUser,
+    pub second: TestUser,
+    pub family: TestUser,
+    pub auditor: TestUser,
 }
 
-async fn cast(app: &TestApp) -> Cast {
+pub async fn cast(app: &TestApp) -> Cast {
     let admin = app.admin_token().await;
     let board = app.create_organization(&admin, "independent_review").await;
     let reviewer = app.user_in(&admin, &board, "reviewer").await;
@@ -36,7 +37,7 @@ async fn cast(app: &TestApp) -> Cast {
     }
 }
 
-fn file_body(major: bool) -> Value {
+pub fn file_body(major: bool) -> Value {
     json!({
         "full_name": if major { "Tareq Samer Haddad" } else { "Anas Firas Al-Ali" },
         "status": "detained",
@@ -48,7 +49,7 @@ fn file_body(major: bool) -> Value {
     })
 }
 
-async fn open(app: &TestApp, token: &str, file: &str) -> Value {
+pub async fn open(app: &TestApp, token: &str, file: &str) -> Value {
     let res = app
         .post(
             &format!("/api/v1/detainees/{file}/reviews"),
@@ -60,7 +61,7 @@ async fn open(app: &TestApp, token: &str, file: &str) -> Value {
     res.json().await.unwrap()
 }
 
-async fn step(
+pub async fn step(
     app: &TestApp,
     token: &str,
     review: &str,
@@ -71,7 +72,7 @@ async fn step(
         .await
 }
 
-async fn step_ok(app: &TestApp, token: &str, review: &str, action: &str, body: Value) -> Value {
+pub async fn step_ok(app: &TestApp, token: &str, review: &str, action: &str, body: Value) -> Value {
     let res = step(app, token, review, action, body).await;
     assert!(
         res.status().is_success(),
@@ -82,12 +83,37 @@ async fn step_ok(app: &TestApp, token: &str, review: &str, action: &str, body: V
     res.json().await.unwrap()
 }
 
-async fn file_of(app: &TestApp, token: &str, file: &str) -> Value {
+pub async fn file_of(app: &TestApp, token: &str, file: &str) -> Value {
     app.get(&format!("/api/v1/detainees/{file}"), token)
         .await
         .json()
         .await
         .unwrap()
+}
+
+/// A new political file of the owner's, cleared for release by the
+/// reviewer; its id.
+pub async fn cleared_file(app: &TestApp, c: &Cast) -> String {
+    let file = new_file(app, &c.owner.token, &file_body(false)).await;
+    let id = file["id"].as_str().unwrap().to_owned();
+    let rid = open(app, &c.owner.token, &id).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    step_ok(app, &c.reviewer.token, &rid, "claim", json!({})).await;
+    step_ok(
+        app,
+        &c.reviewer.token,
+        &rid,
+        "decision",
+        json!({"decision": "cleared_for_release", "rationale": RATIONALE}),
+    )
+    .await;
+    assert_eq!(
+        file_of(app, &c.owner.token, &id).await["review_status"],
+        "cleared_for_release"
+    );
+    id
 }
 
 async fn a_political_detainee_is_reviewed_and_released(engine: Engine) {
@@ -868,11 +894,126 @@ async fn each_role_sees_exactly_its_reviews(engine: Engine) {
     .await;
 }
 
-on_both_engines!(
-    a_political_detainee_is_reviewed_and_released,
-    a_major_crimes_case_needs_families_and_a_second_organisation,
-    each_rule_refuses_the_request_that_breaks_it,
-    two_reviewers_claiming_at_once_have_one_winner,
-    a_cleared_file_edited_afterwards_needs_review_again,
-    each_role_sees_exactly_its_reviews,
-);
+/// A file cleared, then a new review opened, the accusation changed and the
+/// review withdrawn: the old clearance does not come back, and the release
+/// gate stays shut. Unchanged, the withdrawal restores it.
+async fn a_withdrawn_review_brings_back_no_clearance_after_a_change_of_accusation(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let c = cast(&app).await;
+    let changes = [
+        json!({"major_crimes_accusation": true}),
+        json!({"category": "criminal_accusation"}),
+        json!({"accusation_summary": "Named by a survivor as a guard at Branch 215."}),
+    ];
+    for change in changes {
+        let id = cleared_file(&app, &c).await;
+        let path = format!("/api/v1/detainees/{id}");
+        let rid = open(&app, &c.owner.token, &id).await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let res = app.patch(&path, &c.owner.token, "*", &change).await;
+        assert_eq!(res.status(), StatusCode::OK, "{change}");
+        let withdrawn = step_ok(
+            &app,
+            &c.owner.token,
+            &rid,
+            "withdraw",
+            json!({"reason": "Opened by mistake."}),
+        )
+        .await;
+        assert_eq!(withdrawn["status"], "withdrawn");
+        assert_eq!(
+            file_of(&app, &c.owner.token, &id).await["review_status"],
+            "not_reviewed",
+            "{change}"
+        );
+        assert_problem(
+            app.patch(&path, &c.owner.token, "*", &json!({"status": "released"}))
+                .await,
+            409,
+            "review_required",
+        )
+        .await;
+    }
+    // Nothing the decision was about changed (other edits, or a change
+    // undone): the withdrawal gives the clearance back.
+    let id = cleared_file(&app, &c).await;
+    let path = format!("/api/v1/detainees/{id}");
+    let rid = open(&app, &c.owner.token, &id).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for change in [
+        json!({"notes": "The family visited the prison."}),
+        json!({"category": "criminal_accusation"}),
+        json!({"category": "political"}),
+    ] {
+        let res = app.patch(&path, &c.owner.token, "*", &change).await;
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    step_ok(&app, &c.owner.token, &rid, "withdraw", json!({})).await;
+    assert_eq!(
+        file_of(&app, &c.owner.token, &id).await["review_status"],
+        "cleared_for_release"
+    );
+    let res = app
+        .patch(&path, &c.owner.token, "*", &json!({"status": "released"}))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+/// role × `GET /detainees/{id}/reviews` → status: the owner's caseworkers
+/// and auditors; reviewers work from their queues, not from files.
+async fn a_files_reviews_are_listed_for_its_owner_and_auditors_only(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let c = cast(&app).await;
+    let admin = app.admin_token().await;
+    let file = new_file(&app, &c.owner.token, &file_body(true)).await;
+    let id = file["id"].as_str().unwrap();
+    let rid = open(&app, &c.owner.token, id).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The reviewer may act on the review (and read the file) …
+    step_ok(&app, &c.reviewer.token, &rid, "claim", json!({})).await;
+    assert_eq!(
+        app.get(&format!("/api/v1/detainees/{id}"), &c.reviewer.token)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    // … but not list the file's reviews.
+    let path = format!("/api/v1/detainees/{id}/reviews");
+    let table: [(&str, &str, u16); 7] = [
+        ("owner's caseworker", &c.owner.token, 200),
+        ("another caseworker", &c.stranger.token, 404),
+        ("the claimant", &c.reviewer.token, 403),
+        ("another reviewer", &c.second.token, 403),
+        ("family representative", &c.family.token, 403),
+        ("auditor", &c.auditor.token, 200),
+        ("admin", &admin, 403),
+    ];
+    let mut wrong = Vec::new();
+    for (who, token, expected) in table {
+        let status = app.get(&path, token).await.status().as_u16();
+        if status != expected {
+            wrong.push(format!("{who}: {status}, expected {expected}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert_problem(app.get(&path, &c.reviewer.token).await, 403, "forbidden").await;
+}
+
+scenarios! {
+    both: [
+        a_political_detainee_is_reviewed_and_released,
+        a_major_crimes_case_needs_families_and_a_second_organisation,
+        each_rule_refuses_the_request_that_breaks_it,
+        two_reviewers_claiming_at_once_have_one_winner,
+        a_cleared_file_edited_afterwards_needs_review_again,
+        each_role_sees_exactly_its_reviews,
+        a_withdrawn_review_brings_back_no_clearance_after_a_change_of_accusation,
+        a_files_reviews_are_listed_for_its_owner_and_auditors_only,
+    ],
+}

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use crate::detainees::new_file;
 use crate::helpers::*;
-use crate::on_both_engines;
+use crate::scenarios;
 
 async fn search(app: &TestApp, token: &str, body: Value) -> Value {
     let res = app.post("/api/v1/detainees/search", token, &body).await;
@@ -516,11 +516,108 @@ async fn duplicates_are_merged_and_a_merge_can_be_undone(engine: Engine) {
     recompute_chain(&entries).unwrap();
 }
 
-on_both_engines!(
-    duplicates_are_merged_and_a_merge_can_be_undone,
-    names_with_the_same_skeleton_are_told_apart,
-    filters_do_not_empty_a_search_among_many_namesakes,
-    a_person_is_found_whatever_the_spelling_or_script,
-    search_respects_scope_archive_filters_and_renames,
-    likely_duplicates_come_with_their_reasons,
-);
+/// Two files that disagree on what a person is accused of: the merged file
+/// keeps the graver category and both summaries, and the survivor's
+/// clearance does not survive the merge. What the two would make together
+/// but break a rule is refused, and neither file changes.
+async fn a_merge_keeps_the_graver_accusation_and_every_rule(engine: Engine) {
+    use crate::reviews::{cast, cleared_file, file_of};
+    let app = spawn_app(engine).await;
+    let c = cast(&app).await;
+    let owner = &c.owner.token;
+    let survivor = cleared_file(&app, &c).await;
+    let s_id = survivor.as_str();
+    let duplicate = new_file(
+        &app,
+        owner,
+        &json!({
+            "full_name": "Khalid Omar Al-Zein", "category": "criminal_accusation",
+            "accusation_summary": "Accused of looting in Homs, 2012."
+        }),
+    )
+    .await;
+    let merge = |survivor: &str, duplicate: &str| {
+        let (path, body) = (
+            format!("/api/v1/detainees/{survivor}/merge"),
+            json!({"duplicate_id": duplicate}),
+        );
+        let app = &app;
+        async move { app.post(&path, owner, &body).await }
+    };
+    let res = merge(s_id, duplicate["id"].as_str().unwrap()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let merged: Value = res.json().await.unwrap();
+    assert_eq!(merged["category"], "criminal_accusation");
+    assert!(merged["accusation_summary"]
+        .as_str()
+        .unwrap()
+        .contains("looting in Homs"));
+    assert_eq!(merged["review_status"], "not_reviewed");
+    assert_problem(
+        app.patch(
+            &format!("/api/v1/detainees/{s_id}"),
+            owner,
+            "*",
+            &json!({"status": "released"}),
+        )
+        .await,
+        409,
+        "review_required",
+    )
+    .await;
+
+    // Notes that are each within the limit but not together; more names
+    // than a file may hold.
+    let long = |c: char| c.to_string().repeat(6_000);
+    let pairs = [
+        (
+            json!({"full_name": "Adnan Saleh", "notes": long('a')}),
+            json!({"full_name": "Adnan Salih", "notes": long('b')}),
+        ),
+        (
+            json!({"full_name": "Adnan Saleh", "source_notes": long('c')}),
+            json!({"full_name": "Adnan Salih", "source_notes": long('d')}),
+        ),
+        (
+            json!({"full_name": "Adnan Saleh", "aliases": (0..15).map(|i| format!("Abu {i}")).collect::<Vec<_>>()}),
+            json!({"full_name": "Adnan Salih", "aliases": (0..10).map(|i| format!("Ibn {i}")).collect::<Vec<_>>()}),
+        ),
+    ];
+    for (a, b) in pairs {
+        let a = new_file(&app, owner, &a).await;
+        let b = new_file(&app, owner, &b).await;
+        let (a_id, b_id) = (a["id"].as_str().unwrap(), b["id"].as_str().unwrap());
+        assert_problem(merge(a_id, b_id).await, 422, "validation_failed").await;
+        let (a_now, b_now) = (
+            file_of(&app, owner, a_id).await,
+            file_of(&app, owner, b_id).await,
+        );
+        assert_eq!(
+            (a_now["version"].clone(), b_now["version"].clone()),
+            (json!(1), json!(1))
+        );
+        assert_eq!(b_now["archived_at"], Value::Null);
+        // Still editable, as before.
+        let res = app
+            .patch(
+                &format!("/api/v1/detainees/{a_id}"),
+                owner,
+                "\"1\"",
+                &json!({"place_of_origin": "Homs"}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+}
+
+scenarios! {
+    both: [
+        duplicates_are_merged_and_a_merge_can_be_undone,
+        names_with_the_same_skeleton_are_told_apart,
+        filters_do_not_empty_a_search_among_many_namesakes,
+        a_person_is_found_whatever_the_spelling_or_script,
+        search_respects_scope_archive_filters_and_renames,
+        likely_duplicates_come_with_their_reasons,
+        a_merge_keeps_the_graver_accusation_and_every_rule,
+    ],
+}
