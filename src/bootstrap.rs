@@ -85,23 +85,36 @@ pub fn ensure_first_admin(
     Ok(if created { generated } else { None })
 }
 
-/// Whether the database already has accounts; if so and a bootstrap
-/// password is configured, say on standard error that it is not used — a
-/// newcomer who sets it after the first start would otherwise be left
-/// wondering why `admin` does not take it.
+/// Whether the database already has accounts; if so, and a bootstrap
+/// password is configured that is not `admin`'s, say on standard error that
+/// it is not used — a newcomer who sets it after the first start would
+/// otherwise be left wondering why `admin` does not take it. (When it is
+/// `admin`'s password, as when the same shell ran `seed-demo` and then
+/// `serve`, there is nothing to say.)
 pub fn warn_if_password_unused(
     db: &Database,
     configured_password: Option<&SecretString>,
 ) -> Result<bool, AppError> {
     let set_up = db.read_blocking(users::count)? > 0;
-    if set_up && configured_password.is_some() {
+    let Some(password) = configured_password.filter(|_| set_up) else {
+        return Ok(set_up);
+    };
+    let admin = db.read_blocking(|conn| users::find_for_login(conn, ADMIN_USERNAME))?;
+    let is_admins = match admin {
+        Some((_, hash)) => crate::auth::password::matches_blocking(password, &hash)?,
+        None => false,
+    };
+    if !is_admins {
         eprintln!(
             "sijill: WARNING: SIJILL_BOOTSTRAP_ADMIN_PASSWORD is set, but this database already \
-             has accounts, so it was not used: `{ADMIN_USERNAME}` keeps the password it has. It \
-             sets the first password only on an empty database; to change a password, log in \
-             as an admin and use POST /api/v1/users/{{id}}/password."
+             has accounts, so it was not used: `{ADMIN_USERNAME}` keeps the password it has, \
+             which is not this one. The variable sets the first password only on an empty \
+             database; to change a password, log in as an admin and use \
+             POST /api/v1/users/{{id}}/password."
         );
-        tracing::warn!("SIJILL_BOOTSTRAP_ADMIN_PASSWORD is set but the database already has accounts: not used");
+        tracing::warn!(
+            "SIJILL_BOOTSTRAP_ADMIN_PASSWORD is set but the database already has accounts: not used"
+        );
     }
     Ok(set_up)
 }

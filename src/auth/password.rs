@@ -190,6 +190,14 @@ impl PasswordHasher {
     }
 }
 
+/// Does `password` match the stored PHC string? On the calling thread, for
+/// start-up and the command line (requests go through `PasswordHasher`).
+pub fn matches_blocking(password: &SecretString, stored: &str) -> Result<bool, AppError> {
+    let phc = PasswordHash::new(stored)
+        .map_err(|e| AppError::internal_msg(format!("stored password hash unreadable: {e}")))?;
+    verify_phc(&phc, password)
+}
+
 type HashJob = Box<dyn FnOnce() + Send>;
 
 /// A fixed pool of threads for password hashing (see `PasswordHasher`).
