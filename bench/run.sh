@@ -80,6 +80,19 @@ for engine in $ENGINES; do
   echo "   logins: $(wrk_summary "$OUT/$engine-flood.txt")"
   echo "   server peak RSS: $(peak_rss_mb "$SERVER_PID") MB"
 
+  echo "== $engine: GET /auth/me, 32 connections, during a flood of logins for a locked username (8 connections)"
+  for _ in 1 2 3 4 5; do
+    curl -s -o /dev/null -XPOST "$base/api/v1/auth/login" -H 'content-type: application/json' \
+      -d '{"username":"admin","password":"not the right password 1"}'
+  done
+  wrk -t1 -c8 -d"$DURATION" --latency -s bench/locked_flood.lua "$base" >"$OUT/$engine-locked.txt" &
+  flood=$!
+  sleep 1
+  wrk -t2 -c32 -d"$DURATION" --latency -H "Authorization: Bearer $token" "$base/api/v1/auth/me" >"$OUT/$engine-me-locked.txt"
+  wait $flood
+  echo "   me:      $(wrk_summary "$OUT/$engine-me-locked.txt")"
+  echo "   refused: $(wrk_summary "$OUT/$engine-locked.txt")"
+
   if [ "$engine" = postgres ]; then
     admin_id=$(curl -sf "$base/api/v1/auth/me" -H "Authorization: Bearer $token" | json_field id)
     echo "== postgres: PATCH /users/{id}, 16 connections, one process"

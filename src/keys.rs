@@ -75,21 +75,28 @@ fn write_new_secret_file(path: &Path, contents: &[u8]) -> Result<bool, KeyError>
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| file_error(path, e))?;
     }
+    // Written whole to a file of its own first, then linked into place:
+    // a process that starts at the same moment, or a crash half-way, never
+    // leaves an empty or partial key under `path`. The link fails if the
+    // key exists, so two processes never overwrite each other's key.
+    let mut draft = path.as_os_str().to_owned();
+    draft.push(format!(".new-{}", uuid::Uuid::now_v7().simple()));
+    let draft = std::path::PathBuf::from(draft);
     let mut options = std::fs::OpenOptions::new();
-    // create_new: two processes starting together must not overwrite each other's key.
     options.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    match options.open(path) {
-        Ok(mut file) => {
-            file.write_all(contents)
-                .and_then(|_| file.sync_all())
-                .map_err(|e| file_error(path, e))?;
-            Ok(true)
-        }
+    let written = options.open(&draft).and_then(|mut file| {
+        file.write_all(contents)?;
+        file.sync_all()
+    });
+    let linked = written.and_then(|()| std::fs::hard_link(&draft, path));
+    let _ = std::fs::remove_file(&draft);
+    match linked {
+        Ok(()) => Ok(true),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
         Err(e) => Err(file_error(path, e)),
     }

@@ -73,7 +73,7 @@ fn client_ip(req: &ServiceRequest, proxies: Option<&TrustedProxies>) -> Option<S
                 .collect();
             proxies.client(peer, &forwarded)
         }
-        None => peer,
+        None => crate::http::client::canonical(peer),
     };
     Some(client.to_string())
 }

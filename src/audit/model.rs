@@ -186,15 +186,25 @@ impl Changes {
     }
 }
 
-/// Text as the audit log records it: control characters (but line breaks
-/// and tabs) and the bidirectional embeddings, overrides and isolates that
-/// make text display as something else are written as visible `\u{…}`
-/// escapes, so that no entry can hide or reorder what a reader sees.
-/// Inputs refuse these characters already; this is the log's own guarantee.
+/// Text as the audit log records it: control characters (but line feeds
+/// and tabs; a carriage return can overwrite a line on a terminal), the
+/// bidirectional embeddings, overrides and isolates that make text display
+/// as something else, and the invisible zero-width space, word joiner and
+/// byte-order mark are written as visible `\u{…}` escapes, so that no entry
+/// can hide or reorder what a reader sees. (The zero-width joiner and
+/// non-joiner shape Arabic-script letters and stay.) Inputs refuse most of
+/// these already; this is the log's own guarantee.
 pub fn neutralised(text: &str) -> String {
     let hidden = |c: char| {
-        (c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        (c.is_control() && !matches!(c, '\n' | '\t'))
+            || matches!(
+                c,
+                '\u{202A}'..='\u{202E}'
+                    | '\u{2066}'..='\u{2069}'
+                    | '\u{200B}'
+                    | '\u{2060}'
+                    | '\u{FEFF}'
+            )
     };
     if !text.chars().any(hidden) {
         return text.to_owned();
@@ -335,11 +345,13 @@ mod tests {
             .created("name", "evil\u{202E}gpj.exe")
             .created("bell", "a\u{7}b\u{85}c")
             .created("notes", "line one\nline two\tend")
+            .created("hidden", "over\rwrite ad\u{200B}min")
             .created("arabic", "سجن صيدنايا\u{200F}");
         let json = changes.to_json();
         assert_eq!(json["name"][1], "evil\\u{202e}gpj.exe");
         assert_eq!(json["bell"][1], "a\\u{0007}b\\u{0085}c");
         assert_eq!(json["notes"][1], "line one\nline two\tend");
+        assert_eq!(json["hidden"][1], "over\\u{000d}write ad\\u{200b}min");
         // Arabic and its right-to-left mark are text, not tricks.
         assert_eq!(json["arabic"][1], "سجن صيدنايا\u{200F}");
         assert_eq!(neutralised("plain"), "plain");

@@ -91,7 +91,36 @@ pub async fn login(
             .unwrap_or_else(|| "unknown".to_owned()),
     };
     let policy = state.throttle;
+    // Already locked: answered from a read, without writing anything.
+    let locked = {
+        let who = who.clone();
+        state
+            .db
+            .read(move |conn| throttle::retry_after(conn, &policy, &who))
+            .await?
+    };
+    if let Some(retry_after_secs) = locked {
+        return Err(AppError::RateLimited { retry_after_secs });
+    }
+    // From its admission on, an attempt runs to its end on a task of its
+    // own, even if the client goes away: it is recorded (and audited) as a
+    // success or a failure, never left pending with nobody to settle it.
+    let state = state.into_inner();
+    actix_web::rt::spawn(
+        async move { attempt_login(&state, context, username, who, password).await },
+    )
+    .await
+    .map_err(|e| AppError::internal_msg(format!("the login task ended: {e}")))?
+}
 
+async fn attempt_login(
+    state: &AppState,
+    context: RequestContext,
+    username: String,
+    who: throttle::Attempter,
+    password: SecretString,
+) -> Result<HttpResponse, AppError> {
+    let policy = state.throttle;
     // Admitted first, then checked: guesses sent at once cannot all be checked.
     let admitted = {
         let (username, who) = (username.clone(), who.clone());
@@ -156,7 +185,7 @@ pub async fn login(
                 Ok((session_id, refresh))
             })
             .await?;
-        return Ok(HttpResponse::Ok().json(token_pair(&state, &user, session_id, refresh_token)?));
+        return Ok(HttpResponse::Ok().json(token_pair(state, &user, session_id, refresh_token)?));
     }
 
     // Unknown user, wrong password or inactive account: one answer for all,

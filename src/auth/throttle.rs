@@ -4,12 +4,17 @@
 //! passes.
 //!
 //! The limit must hold for guesses sent at once, on however many processes.
-//! So an attempt is *admitted* before its password is checked: under a
-//! lock, it is counted with the failures and the other attempts still being
-//! checked, and refused when they already reach the limit; only then is it
-//! written down as pending. A pending attempt becomes a failure, or
-//! disappears when it succeeds (or could not be checked at all). At most N
-//! passwords are ever checked for one username in a window.
+//! So an attempt is *admitted* before its password is checked: under a lock
+//! on its username and its address, it is counted with the failures and the
+//! other attempts still being checked, and refused when they already reach
+//! the limit; only then is it written down as pending. A pending attempt
+//! becomes a failure, or is deleted when it succeeds (or could not be
+//! checked at all). At most N passwords are ever checked for one username
+//! in a window.
+//!
+//! A login for a username or address already locked is answered from a
+//! read, without writing or locking anything: a flood of such requests
+//! costs one indexed read each and never queues behind real writes.
 //!
 //! Usernames are counted under a keyed fingerprint (`login_key`), so the
 //! table never holds what was typed — sometimes a password.
@@ -24,10 +29,13 @@ use crate::db::schema::login_attempts;
 use crate::db::{self, DbConnection};
 use crate::error::AppError;
 
-/// Transaction-scoped advisory lock that serialises admitting and recording
-/// attempts on PostgreSQL across server processes (on SQLite the write
-/// transaction already does).
-const THROTTLE_LOCK_KEY: i64 = 0x5153_494A_494C_4C03;
+/// The classes of the two-key PostgreSQL advisory locks that serialise
+/// admitting and recording the attempts of one username and of one address
+/// across server processes (SQLite's write transaction already does). A
+/// transaction takes the username's lock before the address's, so two
+/// attempts never wait for each other in a cycle.
+const USERNAME_LOCK_CLASS: i32 = 0x534A_4C55;
+const ADDRESS_LOCK_CLASS: i32 = 0x534A_4C41;
 
 #[derive(Debug, Clone, Copy)]
 pub struct ThrottlePolicy {
@@ -65,63 +73,127 @@ pub struct Attempt {
     id: String,
 }
 
+/// Being checked now.
 const PENDING: &str = "pending";
+/// A wrong password, an unknown or an inactive account.
 const FAILED: &str = "failed";
+/// A failure forgiven for its username by a later success; it still counts
+/// for the address it came from.
+const FORGIVEN: &str = "forgiven";
 
-fn lock(conn: &mut DbConnection) -> Result<(), AppError> {
+/// The two limits an attempt counts toward.
+#[derive(Debug, Clone, Copy)]
+enum Side {
+    Username,
+    Address,
+}
+
+impl Side {
+    /// What counts toward the limit, and what of that is settled (failed).
+    /// A forgiven failure no longer counts for its username, but still for
+    /// the address it came from.
+    fn outcomes(self) -> (&'static [&'static str], &'static [&'static str]) {
+        match self {
+            Side::Username => (&[PENDING, FAILED], &[FAILED]),
+            Side::Address => (&[PENDING, FAILED, FORGIVEN], &[FAILED, FORGIVEN]),
+        }
+    }
+
+    fn limit(self, policy: &ThrottlePolicy) -> i64 {
+        match self {
+            Side::Username => policy.max_per_user,
+            Side::Address => policy.max_per_client,
+        }
+    }
+}
+
+fn lock(conn: &mut DbConnection, who: &Attempter, side: Side) -> Result<(), AppError> {
     if let DbConnection::Postgresql(pg) = conn {
-        diesel::sql_query(format!("SELECT pg_advisory_xact_lock({THROTTLE_LOCK_KEY})"))
+        let (class, key) = match side {
+            Side::Username => (USERNAME_LOCK_CLASS, &who.login_key),
+            Side::Address => (ADDRESS_LOCK_CLASS, &who.client_ip),
+        };
+        diesel::sql_query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+            .bind::<diesel::sql_types::Integer, _>(class)
+            .bind::<diesel::sql_types::Text, _>(key)
             .execute(pg)?;
     }
     Ok(())
+}
+
+/// The username's lock, then the address's (always in that order).
+fn lock_both(conn: &mut DbConnection, who: &Attempter) -> Result<(), AppError> {
+    lock(conn, who, Side::Username)?;
+    lock(conn, who, Side::Address)
 }
 
 fn window_start(policy: &ThrottlePolicy) -> Result<NaiveDateTime, AppError> {
     Ok(db::now() - chrono::Duration::from_std(policy.window).map_err(AppError::internal)?)
 }
 
-/// Seconds until the lock ends, if `nth_newest` (the `limit`-th most recent
-/// attempt inside the window) exists: when it leaves the window, the count
-/// drops below the limit.
-fn lock_remaining(
+/// The start of the `n`-th most recent attempt on `side` in the window with
+/// one of `outcomes`: one row read through the `(…, started_at)` index.
+fn nth_newest(
+    conn: &mut DbConnection,
+    who: &Attempter,
+    side: Side,
+    outcomes: &[&str],
+    since: NaiveDateTime,
+    n: i64,
+) -> Result<Option<NaiveDateTime>, AppError> {
+    let mut query = login_attempts::table
+        .filter(login_attempts::started_at.gt(since))
+        .filter(login_attempts::outcome.eq_any(outcomes.to_vec()))
+        .select(login_attempts::started_at)
+        .order(login_attempts::started_at.desc())
+        .offset(n - 1)
+        .into_boxed();
+    query = match side {
+        Side::Username => query.filter(login_attempts::login_key.eq(who.login_key.clone())),
+        Side::Address => query.filter(login_attempts::client_ip.eq(who.client_ip.clone())),
+    };
+    Ok(query.first(conn).optional()?)
+}
+
+/// Seconds to wait on `side`, if its attempts in the window reach the
+/// limit: until the oldest of the last `limit` failures leaves the window,
+/// or one second when the limit is reached only with attempts still being
+/// checked (they settle in moments).
+fn wait_for(
+    conn: &mut DbConnection,
     policy: &ThrottlePolicy,
-    nth_newest: Option<NaiveDateTime>,
+    who: &Attempter,
+    side: Side,
 ) -> Result<Option<u64>, AppError> {
-    let Some(nth_newest) = nth_newest else {
+    let since = window_start(policy)?;
+    let (counted, failures) = side.outcomes();
+    let limit = side.limit(policy);
+    if nth_newest(conn, who, side, counted, since, limit)?.is_none() {
         return Ok(None);
+    }
+    let Some(nth_failure) = nth_newest(conn, who, side, failures, since, limit)? else {
+        return Ok(Some(1));
     };
     let ends =
-        nth_newest + chrono::Duration::from_std(policy.window).map_err(AppError::internal)?;
+        nth_failure + chrono::Duration::from_std(policy.window).map_err(AppError::internal)?;
     let remaining = (ends - db::now()).num_milliseconds().max(0) as u64;
     // Round up: a client that waits exactly Retry-After seconds must get in.
     Ok(Some(remaining.div_ceil(1000).max(1)))
 }
 
-/// Seconds to wait, if failed and pending attempts inside the window
-/// already reach either limit. Each check reads one row through an index.
-fn retry_after(
+/// Seconds to wait, if this username or address is at its limit. A read
+/// of one or two index rows a side: the login asks it first, and `admit`
+/// again under the locks. A locked username answers without looking at the
+/// address (the client may be told the shorter wait; it is asked again).
+pub fn retry_after(
     conn: &mut DbConnection,
     policy: &ThrottlePolicy,
     who: &Attempter,
 ) -> Result<Option<u64>, AppError> {
-    let since = window_start(policy)?;
-    let nth_by_user: Option<NaiveDateTime> = login_attempts::table
-        .filter(login_attempts::login_key.eq(&who.login_key))
-        .filter(login_attempts::started_at.gt(since))
-        .select(login_attempts::started_at)
-        .order(login_attempts::started_at.desc())
-        .offset(policy.max_per_user - 1)
-        .first(conn)
-        .optional()?;
-    let nth_by_client: Option<NaiveDateTime> = login_attempts::table
-        .filter(login_attempts::client_ip.eq(&who.client_ip))
-        .filter(login_attempts::started_at.gt(since))
-        .select(login_attempts::started_at)
-        .order(login_attempts::started_at.desc())
-        .offset(policy.max_per_client - 1)
-        .first(conn)
-        .optional()?;
-    Ok(lock_remaining(policy, nth_by_user)?.max(lock_remaining(policy, nth_by_client)?))
+    match wait_for(conn, policy, who, Side::Username)? {
+        Some(wait) => Ok(Some(wait)),
+        None => wait_for(conn, policy, who, Side::Address),
+    }
 }
 
 /// Admit an attempt, or say how many seconds to wait (429). Runs in its own
@@ -131,18 +203,10 @@ pub fn admit(
     policy: &ThrottlePolicy,
     who: &Attempter,
 ) -> Result<Result<Attempt, u64>, AppError> {
-    lock(conn)?;
-    // Rows that left the window are of no further use; prune this user's
-    // and this address's.
-    let since = window_start(policy)?;
+    lock_both(conn, who)?;
+    // Attempts that left the window are of no further use to anyone.
     diesel::delete(
-        login_attempts::table
-            .filter(
-                login_attempts::login_key
-                    .eq(&who.login_key)
-                    .or(login_attempts::client_ip.eq(&who.client_ip)),
-            )
-            .filter(login_attempts::started_at.le(since)),
+        login_attempts::table.filter(login_attempts::started_at.le(window_start(policy)?)),
     )
     .execute(conn)?;
     if let Some(wait) = retry_after(conn, policy, who)? {
@@ -151,7 +215,7 @@ pub fn admit(
     let attempt = Attempt {
         id: Uuid::now_v7().to_string(),
     };
-    insert(conn, &attempt, who, PENDING, db::now())?;
+    insert(conn, &attempt, who, PENDING)?;
     Ok(Ok(attempt))
 }
 
@@ -160,18 +224,35 @@ fn insert(
     attempt: &Attempt,
     who: &Attempter,
     outcome: &str,
-    started_at: NaiveDateTime,
 ) -> Result<(), AppError> {
     diesel::insert_into(login_attempts::table)
         .values((
             login_attempts::id.eq(&attempt.id),
             login_attempts::login_key.eq(&who.login_key),
             login_attempts::client_ip.eq(&who.client_ip),
-            login_attempts::started_at.eq(started_at),
+            login_attempts::started_at.eq(db::now()),
             login_attempts::outcome.eq(outcome),
         ))
         .execute(conn)?;
     Ok(())
+}
+
+fn count(
+    conn: &mut DbConnection,
+    who: &Attempter,
+    side: Side,
+    since: NaiveDateTime,
+) -> Result<i64, AppError> {
+    let (_, failures) = side.outcomes();
+    let mut query = login_attempts::table
+        .filter(login_attempts::started_at.gt(since))
+        .filter(login_attempts::outcome.eq_any(failures.to_vec()))
+        .into_boxed();
+    query = match side {
+        Side::Username => query.filter(login_attempts::login_key.eq(who.login_key.clone())),
+        Side::Address => query.filter(login_attempts::client_ip.eq(who.client_ip.clone())),
+    };
+    Ok(query.count().get_result(conn)?)
 }
 
 /// The password was wrong (or the account unknown or inactive): the attempt
@@ -183,57 +264,44 @@ pub fn fail(
     attempt: &Attempt,
     who: &Attempter,
 ) -> Result<Vec<LockScope>, AppError> {
-    lock(conn)?;
+    lock_both(conn, who)?;
     let marked = diesel::update(login_attempts::table.find(&attempt.id))
         .set(login_attempts::outcome.eq(FAILED))
         .execute(conn)?;
     if marked == 0 {
-        // A success for the same username cleared it meanwhile; the failure
-        // still counts.
-        insert(conn, attempt, who, FAILED, db::now())?;
+        // Only a check that outlasted the whole window finds its row pruned;
+        // the failure still counts, from now.
+        insert(conn, attempt, who, FAILED)?;
     }
     let since = window_start(policy)?;
-    let failures_by_user: i64 = login_attempts::table
-        .filter(login_attempts::login_key.eq(&who.login_key))
-        .filter(login_attempts::outcome.eq(FAILED))
-        .filter(login_attempts::started_at.gt(since))
-        .count()
-        .get_result(conn)?;
-    let failures_by_client: i64 = login_attempts::table
-        .filter(login_attempts::client_ip.eq(&who.client_ip))
-        .filter(login_attempts::outcome.eq(FAILED))
-        .filter(login_attempts::started_at.gt(since))
-        .count()
-        .get_result(conn)?;
     let mut started = Vec::new();
-    if failures_by_user == policy.max_per_user {
+    if count(conn, who, Side::Username, since)? == policy.max_per_user {
         started.push(LockScope::Username);
     }
-    if failures_by_client == policy.max_per_client {
+    if count(conn, who, Side::Address, since)? == policy.max_per_client {
         started.push(LockScope::ClientAddress);
     }
     Ok(started)
 }
 
-/// The right password: this username's failures are forgiven (not the
-/// address's) and the attempt is gone. Other attempts still being checked
-/// keep counting. In the caller's write transaction.
+/// The right password: this username's failures are forgiven — for the
+/// username; they still count for the addresses they came from — and the
+/// attempt is gone. Other attempts still being checked keep counting. In
+/// the caller's write transaction.
 pub fn succeed(
     conn: &mut DbConnection,
     attempt: &Attempt,
     who: &Attempter,
 ) -> Result<(), AppError> {
-    lock(conn)?;
-    diesel::delete(
-        login_attempts::table.filter(
-            login_attempts::id
-                .eq(&attempt.id)
-                .or(login_attempts::login_key
-                    .eq(&who.login_key)
-                    .and(login_attempts::outcome.eq(FAILED))),
-        ),
+    lock(conn, who, Side::Username)?;
+    diesel::update(
+        login_attempts::table
+            .filter(login_attempts::login_key.eq(&who.login_key))
+            .filter(login_attempts::outcome.eq(FAILED)),
     )
+    .set(login_attempts::outcome.eq(FORGIVEN))
     .execute(conn)?;
+    diesel::delete(login_attempts::table.find(&attempt.id)).execute(conn)?;
     Ok(())
 }
 

@@ -201,15 +201,30 @@ impl ServeLock {
         let DatabaseUrl::Sqlite(path) = DatabaseUrl::parse(url).map_err(SetupError::Url)? else {
             return Ok(None);
         };
-        let mut lock_path = path.clone().into_os_string();
-        lock_path.push(".lock");
-        let lock_path = PathBuf::from(lock_path);
-        if let Some(dir) = lock_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| SetupError::Directory {
                 path: dir.display().to_string(),
                 source,
             })?;
         }
+        // The lock names the file itself, not the way it was reached: a
+        // symbolic link, `..` or another working directory lead to one lock.
+        let real = match std::fs::canonicalize(&path) {
+            Ok(real) => real,
+            Err(_) => {
+                let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+                let dir = std::fs::canonicalize(dir.unwrap_or(std::path::Path::new("."))).map_err(
+                    |source| SetupError::Directory {
+                        path: path.display().to_string(),
+                        source,
+                    },
+                )?;
+                dir.join(path.file_name().unwrap_or_default())
+            }
+        };
+        let mut lock_path = real.into_os_string();
+        lock_path.push(".lock");
+        let lock_path = PathBuf::from(lock_path);
         let file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)

@@ -5,7 +5,9 @@
 //! of major crimes on either file stays on the survivor. The duplicate is
 //! archived with `merged_into`. The survivor's content before the merge is
 //! kept, so `unmerge` restores both files exactly — as long as the survivor
-//! was not edited since (then 409: separate them by hand).
+//! was not edited since (then 409: separate them by hand). A merge keeps
+//! the graver accusation and any refusal to release (see
+//! `merged_review_status`), and its content passes the rules of a PATCH.
 
 use actix_web::{web, HttpResponse};
 use diesel::prelude::*;
@@ -109,6 +111,23 @@ fn combine(
     Ok((fields, source_notes))
 }
 
+/// The merged file's review status: the survivor's, reset as an edit would
+/// reset it when the accusation changes — and a refusal to release either
+/// file survives the merge, so that a caseworker cannot merge a withheld
+/// file into a cleared copy of the same person and release that.
+fn merged_review_status(
+    survivor: &Detainee,
+    duplicate: &Detainee,
+    fields: &DetaineeFields,
+) -> ReviewStatus {
+    let withheld = ReviewStatus::ReleaseWithheld;
+    if survivor.review_status == withheld || duplicate.review_status == withheld {
+        withheld
+    } else {
+        survivor.review_status_after(fields)
+    }
+}
+
 /// A rule the two files break together: say that it is the merge.
 fn merged_invalid(err: AppError) -> AppError {
     match err {
@@ -158,6 +177,7 @@ fn undecided_review(conn: &mut DbConnection, id: Uuid) -> Result<bool, AppError>
         (status = 403, description = "Not a caseworker", body = Problem),
         (status = 404, description = "Either file is not in your organisation", body = Problem),
         (status = 409, description = "Archived, the same file, or under an undecided review", body = Problem),
+        (status = 422, description = "The two files together would break a rule (more than 20 names, notes over the limit, dates out of order)", body = Problem),
     )
 )]
 pub async fn merge(
@@ -187,7 +207,7 @@ pub async fn merge(
                 ));
             }
             let (fields, source_notes) = combine(&survivor, &duplicate)?;
-            let review_status = survivor.review_status_after(&fields);
+            let review_status = merged_review_status(&survivor, &duplicate, &fields);
             let now = db::to_utc(db::now());
             let mut next = Detainee {
                 fields,

@@ -353,7 +353,7 @@ pub async fn update(
         (status = 401, description = "Not logged in", body = Problem),
         (status = 403, description = "Not a caseworker", body = Problem),
         (status = 404, description = "No such file in your organisation", body = Problem),
-        (status = 409, description = "Already archived", body = Problem),
+        (status = 409, description = "Already archived, or under an undecided review", body = Problem),
         (status = 412, description = "Stale If-Match", body = Problem),
         (status = 428, description = "If-Match missing", body = Problem),
     )
@@ -375,6 +375,12 @@ pub async fn archive(
             if_match.check(current.version)?;
             if current.archived_at.is_some() {
                 return Err(AppError::conflict("the file is already archived"));
+            }
+            // A file under review stays where its reviewers can see it.
+            if crate::reviews::store::undecided_exists(conn, id)? {
+                return Err(AppError::conflict(
+                    "the file is under an undecided review; withdraw the review first",
+                ));
             }
             let now = db::to_utc(db::now());
             set_archived(conn, &current, Some(now), user_id, &actor, &context)?;

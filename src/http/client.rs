@@ -41,17 +41,13 @@ impl TrustedProxies {
     }
 
     fn trusts(&self, address: IpAddr) -> bool {
-        // An IPv4 peer may reach a dual-stack socket as ::ffff:a.b.c.d.
-        let address = match address {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(address, IpAddr::V4),
-            v4 => v4,
-        };
         self.0.iter().any(|net| net.contains(&address))
     }
 
     /// The client's address, from the peer's address and the
     /// `X-Forwarded-For` header (all of its lines, in order).
     pub fn client(&self, peer: IpAddr, forwarded_for: &[&str]) -> IpAddr {
+        let peer = canonical(peer);
         if !self.trusts(peer) {
             // Not from our proxy: whatever the header says was written by the client.
             return peer;
@@ -63,10 +59,10 @@ impl TrustedProxies {
             .map(str::trim)
             .rev();
         for hop in hops {
-            match hop.parse::<IpAddr>() {
+            match parse_hop(hop) {
                 // Told to us by a proxy we trust: believe it, and go on if it
                 // is one of ours too.
-                Ok(address) => {
+                Some(address) => {
                     client = address;
                     if !self.trusts(address) {
                         break;
@@ -74,11 +70,36 @@ impl TrustedProxies {
                 }
                 // Garbage where an address should be: the last proxy we trust
                 // is as far as we can see.
-                Err(_) => break,
+                None => break,
             }
         }
         client
     }
+}
+
+/// An IPv4 address that reached a dual-stack socket as `::ffff:a.b.c.d` is
+/// that IPv4 address (for the proxy list, the limits and the audit log alike).
+pub fn canonical(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(address, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// One `X-Forwarded-For` hop as proxies write them: `1.2.3.4`, `2001:db8::1`,
+/// and with a port `1.2.3.4:5678` or `[2001:db8::1]:5678` (or bracketed
+/// without one).
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    let address = if let Some(rest) = hop.strip_prefix('[') {
+        rest.split_once(']')?.0.parse().ok()?
+    } else if let Ok(address) = hop.parse::<IpAddr>() {
+        address
+    } else {
+        let (host, port) = hop.rsplit_once(':')?;
+        port.parse::<u16>().ok()?;
+        IpAddr::V4(host.parse().ok()?)
+    };
+    Some(canonical(address))
 }
 
 #[cfg(test)]
@@ -125,10 +146,24 @@ mod tests {
         );
         // No header at all.
         assert_eq!(proxies.client(via_proxy, &[]), via_proxy);
-        // IPv4-mapped IPv6 peers are matched as IPv4.
+        // IPv4-mapped IPv6 peers and hops are IPv4.
         assert_eq!(
-            proxies.client(ip("::ffff:10.0.0.5"), &["203.0.113.7"]),
+            proxies.client(ip("::ffff:10.0.0.5"), &["::ffff:203.0.113.7"]),
             ip("203.0.113.7")
         );
+        // Hops written with ports or brackets.
+        assert_eq!(
+            proxies.client(via_proxy, &["203.0.113.7:51234, 10.2.3.4:443"]),
+            ip("203.0.113.7")
+        );
+        assert_eq!(
+            proxies.client(via_proxy, &["[2001:db8::7]:51234"]),
+            ip("2001:db8::7")
+        );
+        assert_eq!(
+            proxies.client(via_proxy, &["[2001:db8::8]"]),
+            ip("2001:db8::8")
+        );
+        assert_eq!(parse_hop("1.2.3.4:notaport"), None);
     }
 }

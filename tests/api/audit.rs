@@ -524,26 +524,15 @@ scenarios! {
         secrets_reach_the_audit_log_only_as_keyed_fingerprints,
         a_server_with_another_fingerprint_key_refuses_to_start,
     ],
-    sqlite: [
+    sqlite_with_python3: [
         the_documented_python_script_verifies_the_chain,
     ],
 }
 
 /// The Python script in the docs recomputes the same chain. It needs only
-/// python3's standard library; on a machine without python3 it cannot run
-/// (CI has it and must run it).
+/// python3's standard library; where python3 is missing the scenario is
+/// reported as ignored (and in CI it fails).
 async fn the_documented_python_script_verifies_the_chain(_engine: Engine) {
-    let python = std::process::Command::new("python3")
-        .arg("--version")
-        .output();
-    if python.is_err() {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must have python3 for this test"
-        );
-        eprintln!("python3 not found: the documented script was not run");
-        return;
-    }
     let app = spawn_app(Engine::Sqlite).await;
     let (auditor, _) = busy_day(&app).await;
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/verify_audit_chain.py");

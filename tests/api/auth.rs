@@ -415,6 +415,40 @@ async fn guesses_from_one_address_sent_at_once_are_limited(engine: Engine) {
     .await;
 }
 
+/// A right password forgives its username's failures, but the address
+/// they came from keeps counting them: a guesser's count is not wiped by
+/// the victim logging in.
+async fn a_success_forgives_the_username_not_the_address(engine: Engine) {
+    let app = spawn_app_with(engine, |s| {
+        s.login_max_failures_per_user = 3;
+        s.login_max_failures_per_client = 3;
+    })
+    .await;
+    for _ in 0..2 {
+        assert_problem(
+            app.login("admin", "wrong wrong wrong 1").await,
+            401,
+            "unauthorized",
+        )
+        .await;
+    }
+    // The owner logs in: admin may fail twice more before its lock …
+    app.login_ok("admin", ADMIN_PASSWORD).await;
+    // … but this address has one failure left.
+    assert_problem(
+        app.login("ghost-1", "wrong wrong wrong 1").await,
+        401,
+        "unauthorized",
+    )
+    .await;
+    assert_problem(
+        app.login("admin", "wrong wrong wrong 1").await,
+        429,
+        "rate_limited",
+    )
+    .await;
+}
+
 /// Behind a trusted proxy the client is the rightmost address the proxy
 /// did not write for itself: the client cannot pick one by sending the
 /// header, nor escape its address's limit. Without trusted proxies the
@@ -506,6 +540,7 @@ scenarios! {
         passwords_are_rehashed_at_login_when_the_parameters_change,
         guesses_sent_at_once_are_limited_like_guesses_in_turn,
         guesses_from_one_address_sent_at_once_are_limited,
+        a_success_forgives_the_username_not_the_address,
         behind_trusted_proxies_the_client_cannot_choose_its_address,
     ],
 }

@@ -21,27 +21,57 @@ pub enum Engine {
     Postgres,
 }
 
-/// Whether the PostgreSQL scenarios can run here.
-#[derive(Debug, Clone)]
-pub enum PostgresAvailability {
-    /// `SIJILL_TEST_DATABASE_URL` is set.
-    Configured,
-    /// Not set, outside CI: the scenarios are reported as ignored, with the reason.
-    NotConfigured,
-    /// Not set, in CI: the scenarios run and fail, saying why.
-    MissingInCi,
+/// What a scenario needs beyond the test binary and SQLite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// A database at `SIJILL_TEST_DATABASE_URL`.
+    Postgres,
+    /// `python3`, to run the documented audit script.
+    Python3,
 }
 
-pub fn postgres_availability() -> PostgresAvailability {
-    match std::env::var("SIJILL_TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => PostgresAvailability::Configured,
-        _ if std::env::var("CI").is_ok_and(|v| v == "true") => PostgresAvailability::MissingInCi,
-        _ => PostgresAvailability::NotConfigured,
+impl Need {
+    /// Is it here?
+    pub fn met(self) -> bool {
+        match self {
+            Need::Postgres => {
+                std::env::var("SIJILL_TEST_DATABASE_URL").is_ok_and(|url| !url.is_empty())
+            }
+            Need::Python3 => std::process::Command::new("python3")
+                .arg("--version")
+                .output()
+                .is_ok_and(|out| out.status.success()),
+        }
+    }
+
+    /// Why a scenario is ignored when it is not (shown beside each).
+    pub fn reason(self) -> &'static str {
+        match self {
+            Need::Postgres => NO_POSTGRES,
+            Need::Python3 => "no python3",
+        }
+    }
+
+    /// Why, in CI, a scenario fails instead.
+    pub fn missing_in_ci(self) -> &'static str {
+        match self {
+            Need::Postgres => {
+                "CI=true but SIJILL_TEST_DATABASE_URL is not set: the PostgreSQL scenarios cannot be skipped"
+            }
+            Need::Python3 => {
+                "CI=true but python3 is missing: the documented audit script must be checked"
+            }
+        }
     }
 }
 
 /// Why PostgreSQL scenarios are skipped outside CI, shown beside each of them.
 pub const NO_POSTGRES: &str = "no SIJILL_TEST_DATABASE_URL";
+
+/// Does this run count as CI (where nothing may be skipped)?
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
 
 type ScenarioFn = fn(Engine) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>;
 
@@ -49,44 +79,51 @@ type ScenarioFn = fn(Engine) -> std::pin::Pin<Box<dyn std::future::Future<Output
 pub struct Scenario {
     pub name: String,
     pub engine: Engine,
+    pub needs: Vec<Need>,
     pub run: ScenarioFn,
 }
 
 impl Scenario {
-    /// The scenario `name` of `module` on the engines `which` names
-    /// (`both`, `sqlite` or `postgres`).
+    /// The scenario `name` of `module` on the engines `which` names:
+    /// `both`, `sqlite`, `postgres`, or `sqlite_with_python3`.
     pub fn on(which: &str, module: &str, name: &str, run: ScenarioFn) -> Vec<Scenario> {
-        let engines: &[Engine] = match which {
-            "both" => &[Engine::Sqlite, Engine::Postgres],
-            "sqlite" => &[Engine::Sqlite],
-            "postgres" => &[Engine::Postgres],
+        let (engines, extra): (&[Engine], &[Need]) = match which {
+            "both" => (&[Engine::Sqlite, Engine::Postgres], &[]),
+            "sqlite" => (&[Engine::Sqlite], &[]),
+            "postgres" => (&[Engine::Postgres], &[]),
+            "sqlite_with_python3" => (&[Engine::Sqlite], &[Need::Python3]),
             other => panic!("unknown engine list `{other}` in {module}"),
         };
         let module = module.split_once("::").map_or(module, |(_, rest)| rest);
         engines
             .iter()
-            .map(|&engine| Scenario {
-                name: format!(
-                    "{module}::{}::{name}",
-                    match engine {
-                        Engine::Sqlite => "sqlite",
-                        Engine::Postgres => "postgres",
-                    }
-                ),
-                engine,
-                run,
+            .map(|&engine| {
+                let mut needs = extra.to_vec();
+                if engine == Engine::Postgres {
+                    needs.push(Need::Postgres);
+                }
+                Scenario {
+                    name: format!(
+                        "{module}::{}::{name}",
+                        match engine {
+                            Engine::Sqlite => "sqlite",
+                            Engine::Postgres => "postgres",
+                        }
+                    ),
+                    engine,
+                    needs,
+                    run,
+                }
             })
             .collect()
     }
 
-    /// Run on a runtime of its own, as `#[tokio::test(flavor = "multi_thread")]` would.
-    pub fn run(self) -> Result<(), String> {
-        if self.engine == Engine::Postgres {
-            if let PostgresAvailability::MissingInCi = postgres_availability() {
-                return Err("CI=true but SIJILL_TEST_DATABASE_URL is not set: \
-                     the PostgreSQL scenarios cannot be skipped"
-                    .into());
-            }
+    /// Run on a runtime of its own, as `#[tokio::test(flavor = "multi_thread")]`
+    /// would; `missing` is a need that is not met (only in CI does such a
+    /// scenario run at all, to fail saying why).
+    pub fn run(self, missing: Option<Need>) -> Result<(), String> {
+        if let Some(need) = missing {
+            return Err(need.missing_in_ci().into());
         }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -98,7 +135,8 @@ impl Scenario {
     }
 }
 
-/// Declare a module's scenarios: `scenarios! { both: [a, b], sqlite: [c], postgres: [d] }`.
+/// Declare a module's scenarios: `scenarios! { both: [a, b], sqlite: [c], postgres: [d] }`
+/// (and `sqlite_with_python3: [e]`).
 /// Each is an `async fn name(engine: Engine)`; `main.rs` collects every
 /// module's `scenarios()` into the harness.
 #[macro_export]

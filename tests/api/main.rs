@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use libtest_mimic::{Arguments, Trial};
 
-use helpers::{postgres_availability, Engine, PostgresAvailability, NO_POSTGRES};
+use helpers::{in_ci, Need};
 
 mod helpers;
 
@@ -52,25 +52,42 @@ fn main() -> ExitCode {
         search::scenarios,
         tokens::scenarios,
     ];
-    let skip_postgres = matches!(postgres_availability(), PostgresAvailability::NotConfigured);
-    if skip_postgres {
-        eprintln!(
-            "SIJILL_TEST_DATABASE_URL is not set: the PostgreSQL scenarios are ignored \
-             (set it to run them; .ci/run does)"
-        );
+    let missing: Vec<Need> = [Need::Postgres, Need::Python3]
+        .into_iter()
+        .filter(|need| !need.met())
+        .collect();
+    let ci = in_ci();
+    for need in &missing {
+        if ci {
+            eprintln!("{}", need.missing_in_ci());
+        } else {
+            eprintln!(
+                "{}: the scenarios that need it are ignored ({})",
+                need.reason(),
+                match need {
+                    Need::Postgres => "set SIJILL_TEST_DATABASE_URL to run them; .ci/run does",
+                    Need::Python3 => "install python3 to run them",
+                }
+            );
+        }
     }
     let trials = modules
         .iter()
         .flat_map(|scenarios| scenarios())
         .map(|scenario| {
-            let ignored = skip_postgres && scenario.engine == Engine::Postgres;
-            let trial = Trial::test(scenario.name.clone(), move || {
-                scenario.run().map_err(Into::into)
-            });
-            if ignored {
-                trial.with_ignored_flag(true).with_kind(NO_POSTGRES)
-            } else {
-                trial
+            let unmet = scenario
+                .needs
+                .iter()
+                .copied()
+                .find(|need| missing.contains(need));
+            let name = scenario.name.clone();
+            match unmet {
+                // Outside CI: reported as ignored, with the reason beside it.
+                Some(need) if !ci => Trial::test(name, || Ok(()))
+                    .with_ignored_flag(true)
+                    .with_kind(need.reason()),
+                // In CI: run, and fail saying why.
+                _ => Trial::test(name, move || scenario.run(unmet).map_err(Into::into)),
             }
         })
         .collect();

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use crate::detainees::{new_facility, new_file};
 use crate::helpers::*;
-use crate::reviews::{cast, file_body, file_of, open, step, step_ok, RATIONALE};
+use crate::reviews::{cast, cleared_file, file_body, file_of, open, step, step_ok, RATIONALE};
 use crate::scenarios;
 
 const ROUNDS: usize = 12;
@@ -289,10 +289,151 @@ async fn merges_archives_and_restores_racing_edits_keep_one_version_chain(engine
     }
 }
 
+/// A withdrawal racing an edit of the accusation on a cleared file under a
+/// new review: whichever commits first, the old clearance does not survive
+/// the change of accusation.
+async fn a_withdrawal_racing_an_accusation_edit_restores_no_stale_clearance(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let c = cast(&app).await;
+    let token = c.owner.token.as_str();
+    for round in 0..ROUNDS {
+        let id = cleared_file(&app, &c).await;
+        let rid = id_of(&open(&app, token, &id).await);
+        let path = format!("/api/v1/detainees/{id}");
+        let (withdrawn, edited) = tokio::join!(
+            step(&app, token, &rid, "withdraw", json!({})),
+            call(
+                &app,
+                reqwest::Method::PATCH,
+                path.clone(),
+                token,
+                json!({"major_crimes_accusation": true}),
+            ),
+        );
+        assert_eq!(withdrawn.status(), 200, "round {round}");
+        assert_eq!(edited.status(), 200, "round {round}");
+        let now = file_of(&app, token, &id).await;
+        assert_eq!(now["major_crimes_accusation"], true);
+        assert_eq!(now["review_status"], "not_reviewed", "round {round}");
+    }
+}
+
+/// Undoing a merge racing edits and custody records of the survivor, and a
+/// merge racing a review opened on its duplicate: each file's versions stay
+/// one chain, an unmerge never undoes a later edit, and no archived file is
+/// left under an undecided review.
+async fn unmerges_and_merges_racing_edits_and_reviews_keep_their_rules(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let c = cast(&app).await;
+    let token = c.owner.token.as_str();
+    let facility = new_facility(&app, token).await;
+    let body = |name: &str| json!({"full_name": name, "category": "political"});
+    let file = |id: &str, rest: &str| format!("/api/v1/detainees/{id}{rest}");
+    for round in 0..ROUNDS {
+        let survivor = id_of(&new_file(&app, token, &body("Nour Adel Haddad")).await);
+        let duplicate = id_of(&new_file(&app, token, &body("Noor Adel Hadad")).await);
+        let merge = json!({"duplicate_id": duplicate});
+        let merged = call(
+            &app,
+            reqwest::Method::POST,
+            file(&survivor, "/merge"),
+            token,
+            merge.clone(),
+        )
+        .await;
+        assert_eq!(merged.status(), 200, "round {round}");
+        let (unmerged, edited, recorded) = tokio::join!(
+            call(
+                &app,
+                reqwest::Method::POST,
+                file(&survivor, "/unmerge"),
+                token,
+                merge.clone()
+            ),
+            call(
+                &app,
+                reqwest::Method::PATCH,
+                file(&survivor, ""),
+                token,
+                json!({"notes": "Edited while someone undid the merge"}),
+            ),
+            call(
+                &app,
+                reqwest::Method::POST,
+                file(&survivor, "/custody"),
+                token,
+                json!({"facility_id": facility}),
+            ),
+        );
+        let unmerged = unmerged.status().as_u16();
+        assert!(matches!(unmerged, 200 | 409), "round {round}: {unmerged}");
+        assert_eq!(edited.status(), 200, "round {round}");
+        assert_eq!(recorded.status(), 201, "round {round}");
+        let now = file_of(&app, token, &survivor).await;
+        assert_eq!(
+            now["notes"], "Edited while someone undid the merge",
+            "round {round}: an unmerge undid a later edit"
+        );
+        let entries = app.audit_entries(&c.auditor.token).await;
+        for id in [&survivor, &duplicate] {
+            let version = file_of(&app, token, id).await["version"].as_i64().unwrap();
+            assert_linear(
+                &version_chain(&entries, id),
+                version,
+                &format!("round {round}"),
+            );
+        }
+
+        // A merge racing a review of its duplicate: one of them waits for
+        // the other and refuses.
+        let other = id_of(&new_file(&app, token, &body("Nour Adel Al-Haddad")).await);
+        let (merged, opened) = tokio::join!(
+            call(
+                &app,
+                reqwest::Method::POST,
+                file(&survivor, "/merge"),
+                token,
+                json!({"duplicate_id": other}),
+            ),
+            call(
+                &app,
+                reqwest::Method::POST,
+                file(&other, "/reviews"),
+                token,
+                json!({})
+            ),
+        );
+        let statuses = (merged.status().as_u16(), opened.status().as_u16());
+        assert!(
+            matches!(statuses, (200, 409) | (409, 201)),
+            "round {round}: {statuses:?}"
+        );
+        let archived = !file_of(&app, token, &other).await["archived_at"].is_null();
+        let reviews: Value = app
+            .get(&file(&other, "/reviews"), token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let undecided = reviews["items"].as_array().unwrap().iter().any(|r| {
+            matches!(
+                r["status"].as_str(),
+                Some("open" | "in_review" | "awaiting_confirmation")
+            )
+        });
+        assert!(
+            !(archived && undecided),
+            "round {round}: an archived file under review"
+        );
+    }
+}
+
 scenarios! {
     both: [
         a_decision_racing_an_accusation_edit_keeps_the_major_crimes_rules,
         every_write_to_a_file_counts_exactly_one_version,
         merges_archives_and_restores_racing_edits_keep_one_version_chain,
+        a_withdrawal_racing_an_accusation_edit_restores_no_stale_clearance,
+        unmerges_and_merges_racing_edits_and_reviews_keep_their_rules,
     ],
 }

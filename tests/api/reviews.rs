@@ -912,6 +912,17 @@ async fn a_withdrawn_review_brings_back_no_clearance_after_a_change_of_accusatio
             .as_str()
             .unwrap()
             .to_owned();
+        // Under review, the file can be neither archived …
+        let res = app
+            .client
+            .delete(app.url(&path))
+            .bearer_auth(&c.owner.token)
+            .header("If-Match", "*")
+            .send()
+            .await
+            .unwrap();
+        assert_problem(res, 409, "conflict").await;
+        // … nor taken out of its accusation's reach by an edit and a withdrawal.
         let res = app.patch(&path, &c.owner.token, "*", &change).await;
         assert_eq!(res.status(), StatusCode::OK, "{change}");
         let withdrawn = step_ok(
