@@ -94,6 +94,11 @@ pub async fn file_of(app: &TestApp, token: &str, file: &str) -> Value {
 /// A new political file of the owner's, cleared for release by the
 /// reviewer; its id.
 pub async fn cleared_file(app: &TestApp, c: &Cast) -> String {
+    decided_file(app, c, "cleared_for_release").await
+}
+
+/// A new political file of the owner's, reviewed to `decision`; its id.
+pub async fn decided_file(app: &TestApp, c: &Cast, decision: &str) -> String {
     let file = new_file(app, &c.owner.token, &file_body(false)).await;
     let id = file["id"].as_str().unwrap().to_owned();
     let rid = open(app, &c.owner.token, &id).await["id"]
@@ -106,12 +111,12 @@ pub async fn cleared_file(app: &TestApp, c: &Cast) -> String {
         &c.reviewer.token,
         &rid,
         "decision",
-        json!({"decision": "cleared_for_release", "rationale": RATIONALE}),
+        json!({"decision": decision, "rationale": RATIONALE}),
     )
     .await;
     assert_eq!(
         file_of(app, &c.owner.token, &id).await["review_status"],
-        "cleared_for_release"
+        decision
     );
     id
 }

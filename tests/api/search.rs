@@ -521,7 +521,7 @@ async fn duplicates_are_merged_and_a_merge_can_be_undone(engine: Engine) {
 /// clearance does not survive the merge. What the two would make together
 /// but break a rule is refused, and neither file changes.
 async fn a_merge_keeps_the_graver_accusation_and_every_rule(engine: Engine) {
-    use crate::reviews::{cast, cleared_file, file_of, open, step_ok, RATIONALE};
+    use crate::reviews::{cast, cleared_file, decided_file, file_of};
     let app = spawn_app(engine).await;
     let c = cast(&app).await;
     let owner = &c.owner.token;
@@ -569,27 +569,8 @@ async fn a_merge_keeps_the_graver_accusation_and_every_rule(engine: Engine) {
     // A refusal to release survives a merge into a cleared copy of the
     // same person.
     let cleared = cleared_file(&app, &c).await;
-    let withheld = new_file(
-        &app,
-        owner,
-        &json!({"full_name": "Anas Firas Al Ali", "category": "political"}),
-    )
-    .await;
-    let w_id = withheld["id"].as_str().unwrap();
-    let rid = open(&app, owner, w_id).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    step_ok(&app, &c.reviewer.token, &rid, "claim", json!({})).await;
-    step_ok(
-        &app,
-        &c.reviewer.token,
-        &rid,
-        "decision",
-        json!({"decision": "release_withheld", "rationale": RATIONALE}),
-    )
-    .await;
-    let res = merge(&cleared, w_id).await;
+    let withheld = decided_file(&app, &c, "release_withheld").await;
+    let res = merge(&cleared, &withheld).await;
     assert_eq!(res.status(), StatusCode::OK);
     let merged: Value = res.json().await.unwrap();
     assert_eq!(merged["review_status"], "release_withheld");
