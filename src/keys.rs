@@ -23,50 +23,60 @@ fn file_error(path: &Path, message: impl ToString) -> KeyError {
     }
 }
 
-/// Load the private key at `path`, or generate one there if the file does not exist.
-pub fn load_or_generate(path: &Path) -> Result<SigningKey, KeyError> {
-    match std::fs::read_to_string(path) {
-        Ok(pem) => SigningKey::from_pkcs8_pem(&pem).map_err(|e| file_error(path, e)),
+/// The key file at `path`, parsed; when it does not exist, `create` makes
+/// its text and it is written there first. Read back after writing: if
+/// another process created the file at the same moment, its key wins.
+fn load_or_create<T>(
+    path: &Path,
+    parse: impl Fn(&str) -> Result<T, String>,
+    create: impl FnOnce() -> Result<String, String>,
+) -> Result<T, KeyError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let key = SigningKey::generate(&mut rand_core::OsRng);
-            if write_new_private_key(path, &key)? {
-                tracing::info!(path = %path.display(), "generated a new Ed25519 key");
+            let new = create().map_err(|e| file_error(path, e))?;
+            if write_new_secret_file(path, new.as_bytes())? {
+                tracing::info!(path = %path.display(), "generated a new key");
             }
-            // Read back: if another process created the file first, its key wins.
-            let pem = std::fs::read_to_string(path).map_err(|e| file_error(path, e))?;
-            SigningKey::from_pkcs8_pem(&pem).map_err(|e| file_error(path, e))
+            std::fs::read_to_string(path).map_err(|e| file_error(path, e))?
         }
-        Err(e) => Err(file_error(path, e)),
-    }
+        Err(e) => return Err(file_error(path, e)),
+    };
+    parse(&text).map_err(|e| file_error(path, e))
 }
 
-/// Write `key` to a new file; `false` if the file already existed.
-fn write_new_private_key(path: &Path, key: &SigningKey) -> Result<bool, KeyError> {
-    let pem = key
-        .to_pkcs8_pem(LineEnding::LF)
-        .map_err(|e| file_error(path, e))?;
-    write_new_secret_file(path, pem.as_bytes())
+/// Load the Ed25519 private key at `path`, or generate one there if the file does not exist.
+pub fn load_or_generate(path: &Path) -> Result<SigningKey, KeyError> {
+    load_or_create(
+        path,
+        |pem| SigningKey::from_pkcs8_pem(pem).map_err(|e| e.to_string()),
+        || {
+            let key = SigningKey::generate(&mut rand_core::OsRng);
+            let pem = key
+                .to_pkcs8_pem(LineEnding::LF)
+                .map_err(|e| e.to_string())?;
+            Ok(pem.to_string())
+        },
+    )
 }
 
 /// The 32-byte secret at `path` (64 hex digits), or a new random one
-/// written there if the file does not exist (as for the Ed25519 keys: mode
-/// 0600, and the first process to create it wins).
+/// written there if the file does not exist.
 pub fn load_or_generate_secret(path: &Path) -> Result<[u8; 32], KeyError> {
-    let read = |path: &Path| -> Result<[u8; 32], KeyError> {
-        let text = std::fs::read_to_string(path).map_err(|e| file_error(path, e))?;
-        let bytes = hex::decode(text.trim()).map_err(|e| file_error(path, e))?;
-        bytes
-            .try_into()
-            .map_err(|_| file_error(path, "expected 32 bytes as 64 hex digits"))
-    };
-    if !path.exists() {
-        let mut secret = [0u8; 32];
-        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut secret);
-        if write_new_secret_file(path, format!("{}\n", hex::encode(secret)).as_bytes())? {
-            tracing::info!(path = %path.display(), "generated a new secret key");
-        }
-    }
-    read(path)
+    load_or_create(
+        path,
+        |text| {
+            hex::decode(text.trim())
+                .ok()
+                .and_then(|bytes| bytes.try_into().ok())
+                .ok_or_else(|| "expected 32 bytes as 64 hex digits".to_owned())
+        },
+        || {
+            let mut secret = [0u8; 32];
+            rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut secret);
+            Ok(format!("{}\n", hex::encode(secret)))
+        },
+    )
 }
 
 /// Write `contents` to a new file readable only by its owner; `false` if

@@ -131,8 +131,25 @@ fn window_start(policy: &ThrottlePolicy) -> Result<NaiveDateTime, AppError> {
     Ok(db::now() - chrono::Duration::from_std(policy.window).map_err(AppError::internal)?)
 }
 
-/// The start of the `n`-th most recent attempt on `side` in the window with
-/// one of `outcomes`: one row read through the `(…, started_at)` index.
+/// `side`'s attempts in the window with one of `outcomes`, through its
+/// `(…, started_at)` index.
+fn attempts<'a>(
+    who: &Attempter,
+    side: Side,
+    outcomes: &[&'a str],
+    since: NaiveDateTime,
+) -> login_attempts::BoxedQuery<'a, db::Backend> {
+    let query = login_attempts::table
+        .filter(login_attempts::started_at.gt(since))
+        .filter(login_attempts::outcome.eq_any(outcomes.to_vec()))
+        .into_boxed();
+    match side {
+        Side::Username => query.filter(login_attempts::login_key.eq(who.login_key.clone())),
+        Side::Address => query.filter(login_attempts::client_ip.eq(who.client_ip.clone())),
+    }
+}
+
+/// The start of the `n`-th most recent of those attempts: one row read.
 fn nth_newest(
     conn: &mut DbConnection,
     who: &Attempter,
@@ -141,18 +158,12 @@ fn nth_newest(
     since: NaiveDateTime,
     n: i64,
 ) -> Result<Option<NaiveDateTime>, AppError> {
-    let mut query = login_attempts::table
-        .filter(login_attempts::started_at.gt(since))
-        .filter(login_attempts::outcome.eq_any(outcomes.to_vec()))
+    Ok(attempts(who, side, outcomes, since)
         .select(login_attempts::started_at)
         .order(login_attempts::started_at.desc())
         .offset(n - 1)
-        .into_boxed();
-    query = match side {
-        Side::Username => query.filter(login_attempts::login_key.eq(who.login_key.clone())),
-        Side::Address => query.filter(login_attempts::client_ip.eq(who.client_ip.clone())),
-    };
-    Ok(query.first(conn).optional()?)
+        .first(conn)
+        .optional()?)
 }
 
 /// Seconds to wait on `side`, if its attempts in the window reach the
@@ -244,15 +255,9 @@ fn count(
     since: NaiveDateTime,
 ) -> Result<i64, AppError> {
     let (_, failures) = side.outcomes();
-    let mut query = login_attempts::table
-        .filter(login_attempts::started_at.gt(since))
-        .filter(login_attempts::outcome.eq_any(failures.to_vec()))
-        .into_boxed();
-    query = match side {
-        Side::Username => query.filter(login_attempts::login_key.eq(who.login_key.clone())),
-        Side::Address => query.filter(login_attempts::client_ip.eq(who.client_ip.clone())),
-    };
-    Ok(query.count().get_result(conn)?)
+    Ok(attempts(who, side, failures, since)
+        .count()
+        .get_result(conn)?)
 }
 
 /// The password was wrong (or the account unknown or inactive): the attempt

@@ -184,6 +184,17 @@ impl r2d2::ManageConnection for PoolManager {
     }
 }
 
+/// The directory a SQLite file goes in, made if missing.
+fn create_parent_dir(path: &std::path::Path) -> Result<(), SetupError> {
+    match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) => std::fs::create_dir_all(dir).map_err(|source| SetupError::Directory {
+            path: dir.display().to_string(),
+            source,
+        }),
+        None => Ok(()),
+    }
+}
+
 /// One SQLite file serves one `sijill serve` process (its writer gate and
 /// its access-log batches are per process). A second `serve` on the same
 /// file is refused at start-up, by an OS lock on `<file>.lock` held for the
@@ -201,12 +212,7 @@ impl ServeLock {
         let DatabaseUrl::Sqlite(path) = DatabaseUrl::parse(url).map_err(SetupError::Url)? else {
             return Ok(None);
         };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| SetupError::Directory {
-                path: dir.display().to_string(),
-                source,
-            })?;
-        }
+        create_parent_dir(&path)?;
         // The lock names the file itself, not the way it was reached: a
         // symbolic link, `..` or another working directory lead to one lock.
         let real = match std::fs::canonicalize(&path) {
@@ -284,12 +290,7 @@ impl Database {
     pub fn open(url: &str, pool_size: u32) -> Result<Self, SetupError> {
         let url = DatabaseUrl::parse(url).map_err(SetupError::Url)?;
         if let DatabaseUrl::Sqlite(path) = &url {
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).map_err(|source| SetupError::Directory {
-                    path: dir.display().to_string(),
-                    source,
-                })?;
-            }
+            create_parent_dir(path)?;
         }
         migrate(&url)?;
         let engine = url.engine();

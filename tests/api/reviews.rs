@@ -91,6 +91,15 @@ pub async fn file_of(app: &TestApp, token: &str, file: &str) -> Value {
         .unwrap()
 }
 
+/// The release gate is shut for this file: marking it released is refused.
+pub async fn assert_release_refused(app: &TestApp, token: &str, file: &str) {
+    let path = format!("/api/v1/detainees/{file}");
+    let res = app
+        .patch(&path, token, "*", &json!({"status": "released"}))
+        .await;
+    assert_problem(res, 409, "review_required").await;
+}
+
 /// A new political file of the owner's, cleared for release by the
 /// reviewer; its id.
 pub async fn cleared_file(app: &TestApp, c: &Cast) -> String {
@@ -944,13 +953,7 @@ async fn a_withdrawn_review_brings_back_no_clearance_after_a_change_of_accusatio
             "not_reviewed",
             "{change}"
         );
-        assert_problem(
-            app.patch(&path, &c.owner.token, "*", &json!({"status": "released"}))
-                .await,
-            409,
-            "review_required",
-        )
-        .await;
+        assert_release_refused(&app, &c.owner.token, &id).await;
     }
     // Nothing the decision was about changed (other edits, or a change
     // undone): the withdrawal gives the clearance back.
