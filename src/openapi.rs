@@ -1,10 +1,18 @@
-//! The OpenAPI 3.1 document, generated from the handlers' annotations.
+//! The OpenAPI 3.1 document. Its paths are collected from the registration
+//! that serves them (`startup::routes`, through `utoipa-actix-web`), and each
+//! operation from its handler's `#[utoipa::path]` annotation; there is no
+//! list of routes to keep in step by hand.
 
+use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use utoipa::openapi::{Content, Ref, RefOr, Response, ResponseBuilder};
+use utoipa::OpenApi;
+
+use actix_web::App;
+use utoipa_actix_web::AppExt;
 
 use crate::{
-    audit, auth, detainees, error, facilities, http, ops, organizations, reviews, search, users,
+    audit, auth, detainees, error, facilities, http, organizations, reviews, search, users,
 };
 
 #[derive(OpenApi)]
@@ -14,57 +22,18 @@ use crate::{
         description = "Case management for documenting detained and forcibly disappeared people: \
             detainee files, independent review before release, and a tamper-evident audit log.",
     ),
-    paths(
-        auth::routes::login,
-        auth::routes::refresh,
-        auth::routes::logout,
-        auth::routes::me,
-        organizations::routes::create,
-        organizations::routes::list,
-        organizations::routes::get,
-        users::routes::create,
-        users::routes::list,
-        users::routes::get,
-        users::routes::update,
-        users::routes::reset_password,
-        facilities::routes::create,
-        facilities::routes::list,
-        facilities::routes::get,
-        facilities::routes::update,
-        detainees::routes::create,
-        detainees::routes::list,
-        detainees::routes::get,
-        detainees::routes::update,
-        detainees::routes::archive,
-        detainees::routes::restore,
-        detainees::routes::list_custody,
-        detainees::routes::create_custody,
-        detainees::routes::history,
-        search::routes::search,
-        search::routes::duplicates,
-        detainees::merge::merge,
-        detainees::merge::unmerge,
-        reviews::routes::open,
-        reviews::routes::list_for_file,
-        reviews::routes::list,
-        reviews::routes::get,
-        reviews::routes::claim,
-        reviews::routes::decide,
-        reviews::routes::confirm,
-        reviews::routes::dispute,
-        reviews::routes::withdraw,
-        reviews::routes::consult,
-        audit::routes::list,
-        audit::routes::access,
-        audit::routes::verify,
-        audit::routes::head,
-        ops::healthz,
-        ops::readyz,
-        ops::metrics,
-        ops::openapi,
-    ),
     components(schemas(
         error::Problem,
+        crate::domain::schema::Label,
+        crate::domain::schema::Notes,
+        crate::domain::schema::RequiredNotes,
+        crate::domain::schema::Rationale,
+        crate::domain::schema::Aliases,
+        crate::domain::schema::UsernameText,
+        crate::domain::schema::NewPassword,
+        http::pagination::PageLimit,
+        http::pagination::IdCursor,
+        http::pagination::SeqCursor,
         auth::routes::LoginRequest,
         auth::routes::RefreshRequest,
         auth::routes::TokenPair,
@@ -121,7 +90,6 @@ use crate::{
         audit::checkpoint::SignedHead,
         http::Page<users::User>,
     )),
-    modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Log in, refresh, log out"),
         (name = "organizations", description = "Organisations"),
@@ -133,25 +101,31 @@ use crate::{
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]
-pub struct ApiDoc;
+struct ApiDoc;
 
-struct BearerAuth;
-
-impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        let mut scheme = Http::new(HttpAuthScheme::Bearer);
-        scheme.bearer_format = Some("JWT (EdDSA, typ at+jwt)".to_owned());
-        components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
-        problem_responses_are_problem_json(openapi);
+/// The whole document: what `ApiDoc` declares, the paths of every route
+/// `startup::routes` registers, and what holds for every route alike.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let (_, mut openapi) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(crate::startup::routes)
+        .split_for_parts();
+    let components = openapi.components.get_or_insert_with(Default::default);
+    let mut scheme = Http::new(HttpAuthScheme::Bearer);
+    scheme.bearer_format = Some("JWT (EdDSA, typ at+jwt)".to_owned());
+    components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    for (path, operation) in operations(&mut openapi) {
+        add_shared_responses(&path, operation);
+        problem_responses_are_problem_json(operation);
     }
+    openapi
 }
 
-/// Error responses are sent as `application/problem+json`; say so in the
-/// document without repeating it on every annotation.
-fn problem_responses_are_problem_json(openapi: &mut utoipa::openapi::OpenApi) {
-    use utoipa::openapi::{RefOr, Response};
-    for item in openapi.paths.paths.values_mut() {
+/// Every operation of the document, with its path.
+fn operations(openapi: &mut utoipa::openapi::OpenApi) -> Vec<(String, &mut Operation)> {
+    let mut all = Vec::new();
+    for (path, item) in openapi.paths.paths.iter_mut() {
         let operations = [
             &mut item.get,
             &mut item.post,
@@ -160,16 +134,98 @@ fn problem_responses_are_problem_json(openapi: &mut utoipa::openapi::OpenApi) {
             &mut item.delete,
         ];
         for operation in operations.into_iter().flatten() {
-            for response in operation.responses.responses.values_mut() {
-                if let RefOr::T(Response { content, .. }) = response {
-                    let is_problem = content.get("application/json").is_some_and(|c| {
-                        matches!(&c.schema, Some(RefOr::Ref(r)) if r.ref_location.ends_with("/Problem"))
-                    });
-                    if is_problem {
-                        if let Some(media) = content.shift_remove("application/json") {
-                            content.insert("application/problem+json".to_owned(), media);
-                        }
-                    }
+            all.push((path.clone(), operation));
+        }
+    }
+    all
+}
+
+/// Routes outside `/api/v1` that never touch the database.
+const WITHOUT_DATABASE: [&str; 3] = ["/healthz", "/metrics", "/openapi.json"];
+
+/// What the server's shared layers answer on any route they apply to, so
+/// that no annotation can forget one: a malformed path parameter or query
+/// (400), a JSON body that is malformed (400), too large (413) or not JSON
+/// (415), a missing or bad token (401), and a database that does not answer
+/// (503).
+fn add_shared_responses(path: &str, operation: &mut Operation) {
+    let parameters = operation.parameters.as_deref().unwrap_or_default();
+    let in_path = parameters
+        .iter()
+        .any(|p| p.parameter_in == ParameterIn::Path);
+    let in_query = parameters
+        .iter()
+        .any(|p| p.parameter_in == ParameterIn::Query);
+    let has_body = operation.request_body.is_some();
+    let secured = operation
+        .security
+        .as_ref()
+        .is_some_and(|requirements| !requirements.is_empty());
+    let mut shared = Vec::new();
+    if in_path {
+        shared.push(("400", "A path parameter is malformed (invalid_path)"));
+    }
+    if in_query {
+        shared.push(("400", "A query parameter is malformed or unknown"));
+    }
+    if has_body {
+        shared.push(("400", "The body is not well-formed JSON of this shape"));
+        shared.push(("413", "The body is larger than 256 KiB (payload_too_large)"));
+        shared.push((
+            "415",
+            "The body is not application/json (unsupported_media_type)",
+        ));
+    }
+    if secured {
+        shared.push(("401", "No valid access token (unauthorized)"));
+    }
+    if !WITHOUT_DATABASE.contains(&path) {
+        shared.push((
+            "503",
+            "The database does not answer; try again (unavailable)",
+        ));
+    }
+    for (status, description) in shared {
+        operation
+            .responses
+            .responses
+            .entry(status.to_owned())
+            .or_insert_with(|| {
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        "application/problem+json",
+                        Content::new(Some(Ref::from_schema_name("Problem"))),
+                    )
+                    .into()
+            });
+    }
+}
+
+/// The document as served, serialised once at start-up.
+pub struct Document(actix_web::web::Bytes);
+
+impl Document {
+    pub fn new(openapi: &utoipa::openapi::OpenApi) -> Result<Self, serde_json::Error> {
+        Ok(Document(serde_json::to_vec(openapi)?.into()))
+    }
+
+    pub fn json(&self) -> actix_web::web::Bytes {
+        self.0.clone()
+    }
+}
+
+/// Error responses are sent as `application/problem+json`; say so in the
+/// document without repeating it on every annotation.
+fn problem_responses_are_problem_json(operation: &mut Operation) {
+    for response in operation.responses.responses.values_mut() {
+        if let RefOr::T(Response { content, .. }) = response {
+            let is_problem = content.get("application/json").is_some_and(|c| {
+                matches!(&c.schema, Some(RefOr::Ref(r)) if r.ref_location.ends_with("/Problem"))
+            });
+            if is_problem {
+                if let Some(media) = content.shift_remove("application/json") {
+                    content.insert("application/problem+json".to_owned(), media);
                 }
             }
         }

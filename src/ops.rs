@@ -1,26 +1,28 @@
 //! Operations endpoints outside `/api/v1`: liveness, readiness, metrics, the OpenAPI document.
 
+use actix_web::get;
 use actix_web::{web, HttpResponse};
 use serde_json::json;
-use utoipa::OpenApi;
 
 use crate::error::Problem;
 use crate::metrics::Metrics;
 use crate::state::AppState;
 
 /// The process is alive.
-#[utoipa::path(get, path = "/healthz", tag = "operations",
+#[utoipa::path(tag = "operations",
     responses((status = 200, description = "Alive")))]
+#[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
 /// The database answers.
-#[utoipa::path(get, path = "/readyz", tag = "operations",
+#[utoipa::path(tag = "operations",
     responses(
         (status = 200, description = "Ready"),
         (status = 503, description = "The database does not answer", body = Problem),
     ))]
+#[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     match state.db.ping().await {
         Ok(()) => HttpResponse::Ok().json(json!({"status": "ready"})),
@@ -34,8 +36,9 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// Prometheus text exposition.
-#[utoipa::path(get, path = "/metrics", tag = "operations",
+#[utoipa::path(tag = "operations",
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+#[get("/metrics")]
 pub async fn metrics(metrics: web::Data<Metrics>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
@@ -43,8 +46,11 @@ pub async fn metrics(metrics: web::Data<Metrics>) -> HttpResponse {
 }
 
 /// This document.
-#[utoipa::path(get, path = "/openapi.json", tag = "operations",
+#[utoipa::path(tag = "operations",
     responses((status = 200, description = "The OpenAPI 3.1 document")))]
-pub async fn openapi() -> HttpResponse {
-    HttpResponse::Ok().json(crate::openapi::ApiDoc::openapi())
+#[get("/openapi.json")]
+pub async fn openapi(document: web::Data<crate::openapi::Document>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(document.json())
 }

@@ -7,6 +7,8 @@ use actix_web::dev::Server;
 use actix_web::http::header;
 use actix_web::middleware::{from_fn, DefaultHeaders};
 use actix_web::{web, App, HttpServer};
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_actix_web::{scope, AppExt};
 
 use crate::audit::access::AccessLog;
 use crate::audit::{CheckpointSigner, Fingerprints};
@@ -16,12 +18,11 @@ use crate::auth::tokens::TokenService;
 use crate::config::Settings;
 use crate::db::{Database, ServeLock};
 use crate::error::{self, AppError};
-use crate::http::routing::resource;
+use crate::http::routing::MethodTable;
 use crate::metrics::Metrics;
 use crate::state::AppState;
 use crate::{
-    audit, auth, bootstrap, detainees, facilities, keys, ops, organizations, reviews, search,
-    telemetry, users,
+    audit, auth, bootstrap, facilities, keys, ops, organizations, search, telemetry, users,
 };
 
 /// Request bodies above this are refused with 413.
@@ -187,11 +188,17 @@ fn serve(listener: TcpListener, state: AppState, settings: &Settings) -> std::io
     let state = web::Data::new(state);
     let metrics = web::Data::new(Metrics::default());
     let proxies = web::Data::new(settings.trusted_proxies.clone());
+    let openapi = crate::openapi::document();
+    let methods = web::Data::new(MethodTable::from_document(&openapi));
+    let document = crate::openapi::Document::new(&openapi).map_err(std::io::Error::other)?;
+    let document = web::Data::new(document);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
             .app_data(metrics.clone())
             .app_data(proxies.clone())
+            .app_data(methods.clone())
+            .app_data(document.clone())
             .app_data(
                 web::JsonConfig::default()
                     .limit(MAX_BODY_BYTES)
@@ -200,7 +207,9 @@ fn serve(listener: TcpListener, state: AppState, settings: &Settings) -> std::io
             )
             .app_data(web::PathConfig::default().error_handler(error::path_error))
             .app_data(web::QueryConfig::default().error_handler(error::query_error))
-            // Wrapped last = runs first: request id, then metrics, then headers, then the caller.
+            // Wrapped last = runs first: request id, then metrics, then headers, then the
+            // caller, then literal paths' methods.
+            .wrap(from_fn(crate::http::routing::literal_paths))
             .wrap(from_fn(auth::caller::authenticate))
             .wrap(
                 DefaultHeaders::new()
@@ -210,14 +219,10 @@ fn serve(listener: TcpListener, state: AppState, settings: &Settings) -> std::io
             .wrap(from_fn(crate::http::limits::limit_headers))
             .wrap(from_fn(crate::metrics::record))
             .wrap(from_fn(telemetry::request_context))
-            .service(web::scope("/api/v1").configure(api_routes))
-            .service(resource("/healthz").get(ops::healthz).build())
-            .service(resource("/readyz").get(ops::readyz).build())
-            .service(resource("/metrics").get(ops::metrics).build())
-            .service(resource("/openapi.json").get(ops::openapi).build())
-            .default_service(web::to(|| async {
-                Err::<actix_web::HttpResponse, _>(AppError::NotFound)
-            }))
+            .into_utoipa_app()
+            .configure(routes)
+            .into_app()
+            .default_service(web::to(crate::http::routing::unrouted))
     })
     .workers(settings.workers)
     .shutdown_timeout(10)
@@ -226,144 +231,64 @@ fn serve(listener: TcpListener, state: AppState, settings: &Settings) -> std::io
     Ok(server)
 }
 
-fn api_routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/auth/login").post(auth::routes::login).build())
-        .service(
-            resource("/auth/refresh")
-                .post(auth::routes::refresh)
-                .build(),
-        )
-        .service(resource("/auth/logout").post(auth::routes::logout).build())
-        .service(resource("/auth/me").get(auth::routes::me).build())
-        .service(
-            resource("/organizations")
-                .get(organizations::routes::list)
-                .post(organizations::routes::create)
-                .build(),
-        )
-        .service(
-            resource("/organizations/{id}")
-                .get(organizations::routes::get)
-                .build(),
-        )
-        .service(
-            resource("/users")
-                .get(users::routes::list)
-                .post(users::routes::create)
-                .build(),
-        )
-        .service(
-            resource("/users/{id}")
-                .get(users::routes::get)
-                .patch(users::routes::update)
-                .build(),
-        )
-        .service(
-            resource("/users/{id}/password")
-                .post(users::routes::reset_password)
-                .build(),
-        )
-        .service(
-            resource("/facilities")
-                .get(facilities::routes::list)
-                .post(facilities::routes::create)
-                .build(),
-        )
-        .service(
-            resource("/facilities/{id}")
-                .get(facilities::routes::get)
-                .patch(facilities::routes::update)
-                .build(),
-        )
-        .service(
-            resource("/detainees")
-                .get(detainees::routes::list)
-                .post(detainees::routes::create)
-                .build(),
-        )
-        .service(
-            resource("/detainees/search")
-                .post(search::routes::search)
-                .build(),
-        )
-        .service(
-            resource("/detainees/{id}")
-                .get(detainees::routes::get)
-                .patch(detainees::routes::update)
-                .delete(detainees::routes::archive)
-                .build(),
-        )
-        .service(
-            resource("/detainees/{id}/restore")
-                .post(detainees::routes::restore)
-                .build(),
-        )
-        .service(
-            resource("/detainees/{id}/duplicates")
-                .get(search::routes::duplicates)
-                .build(),
-        )
-        .service(
-            resource("/detainees/{id}/merge")
-                .post(detainees::merge::merge)
-                .build(),
-        )
-        .service(
-            resource("/detainees/{id}/unmerge")
-                .post(detainees::merge::unmerge)
-                .build(),
-        )
-        .service(
-            resource("/detainees/{id}/custody")
-                .get(detainees::routes::list_custody)
-                .post(detainees::routes::create_custody)
-                .build(),
-        )
-        .service(
-            resource("/detainees/{id}/history")
-                .get(detainees::routes::history)
-                .build(),
-        )
-        .service(
-            resource("/detainees/{id}/reviews")
-                .get(reviews::routes::list_for_file)
-                .post(reviews::routes::open)
-                .build(),
-        )
-        .service(resource("/reviews").get(reviews::routes::list).build())
-        .service(resource("/reviews/{id}").get(reviews::routes::get).build())
-        .service(
-            resource("/reviews/{id}/claim")
-                .post(reviews::routes::claim)
-                .build(),
-        )
-        .service(
-            resource("/reviews/{id}/decision")
-                .post(reviews::routes::decide)
-                .build(),
-        )
-        .service(
-            resource("/reviews/{id}/confirm")
-                .post(reviews::routes::confirm)
-                .build(),
-        )
-        .service(
-            resource("/reviews/{id}/dispute")
-                .post(reviews::routes::dispute)
-                .build(),
-        )
-        .service(
-            resource("/reviews/{id}/withdraw")
-                .post(reviews::routes::withdraw)
-                .build(),
-        )
-        .service(
-            resource("/reviews/{id}/consultations")
-                .post(reviews::routes::consult)
-                .build(),
-        )
-        .service(resource("/audit").get(audit::routes::list).build())
-        .service(resource("/audit/access").get(audit::routes::access).build())
-        .service(resource("/audit/verify").get(audit::routes::verify).build())
-        .service(resource("/audit/head").get(audit::routes::head).build());
+/// Every route the server answers, registered once: actix serves what this
+/// registers, and the OpenAPI document's paths are collected from the same
+/// calls (`openapi::document`). A handler without a `#[utoipa::path]`
+/// annotation cannot be registered here: `service` requires one.
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(scope("/api/v1").configure(api_routes))
+        .service(ops::healthz)
+        .service(ops::readyz)
+        .service(ops::metrics)
+        .service(ops::openapi);
+}
+
+fn api_routes(cfg: &mut ServiceConfig) {
+    use crate::detainees::merge;
+    use crate::detainees::routes as files;
+    use crate::reviews::routes as review;
+    cfg.service(auth::routes::login)
+        .service(auth::routes::refresh)
+        .service(auth::routes::logout)
+        .service(auth::routes::me)
+        .service(organizations::routes::list)
+        .service(organizations::routes::create)
+        .service(organizations::routes::get)
+        .service(users::routes::list)
+        .service(users::routes::create)
+        .service(users::routes::get)
+        .service(users::routes::update)
+        .service(users::routes::reset_password)
+        .service(facilities::routes::list)
+        .service(facilities::routes::create)
+        .service(facilities::routes::get)
+        .service(facilities::routes::update)
+        .service(files::list)
+        .service(files::create)
+        // Before `/detainees/{id}`, which would otherwise take "search" for an id.
+        .service(search::routes::search)
+        .service(files::get)
+        .service(files::update)
+        .service(files::archive)
+        .service(files::restore)
+        .service(search::routes::duplicates)
+        .service(merge::merge)
+        .service(merge::unmerge)
+        .service(files::list_custody)
+        .service(files::create_custody)
+        .service(files::history)
+        .service(review::list_for_file)
+        .service(review::open)
+        .service(review::list)
+        .service(review::get)
+        .service(review::claim)
+        .service(review::decide)
+        .service(review::confirm)
+        .service(review::dispute)
+        .service(review::withdraw)
+        .service(review::consult)
+        .service(audit::routes::list)
+        .service(audit::routes::access)
+        .service(audit::routes::verify)
+        .service(audit::routes::head);
 }

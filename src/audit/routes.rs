@@ -1,5 +1,6 @@
 //! `/audit`: auditors read the log, verify the chain and fetch signed checkpoints.
 
+use actix_web::get;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -31,13 +32,15 @@ pub struct AuditQuery {
     /// Entries with a greater `seq`.
     pub after_seq: Option<i64>,
     /// 1–200, default 50.
+    #[param(value_type = Option<crate::http::pagination::PageLimit>)]
     pub limit: Option<i64>,
+    #[param(value_type = Option<crate::http::pagination::SeqCursor>)]
     pub cursor: Option<String>,
 }
 
 /// The audit log, in ascending `seq`.
 #[utoipa::path(
-    get, path = "/api/v1/audit", tag = "audit",
+    tag = "audit",
     security(("bearer" = [])),
     params(AuditQuery),
     responses(
@@ -47,6 +50,7 @@ pub struct AuditQuery {
         (status = 403, description = "Not an auditor", body = Problem),
     )
 )]
+#[get("/audit")]
 pub async fn list(
     state: web::Data<AppState>,
     _auth: Authorized<can::ReadAudit>,
@@ -78,10 +82,17 @@ pub async fn list(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct VerifyQuery {
-    /// A checkpoint kept earlier: its `seq` …
-    pub seq: Option<i64>,
-    /// … and its `hash`.
-    pub hash: Option<String>,
+    /// A checkpoint kept earlier (from `/audit/head`), as `SEQ:HASH`.
+    #[param(pattern = "^[0-9]{1,18}:[0-9a-fA-F]{64}$")]
+    pub checkpoint: Option<String>,
+}
+
+/// `SEQ:HASH` exactly as `VerifyQuery`'s pattern says; the hash lower-cased.
+fn parse_checkpoint(raw: &str) -> Option<(i64, String)> {
+    let (seq, hash) = raw.split_once(':')?;
+    let seq_ok = (1..=18).contains(&seq.len()) && seq.bytes().all(|b| b.is_ascii_digit());
+    let hash_ok = hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit());
+    (seq_ok && hash_ok).then(|| Some((seq.parse().ok()?, hash.to_ascii_lowercase())))?
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -98,36 +109,36 @@ pub struct VerifyReport {
     pub head_hash: String,
     /// The first entry that does not follow from the one before it.
     pub first_bad_seq: Option<i64>,
-    /// With `?seq=&hash=`: whether the log still holds that checkpoint.
+    /// With `?checkpoint=`: whether the log still holds that checkpoint.
     pub checkpoint_held: Option<bool>,
 }
 
 /// Recompute the whole chain.
 #[utoipa::path(
-    get, path = "/api/v1/audit/verify", tag = "audit",
+    tag = "audit",
     security(("bearer" = [])),
     params(VerifyQuery),
     responses(
         (status = 200, description = "The verification report (ok may be false)", body = VerifyReport),
-        (status = 400, description = "Bad query (seq and hash go together)", body = Problem),
+        (status = 400, description = "Bad query (a checkpoint is SEQ:HASH)", body = Problem),
         (status = 401, description = "Not logged in", body = Problem),
         (status = 403, description = "Not an auditor", body = Problem),
     )
 )]
+#[get("/audit/verify")]
 pub async fn verify(
     state: web::Data<AppState>,
     _auth: Authorized<can::ReadAudit>,
     query: web::Query<VerifyQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let checkpoint = match (query.seq, query.hash.clone()) {
-        (Some(seq), Some(hash)) => Some((seq, hash.to_lowercase())),
-        (None, None) => None,
-        _ => {
-            return Err(AppError::bad_request(
+    let checkpoint = match query.checkpoint.as_deref() {
+        None => None,
+        Some(raw) => Some(parse_checkpoint(raw).ok_or_else(|| {
+            AppError::bad_request(
                 "invalid_query",
-                "give both seq and hash, or neither",
-            ))
-        }
+                "a checkpoint is SEQ:HASH (a sequence number, a colon, 64 hex digits)",
+            )
+        })?),
     };
     let report = state
         .db
@@ -145,7 +156,7 @@ pub async fn verify(
 
 /// The current head of the chain, signed with the audit checkpoint key.
 #[utoipa::path(
-    get, path = "/api/v1/audit/head", tag = "audit",
+    tag = "audit",
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A signed checkpoint", body = SignedHead),
@@ -153,6 +164,7 @@ pub async fn verify(
         (status = 403, description = "Not an auditor", body = Problem),
     )
 )]
+#[get("/audit/head")]
 pub async fn head(
     state: web::Data<AppState>,
     _auth: Authorized<can::ReadAudit>,
@@ -175,13 +187,15 @@ pub struct AccessQuery {
     /// Reads before this time (RFC 3339).
     pub until: Option<DateTime<Utc>>,
     /// 1–200, default 50.
+    #[param(value_type = Option<crate::http::pagination::PageLimit>)]
     pub limit: Option<i64>,
+    #[param(value_type = Option<crate::http::pagination::IdCursor>)]
     pub cursor: Option<String>,
 }
 
 /// The access log: who read which file, when; oldest first.
 #[utoipa::path(
-    get, path = "/api/v1/audit/access", tag = "audit",
+    tag = "audit",
     security(("bearer" = [])),
     params(AccessQuery),
     responses(
@@ -191,6 +205,7 @@ pub struct AccessQuery {
         (status = 403, description = "Not an auditor", body = Problem),
     )
 )]
+#[get("/audit/access")]
 pub async fn access(
     state: web::Data<AppState>,
     _auth: Authorized<can::ReadAudit>,

@@ -1,5 +1,6 @@
 //! `/auth`: log in, refresh, log out, who am I.
 
+use actix_web::{get, post};
 use actix_web::{web, HttpResponse};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
@@ -66,7 +67,7 @@ fn login_name(raw: &str) -> String {
 
 /// Log in with a username and password.
 #[utoipa::path(
-    post, path = "/api/v1/auth/login", tag = "auth",
+    tag = "auth",
     request_body = LoginRequest,
     responses(
         (status = 200, description = "A token pair", body = TokenPair),
@@ -76,6 +77,7 @@ fn login_name(raw: &str) -> String {
         (status = 429, description = "Too many failures; see Retry-After", body = Problem),
     )
 )]
+#[post("/auth/login")]
 pub async fn login(
     state: web::Data<AppState>,
     context: RequestContext,
@@ -168,7 +170,7 @@ async fn attempt_login(
                 let user = session_user;
                 let client_ip = context.client_ip.as_deref();
                 throttle::succeed(conn, &attempt, &who)?;
-                let (session_id, refresh) = store::create_session(conn, user.id, client_ip, ttl)?;
+                let (session_id, secret) = store::create_session(conn, user.id, client_ip, ttl)?;
                 let mut changes = Changes::new().created("session_id", session_id.to_string());
                 if let Some(new_hash) = &verified.rehashed {
                     crate::users::store::set_password_hash(conn, user.id, new_hash)?;
@@ -182,7 +184,7 @@ async fn attempt_login(
                     changes,
                     &context,
                 )?;
-                Ok((session_id, refresh))
+                Ok((session_id, secret))
             })
             .await?;
         return Ok(HttpResponse::Ok().json(token_pair(state, &user, session_id, refresh_token)?));
@@ -244,7 +246,7 @@ async fn attempt_login(
 /// Trade a refresh token for a new pair. Each refresh token works once;
 /// presenting a used one ends the whole session.
 #[utoipa::path(
-    post, path = "/api/v1/auth/refresh", tag = "auth",
+    tag = "auth",
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "A new token pair", body = TokenPair),
@@ -252,6 +254,7 @@ async fn attempt_login(
         (status = 401, description = "Unknown, expired or reused refresh token", body = Problem),
     )
 )]
+#[post("/auth/refresh")]
 pub async fn refresh(
     state: web::Data<AppState>,
     context: RequestContext,
@@ -318,13 +321,14 @@ pub async fn refresh(
 
 /// End the caller's session (this one only).
 #[utoipa::path(
-    post, path = "/api/v1/auth/logout", tag = "auth",
+    tag = "auth",
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Logged out"),
         (status = 401, description = "Not logged in", body = Problem),
     )
 )]
+#[post("/auth/logout")]
 pub async fn logout(
     state: web::Data<AppState>,
     context: RequestContext,
@@ -351,13 +355,14 @@ pub async fn logout(
 
 /// The caller's own account.
 #[utoipa::path(
-    get, path = "/api/v1/auth/me", tag = "auth",
+    tag = "auth",
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's account", body = User),
         (status = 401, description = "Not logged in", body = Problem),
     )
 )]
+#[get("/auth/me")]
 pub async fn me(auth: Authorized<can::UseOwnSession>) -> HttpResponse {
     HttpResponse::Ok().json(&auth.caller.user)
 }

@@ -52,12 +52,18 @@ pub struct NewCustodyEvent {
     /// Not before `from`.
     pub to: Option<PartialDate>,
     /// Up to 10,000 characters.
+    #[schema(value_type = Option<crate::domain::schema::Notes>)]
     pub note: Option<String>,
 }
 
 impl NewCustodyEvent {
     /// `from` not after `to`; the note bounded and free of control characters.
     pub fn validated(self) -> Result<Self, AppError> {
+        for (field, date) in [("from", self.from), ("to", self.to)] {
+            if let Some(date) = date {
+                date.check_not_future(field)?;
+            }
+        }
         if let (Some(from), Some(to)) = (self.from, self.to) {
             if from.certainly_after(&to) {
                 return Err(AppError::validation("`from` is after `to`"));

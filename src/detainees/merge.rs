@@ -9,6 +9,7 @@
 //! the graver accusation and any refusal to release (see
 //! `merged_review_status`), and its content passes the rules of a PATCH.
 
+use actix_web::post;
 use actix_web::{web, HttpResponse};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -140,6 +141,9 @@ fn merged_invalid(err: AppError) -> AppError {
 
 /// Both files, locked (in a fixed order, so that two opposite merges cannot
 /// deadlock), if the caller may see both.
+/// Both files, locked in id order (so that two merges of the same pair
+/// cannot deadlock). The file in the path that is missing or out of reach is
+/// 404; a `duplicate_id` that is is a bad value in the body (422).
 fn locked_pair(
     conn: &mut DbConnection,
     survivor: Uuid,
@@ -151,13 +155,20 @@ fn locked_pair(
     } else {
         (duplicate, survivor)
     };
-    let first = store::lock(conn, first, scope)?;
-    let second = store::lock(conn, second, scope)?;
-    Ok(if first.id == survivor {
+    let first = store::lock(conn, first, scope);
+    let second = store::lock(conn, second, scope);
+    let (survivor_file, duplicate_file) = if survivor < duplicate {
         (first, second)
     } else {
         (second, first)
-    })
+    };
+    let duplicate_file = duplicate_file.map_err(|err| match err {
+        AppError::NotFound => {
+            AppError::validation("duplicate_id names no file of your organisation")
+        }
+        other => other,
+    });
+    Ok((survivor_file?, duplicate_file?))
 }
 
 fn undecided_review(conn: &mut DbConnection, id: Uuid) -> Result<bool, AppError> {
@@ -166,7 +177,7 @@ fn undecided_review(conn: &mut DbConnection, id: Uuid) -> Result<bool, AppError>
 
 /// Fold `duplicate_id` into this file (caseworkers of the organisation that owns both).
 #[utoipa::path(
-    post, path = "/api/v1/detainees/{id}/merge", tag = "detainees",
+    tag = "detainees",
     security(("bearer" = [])),
     params(("id" = Uuid, Path)),
     request_body = MergeRequest,
@@ -175,11 +186,12 @@ fn undecided_review(conn: &mut DbConnection, id: Uuid) -> Result<bool, AppError>
         (status = 400, description = "Malformed body", body = Problem),
         (status = 401, description = "Not logged in", body = Problem),
         (status = 403, description = "Not a caseworker", body = Problem),
-        (status = 404, description = "Either file is not in your organisation", body = Problem),
+        (status = 404, description = "The file is not in your organisation", body = Problem),
         (status = 409, description = "Archived, the same file, or under an undecided review", body = Problem),
-        (status = 422, description = "The two files together would break a rule (more than 20 names, notes over the limit, dates out of order)", body = Problem),
+        (status = 422, description = "duplicate_id names no file of your organisation, or the two files together would break a rule (more than 20 names, notes over the limit, dates out of order)", body = Problem),
     )
 )]
+#[post("/detainees/{id}/merge")]
 pub async fn merge(
     state: web::Data<AppState>,
     context: RequestContext,
@@ -346,7 +358,7 @@ fn audit_pair(
 
 /// Undo the merge of `duplicate_id` into this file.
 #[utoipa::path(
-    post, path = "/api/v1/detainees/{id}/unmerge", tag = "detainees",
+    tag = "detainees",
     security(("bearer" = [])),
     params(("id" = Uuid, Path)),
     request_body = MergeRequest,
@@ -357,8 +369,10 @@ fn audit_pair(
         (status = 403, description = "Not a caseworker", body = Problem),
         (status = 404, description = "No such merge of files in your organisation", body = Problem),
         (status = 409, description = "The survivor was edited since the merge", body = Problem),
+        (status = 422, description = "duplicate_id names no file of your organisation", body = Problem),
     )
 )]
+#[post("/detainees/{id}/unmerge")]
 pub async fn unmerge(
     state: web::Data<AppState>,
     context: RequestContext,

@@ -112,6 +112,14 @@ impl DetaineeFields {
             ("detained_on", fields.detained_on),
             ("released_on", fields.released_on),
         ];
+        for (field, date) in order
+            .iter()
+            .chain([("last_seen_on", fields.last_seen_on)].iter())
+        {
+            if let Some(date) = date {
+                date.check_not_future(field)?;
+            }
+        }
         for (i, (earlier_name, earlier)) in order.iter().enumerate() {
             for (later_name, later) in &order[i + 1..] {
                 if let (Some(a), Some(b)) = (earlier, later) {
@@ -315,14 +323,18 @@ impl Detainee {
 }))]
 pub struct NewDetainee {
     /// 1–200 characters, any script.
+    #[schema(value_type = crate::domain::schema::Label)]
     pub full_name: String,
+    #[schema(value_type = Option<crate::domain::schema::Label>)]
     pub name_ar: Option<String>,
     /// Up to 20, each up to 200 characters. Default `[]`.
     #[serde(default)]
+    #[schema(value_type = crate::domain::schema::Aliases)]
     pub aliases: Vec<String>,
     /// Default `unknown`.
     pub sex: Option<Sex>,
     pub birth_date: Option<PartialDate>,
+    #[schema(value_type = Option<crate::domain::schema::Label>)]
     pub place_of_origin: Option<String>,
     /// Default `unknown`. `released` needs a cleared review.
     pub status: Option<DetaineeStatus>,
@@ -331,6 +343,7 @@ pub struct NewDetainee {
     /// Default `false`.
     #[serde(default)]
     pub major_crimes_accusation: bool,
+    #[schema(value_type = Option<crate::domain::schema::Notes>)]
     pub accusation_summary: Option<String>,
     /// Must name a registered facility.
     pub facility_id: Option<Uuid>,
@@ -338,8 +351,10 @@ pub struct NewDetainee {
     pub last_seen_on: Option<PartialDate>,
     pub released_on: Option<PartialDate>,
     /// Up to 10,000 characters.
+    #[schema(value_type = Option<crate::domain::schema::Notes>)]
     pub notes: Option<String>,
     /// Confidential (sources, informants); up to 10,000 characters.
+    #[schema(value_type = Option<crate::domain::schema::Notes>)]
     pub source_notes: Option<String>,
 }
 
@@ -377,23 +392,25 @@ impl NewDetainee {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"status": "deceased", "last_seen_on": "2015", "notes": null}))]
 pub struct DetaineePatch {
+    #[schema(value_type = Option<crate::domain::schema::Label>)]
     pub full_name: Option<String>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<crate::domain::schema::Label>)]
     pub name_ar: Option<Option<String>>,
+    #[schema(value_type = Option<crate::domain::schema::Aliases>)]
     pub aliases: Option<Vec<String>>,
     pub sex: Option<Sex>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<PartialDate>)]
     pub birth_date: Option<Option<PartialDate>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<crate::domain::schema::Label>)]
     pub place_of_origin: Option<Option<String>>,
     pub status: Option<DetaineeStatus>,
     pub category: Option<Category>,
     pub major_crimes_accusation: Option<bool>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<crate::domain::schema::Notes>)]
     pub accusation_summary: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<Uuid>)]
@@ -408,10 +425,10 @@ pub struct DetaineePatch {
     #[schema(value_type = Option<PartialDate>)]
     pub released_on: Option<Option<PartialDate>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<crate::domain::schema::Notes>)]
     pub notes: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<crate::domain::schema::Notes>)]
     pub source_notes: Option<Option<String>>,
 }
 

@@ -2,6 +2,7 @@
 //! decided by `scope`. Every file shown is written to the access log.
 
 use actix_web::http::header;
+use actix_web::{delete, get, patch, post};
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -37,7 +38,9 @@ pub struct DetaineeQuery {
     /// Include archived (and merged) files; default false.
     pub include_archived: Option<bool>,
     /// 1–200, default 50.
+    #[param(value_type = Option<crate::http::pagination::PageLimit>)]
     pub limit: Option<i64>,
+    #[param(value_type = Option<crate::http::pagination::IdCursor>)]
     pub cursor: Option<String>,
 }
 
@@ -46,7 +49,21 @@ pub struct DetaineeQuery {
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// 1–200, default 50.
+    #[param(value_type = Option<crate::http::pagination::PageLimit>)]
     pub limit: Option<i64>,
+    #[param(value_type = Option<crate::http::pagination::IdCursor>)]
+    pub cursor: Option<String>,
+}
+
+/// A page of a file's history, which is in audit order.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryQuery {
+    /// 1–200, default 50.
+    #[param(value_type = Option<crate::http::pagination::PageLimit>)]
+    pub limit: Option<i64>,
+    #[param(value_type = Option<crate::http::pagination::SeqCursor>)]
     pub cursor: Option<String>,
 }
 
@@ -118,7 +135,7 @@ fn set_archived(
 
 /// Open a new file. The owning organisation is the caller's.
 #[utoipa::path(
-    post, path = "/api/v1/detainees", tag = "detainees",
+    tag = "detainees",
     security(("bearer" = [])),
     request_body = NewDetainee,
     responses(
@@ -131,6 +148,7 @@ fn set_archived(
         (status = 422, description = "Invalid value, or an unknown facility", body = Problem),
     )
 )]
+#[post("/detainees")]
 pub async fn create(
     state: web::Data<AppState>,
     context: RequestContext,
@@ -169,7 +187,7 @@ pub async fn create(
 
 /// List the files the caller may see. `source_notes` is never in lists.
 #[utoipa::path(
-    get, path = "/api/v1/detainees", tag = "detainees",
+    tag = "detainees",
     security(("bearer" = [])),
     params(DetaineeQuery),
     responses(
@@ -179,6 +197,7 @@ pub async fn create(
         (status = 403, description = "This role has no access to files", body = Problem),
     )
 )]
+#[get("/detainees")]
 pub async fn list(
     state: web::Data<AppState>,
     context: RequestContext,
@@ -220,7 +239,7 @@ pub async fn list(
 
 /// One file (archived files too, with `archived_at` set).
 #[utoipa::path(
-    get, path = "/api/v1/detainees/{id}", tag = "detainees",
+    tag = "detainees",
     security(("bearer" = [])),
     params(("id" = Uuid, Path)),
     responses(
@@ -231,6 +250,7 @@ pub async fn list(
         (status = 404, description = "No such file, or not visible to you", body = Problem),
     )
 )]
+#[get("/detainees/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
     context: RequestContext,
@@ -254,7 +274,7 @@ pub async fn get(
 /// `major_crimes_accusation` or `accusation_summary` after a review decision
 /// sends the file back to `not_reviewed`.
 #[utoipa::path(
-    patch, path = "/api/v1/detainees/{id}", tag = "detainees",
+    tag = "detainees",
     security(("bearer" = [])),
     params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")),
     request_body = DetaineePatch,
@@ -270,6 +290,7 @@ pub async fn get(
         (status = 428, description = "If-Match missing", body = Problem),
     )
 )]
+#[patch("/detainees/{id}")]
 pub async fn update(
     state: web::Data<AppState>,
     context: RequestContext,
@@ -345,7 +366,7 @@ pub async fn update(
 
 /// Archive a file (nothing is ever deleted). Needs `If-Match`.
 #[utoipa::path(
-    delete, path = "/api/v1/detainees/{id}", tag = "detainees",
+    tag = "detainees",
     security(("bearer" = [])),
     params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")),
     responses(
@@ -358,6 +379,7 @@ pub async fn update(
         (status = 428, description = "If-Match missing", body = Problem),
     )
 )]
+#[delete("/detainees/{id}")]
 pub async fn archive(
     state: web::Data<AppState>,
     context: RequestContext,
@@ -392,7 +414,7 @@ pub async fn archive(
 
 /// Bring an archived file back.
 #[utoipa::path(
-    post, path = "/api/v1/detainees/{id}/restore", tag = "detainees",
+    tag = "detainees",
     security(("bearer" = [])),
     params(("id" = Uuid, Path)),
     responses(
@@ -403,6 +425,7 @@ pub async fn archive(
         (status = 409, description = "Not archived, or merged into another file", body = Problem),
     )
 )]
+#[post("/detainees/{id}/restore")]
 pub async fn restore(
     state: web::Data<AppState>,
     context: RequestContext,
@@ -432,7 +455,7 @@ pub async fn restore(
 
 /// Where the person was held.
 #[utoipa::path(
-    get, path = "/api/v1/detainees/{id}/custody", tag = "detainees",
+    tag = "detainees",
     security(("bearer" = [])),
     params(("id" = Uuid, Path), PageQuery),
     responses(
@@ -443,6 +466,7 @@ pub async fn restore(
         (status = 404, description = "No such file, or not visible to you", body = Problem),
     )
 )]
+#[get("/detainees/{id}/custody")]
 pub async fn list_custody(
     state: web::Data<AppState>,
     context: RequestContext,
@@ -469,7 +493,7 @@ pub async fn list_custody(
 
 /// Record a place and time of custody.
 #[utoipa::path(
-    post, path = "/api/v1/detainees/{id}/custody", tag = "detainees",
+    tag = "detainees",
     security(("bearer" = [])),
     params(("id" = Uuid, Path)),
     request_body = NewCustodyEvent,
@@ -483,6 +507,7 @@ pub async fn list_custody(
         (status = 422, description = "`from` after `to`, an invalid date, or an unknown facility", body = Problem),
     )
 )]
+#[post("/detainees/{id}/custody")]
 pub async fn create_custody(
     state: web::Data<AppState>,
     context: RequestContext,
@@ -506,9 +531,9 @@ pub async fn create_custody(
 /// The file's audit entries (and its custody events'), oldest first, with
 /// the same `seq` and `hash` as in `/audit`.
 #[utoipa::path(
-    get, path = "/api/v1/detainees/{id}/history", tag = "detainees",
+    tag = "detainees",
     security(("bearer" = [])),
-    params(("id" = Uuid, Path), PageQuery),
+    params(("id" = Uuid, Path), HistoryQuery),
     responses(
         (status = 200, description = "A page of audit entries", body = inline(Page<AuditEntry>)),
         (status = 400, description = "Bad id or query", body = Problem),
@@ -517,12 +542,13 @@ pub async fn create_custody(
         (status = 404, description = "No such file, or not visible to you", body = Problem),
     )
 )]
+#[get("/detainees/{id}/history")]
 pub async fn history(
     state: web::Data<AppState>,
     context: RequestContext,
     auth: Authorized<can::ReadDetainees>,
     id: web::Path<Uuid>,
-    query: web::Query<PageQuery>,
+    query: web::Query<HistoryQuery>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let cursor = Cursor::<i64>::parse(query.limit, query.cursor.as_deref())?;

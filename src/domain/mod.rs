@@ -1,6 +1,7 @@
 //! Small value types parsed at the edge, so handlers only see valid values.
 
 pub mod partial_date;
+pub mod schema;
 
 pub use partial_date::PartialDate;
 
@@ -11,6 +12,8 @@ use crate::error::AppError;
 pub const MAX_NAME_CHARS: usize = 200;
 pub const MAX_NOTES_CHARS: usize = 10_000;
 pub const MAX_ALIASES: usize = 20;
+/// A review decision's rationale: at least this many characters that are not white space.
+pub const MIN_RATIONALE_CHARS: usize = 20;
 
 /// A human-entered name or label: trimmed, 1..=`max` characters, no control
 /// characters (NUL, newlines, bidi tricks are refused; any script is welcome).
@@ -43,30 +46,55 @@ pub fn parse_optional_text(
 }
 
 /// Free text (notes): up to `max_chars`, line breaks and tabs allowed, other
-/// control characters (NUL among them) refused. Empty text means no text.
+/// control characters (NUL among them) refused. Text that is only white
+/// space means no text.
 pub fn parse_notes(
     field: &str,
     value: Option<&str>,
     max_chars: usize,
 ) -> Result<Option<String>, AppError> {
     let Some(value) = value else { return Ok(None) };
-    if value.trim().is_empty() {
-        return Ok(None);
-    }
     if value.chars().count() > max_chars {
         return Err(AppError::validation(format!(
             "{field} must be at most {max_chars} characters"
         )));
     }
-    if value.chars().any(|c| {
-        (c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-    }) {
+    if value.chars().any(is_forbidden_in_notes) {
         return Err(AppError::validation(format!(
             "{field} must not contain control characters"
         )));
     }
+    if value.trim().is_empty() {
+        return Ok(None);
+    }
     Ok(Some(value.to_owned()))
+}
+
+/// Free text that must say something: as `parse_notes`, but not blank.
+pub fn parse_required_notes(
+    field: &str,
+    value: &str,
+    max_chars: usize,
+) -> Result<String, AppError> {
+    parse_notes(field, Some(value), max_chars)?
+        .ok_or_else(|| AppError::validation(format!("{field} must not be empty")))
+}
+
+/// Free text with at least `min_chars` characters that are not white
+/// space (a rationale must give reasons, not padding).
+pub fn parse_substantial_notes(
+    field: &str,
+    value: &str,
+    min_chars: usize,
+    max_chars: usize,
+) -> Result<String, AppError> {
+    let text = parse_required_notes(field, value, max_chars)?;
+    if text.chars().filter(|c| !c.is_whitespace()).count() < min_chars {
+        return Err(AppError::validation(format!(
+            "{field} must have at least {min_chars} characters that are not white space"
+        )));
+    }
+    Ok(text)
 }
 
 /// Other names a person is known by: at most 20, each a valid name, no duplicates.
@@ -117,10 +145,34 @@ where
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
+/// An optional integer member of a JSON body, read as JSON Schema reads
+/// `"type": "integer"`: any number without a fraction, so `5.0` is `5`.
+pub fn json_integer<'de, D>(deserializer: D) -> Result<Option<i64>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    use serde::de::Error;
+    let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    if let Some(n) = number.as_i64() {
+        return Ok(Some(n));
+    }
+    match number.as_f64() {
+        Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(Some(f as i64)),
+        _ => Err(D::Error::custom(format!("{number} is not an integer"))),
+    }
+}
+
 /// Control characters, and the bidirectional overrides that can make a name
 /// display as something else.
 fn is_forbidden_in_text(c: char) -> bool {
     c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// As in text, but line breaks and tabs are welcome in notes.
+fn is_forbidden_in_notes(c: char) -> bool {
+    is_forbidden_in_text(c) && !matches!(c, '\n' | '\r' | '\t')
 }
 
 /// Account names: 3–64 characters of `a-z 0-9 . _ -`, starting with a letter
@@ -130,7 +182,9 @@ pub struct Username(String);
 
 impl Username {
     pub fn parse(value: &str) -> Result<Self, AppError> {
-        let lower = value.trim().to_lowercase();
+        // ASCII before lower-casing: `to_lowercase` would turn the Kelvin
+        // sign into a `k`, and the name would not be the one typed.
+        let lower = value.trim().to_ascii_lowercase();
         let ok = (3..=64).contains(&lower.len())
             && lower.starts_with(|c: char| c.is_ascii_alphanumeric())
             && lower.bytes().all(|b| {

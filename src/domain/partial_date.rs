@@ -89,13 +89,34 @@ impl FromStr for PartialDate {
         if let (Some(m), Some(d)) = (month, day) {
             NaiveDate::from_ymd_opt(year, m, d).ok_or_else(error)?;
         }
-        let date = PartialDate { year, month, day };
-        // A date about a person cannot lie wholly in the future.
-        if date.earliest() > chrono::Utc::now().date_naive() {
-            return Err(PartialDateError(format!("{s} (in the future)")));
-        }
-        Ok(date)
+        Ok(PartialDate { year, month, day })
     }
+}
+
+impl PartialDate {
+    /// A date about a person cannot lie wholly in the future: refused where
+    /// files are validated (422), not here, so that the document's pattern
+    /// says all that parsing checks.
+    pub fn check_not_future(&self, field: &str) -> Result<(), crate::error::AppError> {
+        if self.earliest() > chrono::Utc::now().date_naive() {
+            return Err(crate::error::AppError::validation(format!(
+                "{field} ({self}) lies in the future"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The pattern of exactly the strings `from_str` accepts: years from 1900,
+/// months 01–12, and days that exist in that month (29 February in leap years).
+fn pattern() -> String {
+    const YEAR: &str = "(?:19[0-9][0-9]|[2-9][0-9][0-9][0-9])";
+    const LEAP: &str =
+        "(?:(?:19|[2-9][0-9])(?:0[48]|[2468][048]|[13579][26])|(?:[2468][048]|[3579][26])00)";
+    const MONTH_DAY: &str = "(?:(?:0[13578]|1[02])(?:-(?:0[1-9]|[12][0-9]|3[01]))?\
+        |(?:0[469]|11)(?:-(?:0[1-9]|[12][0-9]|30))?\
+        |02(?:-(?:0[1-9]|1[0-9]|2[0-8]))?)";
+    format!("^(?:{YEAR}(?:-{MONTH_DAY})?|{LEAP}-02-29)$")
 }
 
 impl fmt::Display for PartialDate {
@@ -142,9 +163,10 @@ impl utoipa::PartialSchema for PartialDate {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         utoipa::openapi::ObjectBuilder::new()
             .schema_type(utoipa::openapi::schema::Type::String)
-            .pattern(Some(r"^\d{4}(-\d{2}(-\d{2})?)?$"))
+            .pattern(Some(pattern()))
             .description(Some(
-                "A date known to the year, the month or the day: YYYY, YYYY-MM or YYYY-MM-DD.",
+                "A date known to the year, the month or the day: YYYY, YYYY-MM or YYYY-MM-DD, \
+                 from 1900, a day that exists; not wholly in the future (422).",
             ))
             .examples([serde_json::json!("2013-04")])
             .into()
@@ -183,12 +205,19 @@ mod tests {
             "",
             "2013-04-17-01",
             "1850",
-            "9999",
             "٢٠١٣",
             " 2013",
         ] {
             assert!(text.parse::<PartialDate>().is_err(), "{text:?} accepted");
         }
+    }
+
+    #[test]
+    fn a_date_wholly_in_the_future_parses_but_is_refused_for_a_file() {
+        let far: PartialDate = "9999".parse().unwrap();
+        assert!(far.check_not_future("last_seen_on").is_err());
+        let this_year: PartialDate = chrono::Utc::now().format("%Y").to_string().parse().unwrap();
+        assert!(this_year.check_not_future("last_seen_on").is_ok());
     }
 
     #[test]

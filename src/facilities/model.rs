@@ -118,19 +118,27 @@ impl Versioned for Facility {
 }))]
 pub struct NewFacility {
     /// 1–200 characters.
+    #[schema(value_type = crate::domain::schema::Label)]
     pub name: String,
+    #[schema(value_type = Option<crate::domain::schema::Label>)]
     pub name_ar: Option<String>,
     pub kind: FacilityKind,
+    #[schema(value_type = Option<crate::domain::schema::Label>)]
     pub governorate: Option<String>,
+    #[schema(value_type = Option<crate::domain::schema::Label>)]
     pub location: Option<String>,
     /// −90 to 90; with `longitude`.
+    #[schema(minimum = -90.0, maximum = 90.0)]
     pub latitude: Option<f64>,
     /// −180 to 180; with `latitude`.
+    #[schema(minimum = -180.0, maximum = 180.0)]
     pub longitude: Option<f64>,
+    #[schema(value_type = Option<crate::domain::schema::Label>)]
     pub controlling_authority: Option<String>,
     /// Default `unknown`.
     pub status: Option<FacilityStatus>,
     /// Up to 10,000 characters.
+    #[schema(value_type = Option<crate::domain::schema::Notes>)]
     pub notes: Option<String>,
 }
 
@@ -157,29 +165,30 @@ impl NewFacility {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"status": "liberated", "controlling_authority": null}))]
 pub struct FacilityPatch {
+    #[schema(value_type = Option<crate::domain::schema::Label>)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<crate::domain::schema::Label>)]
     pub name_ar: Option<Option<String>>,
     pub kind: Option<FacilityKind>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<crate::domain::schema::Label>)]
     pub governorate: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<crate::domain::schema::Label>)]
     pub location: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<f64>, minimum = -90.0, maximum = 90.0)]
     pub latitude: Option<Option<f64>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<f64>, minimum = -180.0, maximum = 180.0)]
     pub longitude: Option<Option<f64>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<crate::domain::schema::Label>)]
     pub controlling_authority: Option<Option<String>>,
     pub status: Option<FacilityStatus>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<crate::domain::schema::Notes>)]
     pub notes: Option<Option<String>>,
 }
 

@@ -1,6 +1,7 @@
 //! `/facilities`: caseworkers of any organisation write; every role reads.
 
 use actix_web::http::header;
+use actix_web::{get, patch, post};
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -25,13 +26,15 @@ pub struct FacilityQuery {
     /// Exact match, e.g. `Rif Dimashq`.
     pub governorate: Option<String>,
     /// 1–200, default 50.
+    #[param(value_type = Option<crate::http::pagination::PageLimit>)]
     pub limit: Option<i64>,
+    #[param(value_type = Option<crate::http::pagination::IdCursor>)]
     pub cursor: Option<String>,
 }
 
 /// Register a facility.
 #[utoipa::path(
-    post, path = "/api/v1/facilities", tag = "facilities",
+    tag = "facilities",
     security(("bearer" = [])),
     request_body = NewFacility,
     responses(
@@ -43,6 +46,7 @@ pub struct FacilityQuery {
         (status = 422, description = "Invalid value", body = Problem),
     )
 )]
+#[post("/facilities")]
 pub async fn create(
     state: web::Data<AppState>,
     context: RequestContext,
@@ -66,7 +70,7 @@ pub async fn create(
 
 /// List facilities.
 #[utoipa::path(
-    get, path = "/api/v1/facilities", tag = "facilities",
+    tag = "facilities",
     security(("bearer" = [])),
     params(FacilityQuery),
     responses(
@@ -75,6 +79,7 @@ pub async fn create(
         (status = 401, description = "Not logged in", body = Problem),
     )
 )]
+#[get("/facilities")]
 pub async fn list(
     state: web::Data<AppState>,
     _auth: Authorized<can::ReadFacilities>,
@@ -99,7 +104,7 @@ pub async fn list(
 
 /// One facility.
 #[utoipa::path(
-    get, path = "/api/v1/facilities/{id}", tag = "facilities",
+    tag = "facilities",
     security(("bearer" = [])),
     params(("id" = Uuid, Path)),
     responses(
@@ -109,6 +114,7 @@ pub async fn list(
         (status = 404, description = "No such facility", body = Problem),
     )
 )]
+#[get("/facilities/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
     _auth: Authorized<can::ReadFacilities>,
@@ -121,7 +127,7 @@ pub async fn get(
 
 /// Change a facility. Needs `If-Match`; `null` clears an optional field.
 #[utoipa::path(
-    patch, path = "/api/v1/facilities/{id}", tag = "facilities",
+    tag = "facilities",
     security(("bearer" = [])),
     params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")),
     request_body = FacilityPatch,
@@ -136,6 +142,7 @@ pub async fn get(
         (status = 428, description = "If-Match missing", body = Problem),
     )
 )]
+#[patch("/facilities/{id}")]
 pub async fn update(
     state: web::Data<AppState>,
     context: RequestContext,

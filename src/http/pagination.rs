@@ -1,15 +1,17 @@
-//! Keyset pagination: `?limit=` (1–200, default 50) and an opaque `?cursor=`.
+//! Keyset pagination: `?limit=` (1–200, default 50) and a `?cursor=`.
 //!
-//! A cursor is the sort key of the last item returned, base64url-encoded. It
-//! is opaque to clients; anything that does not decode to a valid key is 400
+//! A cursor is the sort key of the last item returned: an id as 32 hex
+//! digits, or a sequence number in decimal. Clients pass `next_cursor` back
+//! as they got it; the document gives the exact form of each kind, and every
+//! string of that form is a cursor the server accepts (a key that matches no
+//! row simply starts the page after it). Anything else is 400
 //! `invalid_cursor`.
 
-use std::str::FromStr;
-
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use serde::Serialize;
-use utoipa::ToSchema;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
+use utoipa::{PartialSchema, ToSchema};
+use uuid::Uuid;
 
 use crate::error::AppError;
 
@@ -31,7 +33,91 @@ pub struct Cursor<K> {
     pub limit: i64,
 }
 
-impl<K: FromStr + ToString> Cursor<K> {
+/// A sort key that can be a cursor.
+pub trait CursorKey: Sized {
+    /// The document's pattern of this kind of cursor.
+    const PATTERN: &'static str;
+    fn encode(&self) -> String;
+    /// `Some` exactly for the strings that match `PATTERN`.
+    fn decode(raw: &str) -> Option<Self>;
+}
+
+impl CursorKey for Uuid {
+    const PATTERN: &'static str = "^[0-9a-f]{32}$";
+
+    fn encode(&self) -> String {
+        self.simple().to_string()
+    }
+
+    fn decode(raw: &str) -> Option<Self> {
+        let hex = raw.len() == 32 && raw.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        hex.then(|| Uuid::try_parse(raw).ok()).flatten()
+    }
+}
+
+impl CursorKey for i64 {
+    const PATTERN: &'static str = "^[0-9]{1,18}$";
+
+    fn encode(&self) -> String {
+        self.to_string()
+    }
+
+    fn decode(raw: &str) -> Option<Self> {
+        let digits = (1..=18).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_digit());
+        digits.then(|| raw.parse().ok()).flatten()
+    }
+}
+
+fn cursor_schema(pattern: &str, what: &str) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(pattern))
+        .description(Some(format!(
+            "`next_cursor` of the page before, as it came ({what})."
+        )))
+        .into()
+}
+
+/// A cursor over items sorted by id.
+pub struct IdCursor;
+
+impl PartialSchema for IdCursor {
+    fn schema() -> RefOr<Schema> {
+        cursor_schema(<Uuid as CursorKey>::PATTERN, "an id as 32 hex digits")
+    }
+}
+
+impl ToSchema for IdCursor {}
+
+/// A cursor over items sorted by sequence number.
+pub struct SeqCursor;
+
+impl PartialSchema for SeqCursor {
+    fn schema() -> RefOr<Schema> {
+        cursor_schema(<i64 as CursorKey>::PATTERN, "a sequence number")
+    }
+}
+
+impl ToSchema for SeqCursor {}
+
+/// `?limit=`.
+pub struct PageLimit;
+
+impl PartialSchema for PageLimit {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(1))
+            .maximum(Some(MAX_LIMIT))
+            .default(Some(DEFAULT_LIMIT.into()))
+            .description(Some("Items a page, 1–200 (default 50)."))
+            .into()
+    }
+}
+
+impl ToSchema for PageLimit {}
+
+impl<K: CursorKey> Cursor<K> {
     pub fn parse(limit: Option<i64>, cursor: Option<&str>) -> Result<Self, AppError> {
         let limit = limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
@@ -42,7 +128,7 @@ impl<K: FromStr + ToString> Cursor<K> {
         }
         let after = match cursor {
             None => None,
-            Some(raw) => Some(decode::<K>(raw).ok_or_else(|| {
+            Some(raw) => Some(K::decode(raw).ok_or_else(|| {
                 AppError::bad_request("invalid_cursor", "the cursor is not one this server issued")
             })?),
         };
@@ -59,7 +145,7 @@ impl<K: FromStr + ToString> Cursor<K> {
         let more = rows.len() as i64 > self.limit;
         rows.truncate(self.limit as usize);
         let next_cursor = if more {
-            rows.last().map(|last| encode(&key(last)))
+            rows.last().map(|last| key(last).encode())
         } else {
             None
         };
@@ -70,27 +156,23 @@ impl<K: FromStr + ToString> Cursor<K> {
     }
 }
 
-pub fn encode<K: ToString>(key: &K) -> String {
-    URL_SAFE_NO_PAD.encode(format!("k1:{}", key.to_string()))
-}
-
-fn decode<K: FromStr>(raw: &str) -> Option<K> {
-    let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
-    let text = String::from_utf8(bytes).ok()?;
-    text.strip_prefix("k1:")?.parse().ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn cursors_round_trip_and_garbage_is_refused() {
-        let token = encode(&42i64);
+        let token = 42i64.encode();
         let cursor = Cursor::<i64>::parse(Some(10), Some(&token)).unwrap();
         assert_eq!(cursor.after, Some(42));
         assert!(Cursor::<i64>::parse(None, Some("garbage!")).is_err());
-        assert!(Cursor::<i64>::parse(None, Some(&encode(&"x"))).is_err());
+        assert!(Cursor::<Uuid>::parse(None, Some("42")).is_err());
+        let id = Uuid::now_v7();
+        let cursor = Cursor::<Uuid>::parse(None, Some(&id.encode())).unwrap();
+        assert_eq!(cursor.after, Some(id));
+        assert!(
+            Cursor::<Uuid>::parse(None, Some(&id.simple().to_string().to_uppercase())).is_err()
+        );
         assert!(Cursor::<i64>::parse(Some(0), None).is_err());
         assert!(Cursor::<i64>::parse(Some(201), None).is_err());
     }
@@ -100,7 +182,7 @@ mod tests {
         let cursor = Cursor::<i64>::parse(Some(2), None).unwrap();
         let page = cursor.page(vec![1i64, 2, 3], |n| *n);
         assert_eq!(page.items, vec![1, 2]);
-        assert_eq!(page.next_cursor, Some(encode(&2i64)));
+        assert_eq!(page.next_cursor, Some(2i64.encode()));
         let last = cursor.page(vec![1i64, 2], |n| *n);
         assert_eq!(last.next_cursor, None);
     }

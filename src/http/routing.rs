@@ -1,48 +1,158 @@
-//! Resources that answer 405 problem+json with an `Allow` header for the
-//! methods they do not have (actix's default is an empty 405).
+//! What answers a request that no route took: 405 problem+json with an
+//! `Allow` header when the path is one the API has (for other methods), 404
+//! otherwise. actix's own answer would be an empty 404 either way.
+//!
+//! The table is read from the OpenAPI document, whose paths are collected
+//! from the very registration that serves them (`startup::routes`), so the
+//! `Allow` header, the router and the document cannot disagree.
 
-use actix_web::{web, Resource};
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ResourceDef, ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpRequest};
+use utoipa::openapi::path::{HttpMethod, PathItem};
+use utoipa::openapi::OpenApi;
 
 use crate::error::AppError;
 
-pub struct ResourceBuilder {
-    resource: Resource,
-    allow: Vec<&'static str>,
+/// Methods in the order `Allow` lists them.
+const METHODS: [(HttpMethod, &str); 5] = [
+    (HttpMethod::Get, "GET"),
+    (HttpMethod::Post, "POST"),
+    (HttpMethod::Put, "PUT"),
+    (HttpMethod::Patch, "PATCH"),
+    (HttpMethod::Delete, "DELETE"),
+];
+
+struct Route {
+    pattern: ResourceDef,
+    /// No `{parameter}`: a literal path such as `/detainees/search` wins over
+    /// `/detainees/{id}`, as it does in the router.
+    literal: bool,
+    methods: Vec<&'static str>,
 }
 
-pub fn resource(path: &str) -> ResourceBuilder {
-    ResourceBuilder {
-        resource: web::resource(path),
-        allow: Vec::new(),
+pub struct MethodTable {
+    routes: Vec<Route>,
+}
+
+fn has(item: &PathItem, method: &HttpMethod) -> bool {
+    match method {
+        HttpMethod::Get => item.get.is_some(),
+        HttpMethod::Post => item.post.is_some(),
+        HttpMethod::Put => item.put.is_some(),
+        HttpMethod::Patch => item.patch.is_some(),
+        HttpMethod::Delete => item.delete.is_some(),
+        _ => false,
     }
 }
 
-macro_rules! method {
-    ($name:ident, $route:ident, $label:literal) => {
-        pub fn $name<F, Args>(mut self, handler: F) -> Self
-        where
-            F: actix_web::Handler<Args>,
-            Args: actix_web::FromRequest + 'static,
-            F::Output: actix_web::Responder + 'static,
-        {
-            self.resource = self.resource.route(web::$route().to(handler));
-            self.allow.push($label);
-            self
+impl MethodTable {
+    pub fn from_document(document: &OpenApi) -> Self {
+        let routes = document
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| Route {
+                pattern: ResourceDef::new(path.as_str()),
+                literal: !path.contains('{'),
+                methods: METHODS
+                    .iter()
+                    .filter(|(method, _)| has(item, method))
+                    .map(|(_, label)| *label)
+                    .collect(),
+            })
+            .collect();
+        MethodTable { routes }
+    }
+
+    /// The `Allow` header for a path the API has, or `None` for one it has not.
+    pub fn allowed(&self, path: &str) -> Option<String> {
+        let matching: Vec<&Route> = self
+            .routes
+            .iter()
+            .filter(|route| route.pattern.is_match(path))
+            .collect();
+        let chosen: Vec<&Route> = match matching.iter().find(|route| route.literal) {
+            Some(literal) => vec![*literal],
+            None => matching,
+        };
+        if chosen.is_empty() {
+            return None;
         }
-    };
+        let allow: Vec<&str> = METHODS
+            .iter()
+            .map(|(_, label)| *label)
+            .filter(|label| chosen.iter().any(|route| route.methods.contains(label)))
+            .collect();
+        Some(allow.join(", "))
+    }
 }
 
-impl ResourceBuilder {
-    method!(get, get, "GET");
-    method!(post, post, "POST");
-    method!(patch, patch, "PATCH");
-    method!(delete, delete, "DELETE");
+impl MethodTable {
+    /// The literal route (no parameter) that `path` is, if any.
+    fn literal_route(&self, path: &str) -> Option<&Route> {
+        self.routes
+            .iter()
+            .find(|route| route.literal && route.pattern.is_match(path))
+    }
+}
 
-    pub fn build(self) -> Resource {
-        let allow = self.allow.join(", ");
-        self.resource.default_service(web::to(move || {
-            let allow = allow.clone();
-            async move { Err::<actix_web::HttpResponse, _>(AppError::MethodNotAllowed { allow }) }
-        }))
+/// Before routing: a literal path asked with a method it does not have is
+/// 405 at once. Without this, a GET of `/detainees/search` would reach
+/// `/detainees/{id}` and be answered as a file id that is not one (or, with
+/// no token, as 401) instead of as the wrong method.
+pub async fn literal_paths(
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let refused = request
+        .app_data::<web::Data<MethodTable>>()
+        .and_then(|table| table.literal_route(request.path()))
+        .filter(|route| !route.methods.contains(&request.method().as_str()))
+        .map(|route| AppError::MethodNotAllowed {
+            allow: route.methods.join(", "),
+        });
+    if let Some(error) = refused {
+        let response = actix_web::ResponseError::error_response(&error);
+        return Ok(request.into_response(response).map_into_right_body());
+    }
+    Ok(next.call(request).await?.map_into_left_body())
+}
+
+/// The default service: 405 for a known path, 404 for any other.
+pub async fn unrouted(
+    request: HttpRequest,
+    table: web::Data<MethodTable>,
+) -> Result<actix_web::HttpResponse, AppError> {
+    Err(match table.allowed(request.path()) {
+        Some(allow) => AppError::MethodNotAllowed { allow },
+        None => AppError::NotFound,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table() -> MethodTable {
+        MethodTable::from_document(&crate::openapi::document())
+    }
+
+    #[test]
+    fn a_literal_path_is_not_taken_for_a_parameter() {
+        let table = table();
+        assert_eq!(
+            table.allowed("/api/v1/detainees/search").as_deref(),
+            Some("POST")
+        );
+        assert_eq!(
+            table
+                .allowed("/api/v1/detainees/0190c1a2-0000-7000-8000-000000000000")
+                .as_deref(),
+            Some("GET, PATCH, DELETE")
+        );
+        assert_eq!(table.allowed("/api/v1/nothing-here"), None);
+        assert_eq!(table.allowed("/api/v1/detainees/x/y/z"), None);
     }
 }

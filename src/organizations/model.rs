@@ -34,6 +34,7 @@ pub struct Organization {
 #[schema(example = json!({"name": "Syrian Network for Documentation", "kind": "documentation"}))]
 pub struct NewOrganization {
     /// 1–200 characters, unique (case-insensitively).
+    #[schema(value_type = crate::domain::schema::Label)]
     pub name: String,
     pub kind: OrganizationKind,
 }

@@ -1,6 +1,7 @@
 //! `/organizations`: admins create them; admins and auditors read them.
 
 use actix_web::http::header;
+use actix_web::{get, post};
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -21,13 +22,15 @@ use crate::telemetry::RequestContext;
 pub struct OrganizationQuery {
     pub kind: Option<OrganizationKind>,
     /// 1–200, default 50.
+    #[param(value_type = Option<crate::http::pagination::PageLimit>)]
     pub limit: Option<i64>,
+    #[param(value_type = Option<crate::http::pagination::IdCursor>)]
     pub cursor: Option<String>,
 }
 
 /// Create an organisation.
 #[utoipa::path(
-    post, path = "/api/v1/organizations", tag = "organizations",
+    tag = "organizations",
     security(("bearer" = [])),
     request_body = NewOrganization,
     responses(
@@ -39,6 +42,7 @@ pub struct OrganizationQuery {
         (status = 422, description = "Invalid name", body = Problem),
     )
 )]
+#[post("/organizations")]
 pub async fn create(
     state: web::Data<AppState>,
     context: RequestContext,
@@ -62,7 +66,7 @@ pub async fn create(
 
 /// List organisations.
 #[utoipa::path(
-    get, path = "/api/v1/organizations", tag = "organizations",
+    tag = "organizations",
     security(("bearer" = [])),
     params(OrganizationQuery),
     responses(
@@ -72,6 +76,7 @@ pub async fn create(
         (status = 403, description = "Not an admin or auditor", body = Problem),
     )
 )]
+#[get("/organizations")]
 pub async fn list(
     state: web::Data<AppState>,
     _auth: Authorized<can::ReadOrganizations>,
@@ -91,7 +96,7 @@ pub async fn list(
 
 /// One organisation.
 #[utoipa::path(
-    get, path = "/api/v1/organizations/{id}", tag = "organizations",
+    tag = "organizations",
     security(("bearer" = [])),
     params(("id" = Uuid, Path)),
     responses(
@@ -102,6 +107,7 @@ pub async fn list(
         (status = 404, description = "No such organisation", body = Problem),
     )
 )]
+#[get("/organizations/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
     _auth: Authorized<can::ReadOrganizations>,

@@ -106,7 +106,11 @@ impl Review {
 
 /// What a family representative may see of a file: who, and of what
 /// accused; no notes, no sources, no informants.
+///
+/// No other members (`additionalProperties: false` in the document), so
+/// that a full file never also matches this schema in `EmbeddedFile`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ReducedFile {
     pub id: Uuid,
     pub reference: String,
@@ -227,6 +231,7 @@ impl ReviewView {
 #[schema(example = json!({"reason": "Sednaya opened; the family asks for his release."}))]
 pub struct OpenReview {
     /// Up to 10,000 characters.
+    #[schema(value_type = Option<crate::domain::schema::Notes>)]
     pub reason: Option<String>,
 }
 
@@ -243,12 +248,14 @@ pub struct ClaimReview {}
 pub struct DecideReview {
     pub decision: Decision,
     /// At least 20 characters: the reasons, for the record.
+    #[schema(value_type = crate::domain::schema::Rationale)]
     pub rationale: String,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConfirmReview {
+    #[schema(value_type = Option<crate::domain::schema::Notes>)]
     pub note: Option<String>,
 }
 
@@ -257,12 +264,14 @@ pub struct ConfirmReview {
 #[schema(example = json!({"reason": "The second witness statement was not considered."}))]
 pub struct DisputeReview {
     /// Why the decision should be looked at again (required).
+    #[schema(value_type = crate::domain::schema::RequiredNotes)]
     pub reason: String,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WithdrawReview {
+    #[schema(value_type = Option<crate::domain::schema::Notes>)]
     pub reason: Option<String>,
 }
 
@@ -275,5 +284,6 @@ pub struct WithdrawReview {
 pub struct NewConsultation {
     pub position: Position,
     /// 1–10,000 characters.
+    #[schema(value_type = crate::domain::schema::RequiredNotes)]
     pub statement: String,
 }

@@ -5,6 +5,7 @@
 //! transaction.
 
 use actix_web::http::header;
+use actix_web::{get, post};
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -24,14 +25,15 @@ use crate::db::{self, DbConnection};
 use crate::detainees::scope::{sees_source_notes, FileScope};
 use crate::detainees::store as files;
 use crate::detainees::Detainee;
-use crate::domain::{parse_notes, MAX_NOTES_CHARS};
+use crate::domain::{
+    parse_notes, parse_required_notes, parse_substantial_notes, MAX_NOTES_CHARS,
+    MIN_RATIONALE_CHARS,
+};
 use crate::error::{AppError, Problem};
 use crate::http::{Cursor, Page};
 use crate::state::AppState;
 use crate::telemetry::RequestContext;
 use crate::users::Role;
-
-pub const MIN_RATIONALE_CHARS: usize = 20;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -42,7 +44,9 @@ pub struct ReviewQuery {
     /// ones a family representative may speak to); `false`: all others.
     pub awaiting_consultation: Option<bool>,
     /// 1–200, default 50.
+    #[param(value_type = Option<crate::http::pagination::PageLimit>)]
     pub limit: Option<i64>,
+    #[param(value_type = Option<crate::http::pagination::IdCursor>)]
     pub cursor: Option<String>,
 }
 
@@ -101,7 +105,7 @@ fn record_views(state: &AppState, caller: &Caller, views: &[ReviewView], context
 
 /// Ask for an independent review of one of your organisation's files.
 #[utoipa::path(
-    post, path = "/api/v1/detainees/{id}/reviews", tag = "reviews",
+    tag = "reviews",
     security(("bearer" = [])),
     params(("id" = Uuid, Path)),
     request_body = OpenReview,
@@ -115,6 +119,7 @@ fn record_views(state: &AppState, caller: &Caller, views: &[ReviewView], context
         (status = 422, description = "Invalid reason", body = Problem),
     )
 )]
+#[post("/detainees/{id}/reviews")]
 pub async fn open(
     state: web::Data<AppState>,
     context: RequestContext,
@@ -199,7 +204,7 @@ pub async fn open(
 
 /// The reviews of one file.
 #[utoipa::path(
-    get, path = "/api/v1/detainees/{id}/reviews", tag = "reviews",
+    tag = "reviews",
     security(("bearer" = [])),
     params(("id" = Uuid, Path), ReviewQuery),
     responses(
@@ -210,6 +215,7 @@ pub async fn open(
         (status = 404, description = "No such file, or not visible to you", body = Problem),
     )
 )]
+#[get("/detainees/{id}/reviews")]
 pub async fn list_for_file(
     state: web::Data<AppState>,
     context: RequestContext,
@@ -232,7 +238,7 @@ pub async fn list_for_file(
 /// reviewers those they may act on, family representatives those awaiting
 /// a consultation, auditors all.
 #[utoipa::path(
-    get, path = "/api/v1/reviews", tag = "reviews",
+    tag = "reviews",
     security(("bearer" = [])),
     params(ReviewQuery),
     responses(
@@ -242,6 +248,7 @@ pub async fn list_for_file(
         (status = 403, description = "Admins see no reviews", body = Problem),
     )
 )]
+#[get("/reviews")]
 pub async fn list(
     state: web::Data<AppState>,
     context: RequestContext,
@@ -288,7 +295,7 @@ async fn list_reviews(
 
 /// One review, with its consultations and the file (reduced for family representatives).
 #[utoipa::path(
-    get, path = "/api/v1/reviews/{id}", tag = "reviews",
+    tag = "reviews",
     security(("bearer" = [])),
     params(("id" = Uuid, Path)),
     responses(
@@ -299,6 +306,7 @@ async fn list_reviews(
         (status = 404, description = "No such review, or not visible to you", body = Problem),
     )
 )]
+#[get("/reviews/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
     context: RequestContext,
@@ -393,7 +401,7 @@ async fn take_step(
 
 /// Claim an open review. Two reviewers at once: one wins, the other gets 409.
 #[utoipa::path(
-    post, path = "/api/v1/reviews/{id}/claim", tag = "reviews",
+    tag = "reviews",
     security(("bearer" = [])),
     params(("id" = Uuid, Path)),
     request_body = ClaimReview,
@@ -405,6 +413,7 @@ async fn take_step(
         (status = 409, description = "Not open (invalid_transition, naming the state)", body = Problem),
     )
 )]
+#[post("/reviews/{id}/claim")]
 pub async fn claim(
     state: web::Data<AppState>,
     context: RequestContext,
@@ -443,7 +452,7 @@ pub async fn claim(
 /// accused of major crimes needs a family consultation first, then waits
 /// for a second organisation's confirmation.
 #[utoipa::path(
-    post, path = "/api/v1/reviews/{id}/decision", tag = "reviews",
+    tag = "reviews",
     security(("bearer" = [])),
     params(("id" = Uuid, Path)),
     request_body = DecideReview,
@@ -457,6 +466,7 @@ pub async fn claim(
         (status = 422, description = "Rationale shorter than 20 characters", body = Problem),
     )
 )]
+#[post("/reviews/{id}/decision")]
 pub async fn decide(
     state: web::Data<AppState>,
     context: RequestContext,
@@ -468,13 +478,12 @@ pub async fn decide(
         decision,
         rationale,
     } = body.into_inner();
-    let rationale = parse_notes("rationale", Some(&rationale), MAX_NOTES_CHARS)?
-        .filter(|r| r.trim().chars().count() >= MIN_RATIONALE_CHARS)
-        .ok_or_else(|| {
-            AppError::validation(format!(
-                "rationale must be at least {MIN_RATIONALE_CHARS} characters"
-            ))
-        })?;
+    let rationale = parse_substantial_notes(
+        "rationale",
+        &rationale,
+        MIN_RATIONALE_CHARS,
+        MAX_NOTES_CHARS,
+    )?;
     let view = take_step(&state, context.clone(), auth.caller.clone(), id.into_inner(), Step::Decide, move |conn, review, file, _| {
         let major = file.fields.major_crimes_accusation;
         if major && decision == Decision::ClearedForRelease && store::consultations_of(conn, &[review.id])?.is_empty() {
@@ -499,7 +508,7 @@ pub async fn decide(
 
 /// Confirm a clearance (a reviewer of another independent organisation).
 #[utoipa::path(
-    post, path = "/api/v1/reviews/{id}/confirm", tag = "reviews",
+    tag = "reviews",
     security(("bearer" = [])),
     params(("id" = Uuid, Path)),
     request_body = ConfirmReview,
@@ -512,6 +521,7 @@ pub async fn decide(
         (status = 422, description = "Invalid note", body = Problem),
     )
 )]
+#[post("/reviews/{id}/confirm")]
 pub async fn confirm(
     state: web::Data<AppState>,
     context: RequestContext,
@@ -545,7 +555,7 @@ pub async fn confirm(
 
 /// Dispute a clearance awaiting confirmation: back to `in_review`.
 #[utoipa::path(
-    post, path = "/api/v1/reviews/{id}/dispute", tag = "reviews",
+    tag = "reviews",
     security(("bearer" = [])),
     params(("id" = Uuid, Path)),
     request_body = DisputeReview,
@@ -559,6 +569,7 @@ pub async fn confirm(
         (status = 422, description = "No reason", body = Problem),
     )
 )]
+#[post("/reviews/{id}/dispute")]
 pub async fn dispute(
     state: web::Data<AppState>,
     context: RequestContext,
@@ -566,8 +577,7 @@ pub async fn dispute(
     id: web::Path<Uuid>,
     body: web::Json<DisputeReview>,
 ) -> Result<HttpResponse, AppError> {
-    let reason = parse_notes("reason", Some(&body.into_inner().reason), MAX_NOTES_CHARS)?
-        .ok_or_else(|| AppError::validation("a dispute needs a reason"))?;
+    let reason = parse_required_notes("reason", &body.into_inner().reason, MAX_NOTES_CHARS)?;
     let view = take_step(
         &state,
         context.clone(),
@@ -601,7 +611,7 @@ pub async fn dispute(
 /// Withdraw an undecided review (a caseworker of the owning organisation);
 /// the file's `review_status` returns to what it was before.
 #[utoipa::path(
-    post, path = "/api/v1/reviews/{id}/withdraw", tag = "reviews",
+    tag = "reviews",
     security(("bearer" = [])),
     params(("id" = Uuid, Path)),
     request_body = WithdrawReview,
@@ -614,6 +624,7 @@ pub async fn dispute(
         (status = 422, description = "Invalid reason", body = Problem),
     )
 )]
+#[post("/reviews/{id}/withdraw")]
 pub async fn withdraw(
     state: web::Data<AppState>,
     context: RequestContext,
@@ -648,7 +659,7 @@ pub async fn withdraw(
 /// A family representative's statement on an undecided review of a file
 /// accused of major crimes.
 #[utoipa::path(
-    post, path = "/api/v1/reviews/{id}/consultations", tag = "reviews",
+    tag = "reviews",
     security(("bearer" = [])),
     params(("id" = Uuid, Path)),
     request_body = NewConsultation,
@@ -662,6 +673,7 @@ pub async fn withdraw(
         (status = 422, description = "Empty or too long statement", body = Problem),
     )
 )]
+#[post("/reviews/{id}/consultations")]
 pub async fn consult(
     state: web::Data<AppState>,
     context: RequestContext,
@@ -673,8 +685,7 @@ pub async fn consult(
         position,
         statement,
     } = body.into_inner();
-    let statement = parse_notes("statement", Some(&statement), MAX_NOTES_CHARS)?
-        .ok_or_else(|| AppError::validation("statement must not be empty"))?;
+    let statement = parse_required_notes("statement", &statement, MAX_NOTES_CHARS)?;
     let review_id = id.into_inner();
     let caller = auth.caller;
     let consultation = Consultation {

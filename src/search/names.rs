@@ -198,15 +198,14 @@ const ABBREVIATIONS: &[(&str, &str)] = &[("mhd", "mhmd"), ("mohd", "mhmd"), ("md
 
 /// The cross-script key of one word.
 pub fn key_of(word: &str) -> String {
+    let word = normalize(word);
     let mut key = if word.chars().any(is_arabic) {
-        let normalized: String = word.chars().filter_map(normalize_arabic_char).collect();
-        arabic_key(&normalized)
+        arabic_key(&word)
     } else {
         // Abbreviations are written words, not keys: معاذ's key is `md` too.
-        let latin = normalize_latin(word);
-        match ABBREVIATIONS.iter().find(|(short, _)| *short == latin) {
+        match ABBREVIATIONS.iter().find(|(short, _)| *short == word) {
             Some((_, long)) => (*long).to_owned(),
-            None => latin_key(&latin),
+            None => latin_key(&word),
         }
     };
     // A final h is silent or not written: ta marbuta (أسامة = Osama, فاطمة =
@@ -242,31 +241,47 @@ fn is_abd(word: &str) -> bool {
     )
 }
 
-/// The words of a name, normalised, with articles and `عبد` compounds joined.
-pub fn tokens(name: &str) -> Vec<NameToken> {
-    let words: Vec<String> = name
+/// A name normalised for matching, whatever its scripts: compatibility
+/// forms decomposed (Arabic presentation forms and ligatures to letters),
+/// no combining marks (accents, tashkeel), lower case, Arabic letter forms
+/// unified and no tatweel. Normalising twice is normalising once.
+pub fn normalize(name: &str) -> String {
+    normalize_latin(name)
+        .chars()
+        .filter_map(normalize_arabic_char)
+        .collect()
+}
+
+/// The words of a name as `tokens` reads them: the normalised name split at
+/// spaces and punctuation, no empty words (a word of marks alone is none).
+pub fn words(name: &str) -> Vec<String> {
+    normalize(name)
         // Apostrophes mark an ʿayn or a hamza inside a name (Wa'il, Ma'mun):
         // part of the word, not a separator.
         .split(|c: char| c.is_whitespace() || matches!(c, ',' | '.' | '/' | '(' | ')'))
         .filter(|w| !w.is_empty())
-        .map(|w| {
-            if w.chars().any(is_arabic) {
-                w.chars().filter_map(normalize_arabic_char).collect()
-            } else {
-                normalize_latin(w)
-            }
-        })
-        .collect();
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The words of a name, normalised, with articles and `عبد` compounds joined.
+pub fn tokens(name: &str) -> Vec<NameToken> {
+    let words = words(name);
     let mut out: Vec<NameToken> = Vec::new();
     let mut i = 0;
     while i < words.len() {
         let word = words[i].as_str();
-        // A standalone article belongs to the next word: "el Hasan", "al Rahman".
-        if matches!(word, "al" | "el" | "ال") && i + 1 < words.len() {
-            let next = &words[i + 1];
+        // A standalone article belongs to the next word: "el Hasan", "al
+        // Rahman"; not to one without a key (digits, a lone hamza).
+        let with_article = matches!(word, "al" | "el" | "ال")
+            .then(|| words.get(i + 1))
+            .flatten()
+            .map(|next| (next, key_of(next)))
+            .filter(|(_, key)| !key.is_empty());
+        if let Some((next, key)) = with_article {
             out.push(NameToken {
                 text: format!("{word} {next}"),
-                key: key_of(next),
+                key,
                 article: true,
                 name: known_name(next),
             });

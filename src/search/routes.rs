@@ -1,5 +1,6 @@
 //! `POST /detainees/search`: names never travel in a URL.
 
+use actix_web::{get, post};
 use std::collections::HashMap;
 
 use actix_web::{web, HttpResponse};
@@ -26,6 +27,7 @@ use crate::telemetry::RequestContext;
 #[schema(example = json!({"q": "Mohamad Abdelrahman Al-Hassan", "status": "disappeared", "limit": 10}))]
 pub struct SearchRequest {
     /// A name in any script or spelling, 1–200 characters.
+    #[schema(value_type = crate::domain::schema::Label)]
     pub q: String,
     pub status: Option<DetaineeStatus>,
     pub category: Option<Category>,
@@ -34,6 +36,8 @@ pub struct SearchRequest {
     /// Include archived files; default false.
     pub include_archived: Option<bool>,
     /// 1–100, default 20.
+    #[serde(default, deserialize_with = "crate::domain::json_integer")]
+    #[schema(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
 }
 
@@ -90,7 +94,7 @@ fn matched_on(field: &str, value: String, tokens: Vec<TokenMatch>) -> MatchedOn 
 /// Find people by name, whatever the spelling or script of the query and of
 /// the record; ranked, each hit saying why it matched.
 #[utoipa::path(
-    post, path = "/api/v1/detainees/search", tag = "detainees",
+    tag = "detainees",
     security(("bearer" = [])),
     request_body = SearchRequest,
     responses(
@@ -101,6 +105,7 @@ fn matched_on(field: &str, value: String, tokens: Vec<TokenMatch>) -> MatchedOn 
         (status = 422, description = "Empty or too long query, or limit outside 1–100", body = Problem),
     )
 )]
+#[post("/detainees/search")]
 pub async fn search(
     state: web::Data<AppState>,
     context: RequestContext,
@@ -198,7 +203,7 @@ pub struct Duplicates {
 /// names in any spelling or script, birth date, place of origin, sex and
 /// facility, each with its reasons.
 #[utoipa::path(
-    get, path = "/api/v1/detainees/{id}/duplicates", tag = "detainees",
+    tag = "detainees",
     security(("bearer" = [])),
     params(("id" = Uuid, Path)),
     responses(
@@ -209,6 +214,7 @@ pub struct Duplicates {
         (status = 404, description = "No such file, or not visible to you", body = Problem),
     )
 )]
+#[get("/detainees/{id}/duplicates")]
 pub async fn duplicates(
     state: web::Data<AppState>,
     context: RequestContext,

@@ -208,7 +208,7 @@ pub fn in_rounds<T>(
 
 /// The form of the keys. Bump it when `names` or `keys` change what a name
 /// is indexed under: the next start-up drops the index and rebuilds it.
-pub const KEY_VERSION: i64 = 2;
+pub const KEY_VERSION: i64 = 3;
 
 /// Drop an index built by another form of the keys, leaving every file to
 /// be indexed again (`index_missing`). Returns whether an older index was

@@ -74,10 +74,12 @@ impl Versioned for User {
 }))]
 pub struct NewUser {
     /// 3–64 characters of a-z, 0-9, '.', '_', '-'.
+    #[schema(value_type = crate::domain::schema::UsernameText)]
     pub username: String,
     /// 12–128 characters, not common or weak.
-    #[schema(value_type = String, format = Password)]
+    #[schema(value_type = crate::domain::schema::NewPassword)]
     pub password: SecretString,
+    #[schema(value_type = crate::domain::schema::Label)]
     pub display_name: String,
     pub role: Role,
     pub organization_id: Uuid,
@@ -87,6 +89,7 @@ pub struct NewUser {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"display_name": "Rima Kh.", "active": false}))]
 pub struct UserPatch {
+    #[schema(value_type = Option<crate::domain::schema::Label>)]
     pub display_name: Option<String>,
     pub role: Option<Role>,
     pub active: Option<bool>,
@@ -95,6 +98,6 @@ pub struct UserPatch {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordReset {
-    #[schema(value_type = String, format = Password)]
+    #[schema(value_type = crate::domain::schema::NewPassword)]
     pub password: SecretString,
 }

@@ -1,6 +1,7 @@
 //! `/users`: admins manage accounts; admins and auditors read them.
 
 use actix_web::http::header;
+use actix_web::{get, patch, post};
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -27,13 +28,15 @@ pub struct UserQuery {
     pub role: Option<Role>,
     pub active: Option<bool>,
     /// 1–200, default 50.
+    #[param(value_type = Option<crate::http::pagination::PageLimit>)]
     pub limit: Option<i64>,
+    #[param(value_type = Option<crate::http::pagination::IdCursor>)]
     pub cursor: Option<String>,
 }
 
 /// Create an account.
 #[utoipa::path(
-    post, path = "/api/v1/users", tag = "users",
+    tag = "users",
     security(("bearer" = [])),
     request_body = NewUser,
     responses(
@@ -45,6 +48,7 @@ pub struct UserQuery {
         (status = 422, description = "Invalid value, weak password, unknown organisation, or a role that does not fit the organisation", body = Problem),
     )
 )]
+#[post("/users")]
 pub async fn create(
     state: web::Data<AppState>,
     context: RequestContext,
@@ -104,7 +108,7 @@ pub async fn create(
 
 /// List accounts.
 #[utoipa::path(
-    get, path = "/api/v1/users", tag = "users",
+    tag = "users",
     security(("bearer" = [])),
     params(UserQuery),
     responses(
@@ -114,6 +118,7 @@ pub async fn create(
         (status = 403, description = "Not an admin or auditor", body = Problem),
     )
 )]
+#[get("/users")]
 pub async fn list(
     state: web::Data<AppState>,
     _auth: Authorized<can::ReadUsers>,
@@ -138,7 +143,7 @@ pub async fn list(
 
 /// One account.
 #[utoipa::path(
-    get, path = "/api/v1/users/{id}", tag = "users",
+    tag = "users",
     security(("bearer" = [])),
     params(("id" = Uuid, Path)),
     responses(
@@ -149,6 +154,7 @@ pub async fn list(
         (status = 404, description = "No such account", body = Problem),
     )
 )]
+#[get("/users/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
     _auth: Authorized<can::ReadUsers>,
@@ -162,7 +168,7 @@ pub async fn get(
 /// Change an account's display name, role or active flag. Needs `If-Match`.
 /// Deactivating an account ends its sessions at once.
 #[utoipa::path(
-    patch, path = "/api/v1/users/{id}", tag = "users",
+    tag = "users",
     security(("bearer" = [])),
     params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")),
     request_body = UserPatch,
@@ -178,6 +184,7 @@ pub async fn get(
         (status = 428, description = "If-Match missing", body = Problem),
     )
 )]
+#[patch("/users/{id}")]
 pub async fn update(
     state: web::Data<AppState>,
     context: RequestContext,
@@ -261,7 +268,7 @@ pub async fn update(
 
 /// Set a new password for an account; ends all its sessions.
 #[utoipa::path(
-    post, path = "/api/v1/users/{id}/password", tag = "users",
+    tag = "users",
     security(("bearer" = [])),
     params(("id" = Uuid, Path)),
     request_body = PasswordReset,
@@ -274,6 +281,7 @@ pub async fn update(
         (status = 422, description = "Weak password", body = Problem),
     )
 )]
+#[post("/users/{id}/password")]
 pub async fn reset_password(
     state: web::Data<AppState>,
     context: RequestContext,

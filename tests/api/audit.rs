@@ -156,7 +156,7 @@ async fn the_signed_head_verifies_and_checkpoints_hold(engine: Engine) {
     assert_eq!(head["hash"], last["hash"]);
 
     let path = format!(
-        "/api/v1/audit/verify?seq={}&hash={}",
+        "/api/v1/audit/verify?checkpoint={}:{}",
         head["seq"],
         head["hash"].as_str().unwrap()
     );
@@ -164,15 +164,19 @@ async fn the_signed_head_verifies_and_checkpoints_hold(engine: Engine) {
     assert_eq!(report["ok"], true);
     assert_eq!(report["checkpoint_held"], true);
     let forged = format!(
-        "/api/v1/audit/verify?seq={}&hash={}",
+        "/api/v1/audit/verify?checkpoint={}:{}",
         head["seq"],
-        "ab".repeat(32)
+        "AB".repeat(32)
     );
     let report: Value = app.get(&forged, &auditor.token).await.json().await.unwrap();
     assert_eq!(report["ok"], false);
     assert_eq!(report["checkpoint_held"], false);
-    let half = app.get("/api/v1/audit/verify?seq=1", &auditor.token).await;
-    assert_problem(half, 400, "invalid_query").await;
+    for half in ["seq=1", "checkpoint=1", "checkpoint=1:abc", "checkpoint=:"] {
+        let res = app
+            .get(&format!("/api/v1/audit/verify?{half}"), &auditor.token)
+            .await;
+        assert_eq!(res.status(), 400, "{half}");
+    }
 }
 
 async fn triggers_refuse_update_and_delete(engine: Engine) {
@@ -276,7 +280,7 @@ async fn a_direct_database_edit_is_detected(engine: Engine) {
         "the forged chain is internally consistent"
     );
     let path = format!(
-        "/api/v1/audit/verify?seq={}&hash={}",
+        "/api/v1/audit/verify?checkpoint={}:{}",
         head["seq"],
         head["hash"].as_str().unwrap()
     );

@@ -141,7 +141,7 @@ async fn every_validation_rule_has_a_rejected_example(engine: Engine) {
         (
             "future",
             with(&|b| b["last_seen_on"] = json!("2999")),
-            400,
+            422,
             "validation_failed",
         ),
         (

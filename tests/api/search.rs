@@ -374,6 +374,14 @@ async fn duplicates_are_merged_and_a_merge_can_be_undone(engine: Engine) {
         "not_found",
     )
     .await;
+    // A duplicate that is not there, or not the caller's, is a bad value.
+    let nowhere = uuid::Uuid::now_v7().to_string();
+    assert_problem(
+        merge(owner.token.clone(), a_id.into(), nowhere).await,
+        422,
+        "validation_failed",
+    )
+    .await;
     let res = merge(owner.token.clone(), a_id.into(), b_id.into()).await;
     assert_eq!(res.status(), StatusCode::OK);
     let merged: Value = res.json().await.unwrap();
