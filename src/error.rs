@@ -117,7 +117,7 @@ impl AppError {
             AppError::HeadersTooLarge => "request_header_fields_too_large",
             AppError::MethodNotAllowed { .. } => "method_not_allowed",
             AppError::RateLimited { .. } => "rate_limited",
-            AppError::Unavailable(_) => "service_unavailable",
+            AppError::Unavailable(_) => "unavailable",
             AppError::Internal(_) => "internal_error",
         }
     }
@@ -210,6 +210,12 @@ impl ResponseError for AppError {
 impl From<diesel::result::Error> for AppError {
     fn from(err: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind, Error};
+        // The connection went away (the database restarted, the network
+        // failed): nothing is wrong with the request, and a write's outcome
+        // is unknown, so never a success. 503 with Retry-After.
+        if crate::db::is_connection_failure(&err) {
+            return AppError::Unavailable(format!("database connection: {err}"));
+        }
         match err {
             Error::NotFound => AppError::NotFound,
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
@@ -220,6 +226,8 @@ impl From<diesel::result::Error> for AppError {
     }
 }
 
+/// No pooled connection within the checkout timeout: the database is
+/// unreachable (the error carries the last attempt's cause) or busy.
 impl From<r2d2::Error> for AppError {
     fn from(err: r2d2::Error) -> Self {
         AppError::Unavailable(format!("database pool: {err}"))
@@ -335,6 +343,11 @@ mod tests {
                 429,
                 "rate_limited",
             ),
+            (
+                AppError::Unavailable("secret SQL".into()),
+                503,
+                "unavailable",
+            ),
             (AppError::internal_msg("secret SQL"), 500, "internal_error"),
         ];
         for (err, status, code) in cases {
@@ -343,6 +356,30 @@ mod tests {
             assert_eq!(problem.code, code);
             assert!(!problem.detail.contains("secret SQL"));
         }
+    }
+
+    /// A lost database connection is the service being unavailable, not
+    /// an internal error; a failed query stays what it was.
+    #[test]
+    fn lost_connections_are_unavailable() {
+        use diesel::result::{DatabaseErrorKind, Error};
+        let lost = Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection,
+            Box::new("server closed the connection unexpectedly".to_owned()),
+        );
+        let err = AppError::from(lost);
+        assert_eq!(err.code(), "unavailable");
+        assert_eq!(err.status_code(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(!err.problem().detail.contains("server closed"));
+        let response = err.error_response();
+        assert_eq!(response.headers().get(header::RETRY_AFTER).unwrap(), "1");
+
+        let unknown = Error::DatabaseError(
+            DatabaseErrorKind::Unknown,
+            Box::new("permission denied for table audit_log".to_owned()),
+        );
+        assert_eq!(AppError::from(unknown).code(), "internal_error");
+        assert_eq!(AppError::from(Error::NotFound).code(), "not_found");
     }
 
     #[test]

@@ -29,6 +29,8 @@ const BATCH: usize = 500;
 const INTERVAL: Duration = Duration::from_millis(200);
 /// If the database is unreachable, keep at most this many records waiting.
 const MAX_PENDING: usize = 200_000;
+/// How long `GET /audit/access` waits for the pending reads to be written.
+const FLUSH_WAIT: Duration = Duration::from_secs(12);
 
 /// What was read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,9 +140,18 @@ impl AccessLog {
         self.sender
             .send(Message::Flush(Waiter::Async(done)))
             .map_err(|_| AppError::internal_msg("the access-log writer has stopped"))?;
-        written
-            .await
-            .map_err(|_| AppError::internal_msg("the access-log writer did not confirm a flush"))
+        // Bounded: a writer stuck on a database that went away must not hold
+        // the auditor's request for ever (the writer keeps the records and
+        // writes them when the database is back).
+        match tokio::time::timeout(FLUSH_WAIT, written).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(AppError::internal_msg(
+                "the access-log writer did not confirm a flush",
+            )),
+            Err(_) => Err(AppError::Unavailable(
+                "the access log could not be written in time".into(),
+            )),
+        }
     }
 
     /// Write what is pending, waiting up to `timeout` (at shutdown, after

@@ -4,11 +4,12 @@
 //! `establish` (which tries each engine in turn, loses the real PostgreSQL
 //! error and silently creates a SQLite file for a mistyped URL).
 
+pub mod health;
 pub mod schema;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 use diesel::connection::SimpleConnection;
@@ -18,6 +19,12 @@ use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::error::AppError;
+
+pub use health::{
+    is_connection_failure, CHECKOUT_TIMEOUT, CHECKOUT_TIMEOUT_WHEN_UNREACHABLE, READINESS_TIMEOUT,
+    STALL_TIMEOUT, VALIDATE_AFTER_IDLE,
+};
+use health::{Call, Health, Link};
 
 pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -132,9 +139,23 @@ impl DatabaseUrl {
     }
 
     fn establish(&self) -> ConnectionResult<DbConnection> {
+        self.establish_with(None)
+    }
+
+    /// Open a connection; a PostgreSQL one reports its every query to `link`.
+    fn establish_with(&self, link: Option<&Arc<Link>>) -> ConnectionResult<DbConnection> {
         match self {
             DatabaseUrl::Postgresql(url) => {
-                Ok(DbConnection::Postgresql(PgConnection::establish(url)?))
+                let mut pg = PgConnection::establish(&health::with_libpq_defaults(url))?;
+                if let Some(link) = link {
+                    pg.set_instrumentation(link.watch());
+                }
+                pg.batch_execute(&format!(
+                    "SET idle_in_transaction_session_timeout = {}",
+                    health::IDLE_IN_TRANSACTION_TIMEOUT.as_millis()
+                ))
+                .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
+                Ok(DbConnection::Postgresql(pg))
             }
             DatabaseUrl::Sqlite(path) => {
                 let path = path.to_string_lossy();
@@ -162,26 +183,116 @@ impl DatabaseUrl {
     }
 }
 
+/// A pooled connection: for PostgreSQL with what the pool knows of it.
+struct PooledDb {
+    conn: DbConnection,
+    link: Option<Arc<Link>>,
+}
+
 struct PoolManager {
     url: DatabaseUrl,
+    health: Arc<Health>,
 }
 
 impl r2d2::ManageConnection for PoolManager {
-    type Connection = DbConnection;
+    type Connection = PooledDb;
     type Error = ConnectionError;
 
-    fn connect(&self) -> Result<DbConnection, ConnectionError> {
-        self.url.establish()
+    fn connect(&self) -> Result<PooledDb, ConnectionError> {
+        match self.url {
+            DatabaseUrl::Sqlite(_) => Ok(PooledDb {
+                conn: self.url.establish()?,
+                link: None,
+            }),
+            DatabaseUrl::Postgresql(_) => {
+                let link = Link::new(Arc::clone(&self.health));
+                match self.url.establish_with(Some(&link)) {
+                    Ok(conn) => {
+                        self.health.connected();
+                        link.checked();
+                        Ok(PooledDb {
+                            conn,
+                            link: Some(link),
+                        })
+                    }
+                    Err(err) => {
+                        self.health.connect_failed(&err);
+                        Err(err)
+                    }
+                }
+            }
+        }
     }
 
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), ConnectionError> {
-        conn.batch_execute("SELECT 1")
+    fn is_valid(&self, pooled: &mut PooledDb) -> Result<(), ConnectionError> {
+        pooled
+            .conn
+            .batch_execute("SELECT 1")
             .map_err(|e| ConnectionError::BadConnection(e.to_string()))
     }
 
-    fn has_broken(&self, conn: &mut DbConnection) -> bool {
-        diesel::r2d2::R2D2Connection::is_broken(conn)
+    /// diesel's own test sees only its transaction state; a PostgreSQL
+    /// connection whose query failed at the connection level, or whose call
+    /// stalled, is broken too.
+    fn has_broken(&self, pooled: &mut PooledDb) -> bool {
+        pooled.link.as_ref().is_some_and(|link| link.is_lost())
+            || diesel::r2d2::R2D2Connection::is_broken(&mut pooled.conn)
     }
+}
+
+/// A connection taken for one call; when it goes back, its link notes the
+/// time and the call lets go of it.
+struct Checkout<'a> {
+    pooled: r2d2::PooledConnection<PoolManager>,
+    call: Option<&'a Call>,
+}
+
+impl Checkout<'_> {
+    fn link(&self) -> Option<&Arc<Link>> {
+        self.pooled.link.as_ref()
+    }
+
+    /// A query that failed because the connection went away may surface
+    /// as whatever error the code around it made of it: once the
+    /// connection is known lost, an internal error is its loss.
+    fn settle<T>(&self, result: Result<T, AppError>) -> Result<T, AppError> {
+        match result {
+            Err(AppError::Internal(cause)) if self.link().is_some_and(|link| link.is_lost()) => {
+                Err(AppError::Unavailable(format!(
+                    "the database connection was lost: {cause}"
+                )))
+            }
+            other => other,
+        }
+    }
+}
+
+impl std::ops::Deref for Checkout<'_> {
+    type Target = DbConnection;
+    fn deref(&self) -> &DbConnection {
+        &self.pooled.conn
+    }
+}
+
+impl std::ops::DerefMut for Checkout<'_> {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.pooled.conn
+    }
+}
+
+impl Drop for Checkout<'_> {
+    fn drop(&mut self) {
+        if let Some(link) = &self.pooled.link {
+            link.used();
+        }
+        if let Some(call) = self.call {
+            call.detach();
+        }
+    }
+}
+
+fn abandoned() -> AppError {
+    AppError::Unavailable("the request gave up waiting for the database".into())
 }
 
 /// The directory a SQLite file goes in, made if missing.
@@ -278,11 +389,15 @@ pub enum SetupError {
 /// The shared handle to the database: a pool, and for SQLite a process-wide
 /// writer gate so that writers queue here instead of spinning in SQLite's
 /// busy handler (which gives long tails).
+///
+/// On PostgreSQL the pool also keeps dead connections out of use and bounds
+/// every wait; see [`health`].
 #[derive(Clone)]
 pub struct Database {
     pool: r2d2::Pool<PoolManager>,
     engine: Engine,
     sqlite_writer: Arc<Mutex<()>>,
+    health: Arc<Health>,
 }
 
 impl Database {
@@ -294,17 +409,31 @@ impl Database {
         }
         migrate(&url)?;
         let engine = url.engine();
-        let pool = r2d2::Pool::builder()
+        let health = Arc::new(Health::default());
+        let builder = r2d2::Pool::builder()
             .max_size(pool_size.max(1))
-            // A ping on every checkout costs a round trip per request; broken
-            // connections are still detected by `has_broken` on return.
-            .test_on_check_out(false)
-            .connection_timeout(Duration::from_secs(10))
-            .build(PoolManager { url })?;
+            // No ping on every checkout (a round trip per request): on
+            // PostgreSQL, `checkout` checks a connection only when it may
+            // have died (see `health`); SQLite's cannot.
+            .test_on_check_out(false);
+        let builder = match engine {
+            Engine::Sqlite => builder.connection_timeout(Duration::from_secs(10)),
+            // Also r2d2's ceiling on the pause between attempts to
+            // reconnect (half of it): back within 2.5 s of the database.
+            // Failed attempts are logged once, by `Health`, not each time.
+            Engine::Postgresql => builder
+                .connection_timeout(CHECKOUT_TIMEOUT)
+                .error_handler(Box::new(r2d2::NopErrorHandler)),
+        };
+        let pool = builder.build(PoolManager {
+            url,
+            health: Arc::clone(&health),
+        })?;
         Ok(Database {
             pool,
             engine,
             sqlite_writer: Arc::new(Mutex::new(())),
+            health,
         })
     }
 
@@ -312,13 +441,77 @@ impl Database {
         self.engine
     }
 
+    /// A connection from the pool. On PostgreSQL, within `budget`, or 1 s
+    /// while the database is unreachable; a connection that may have died
+    /// answers `SELECT 1` first, and one that does not is discarded.
+    fn checkout<'a>(
+        &self,
+        call: Option<&'a Call>,
+        budget: Duration,
+    ) -> Result<Checkout<'a>, AppError> {
+        if self.engine == Engine::Sqlite {
+            return Ok(Checkout {
+                pooled: self.pool.get()?,
+                call,
+            });
+        }
+        let deadline = Instant::now() + budget;
+        loop {
+            let mut wait = deadline.saturating_duration_since(Instant::now());
+            if self.health.unreachable() {
+                wait = wait.min(CHECKOUT_TIMEOUT_WHEN_UNREACHABLE);
+            }
+            let mut checkout = Checkout {
+                pooled: self.pool.get_timeout(wait)?,
+                call,
+            };
+            let Some(link) = checkout.link().cloned() else {
+                return Ok(checkout);
+            };
+            if let Some(call) = call {
+                call.attach(&link);
+                if call.abandoned() {
+                    return Err(abandoned());
+                }
+            }
+            if !link.needs_check() {
+                return Ok(checkout);
+            }
+            match checkout.batch_execute("SELECT 1") {
+                Ok(()) => {
+                    link.checked();
+                    return Ok(checkout);
+                }
+                Err(err) => {
+                    // Discarded when it goes back (now).
+                    link.mark_lost();
+                    if Instant::now() >= deadline {
+                        return Err(AppError::Unavailable(format!(
+                            "no working database connection: {err}"
+                        )));
+                    }
+                }
+            }
+        }
+    }
+
     /// Run `f` with a pooled connection, outside any explicit transaction.
     pub fn read_blocking<T>(
         &self,
         f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
     ) -> Result<T, AppError> {
-        let mut conn = self.pool.get()?;
-        f(&mut conn)
+        self.read_in(None, CHECKOUT_TIMEOUT, f)
+    }
+
+    fn read_in<T>(
+        &self,
+        call: Option<&Call>,
+        budget: Duration,
+        f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        let mut conn = self.checkout(call, budget)?;
+        let result = f(&mut conn);
+        conn.settle(result)
     }
 
     /// Run `f` in one write transaction: every change and its audit entries
@@ -327,10 +520,27 @@ impl Database {
         &self,
         f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
     ) -> Result<T, AppError> {
+        self.write_in(None, f)
+    }
+
+    fn write_in<T>(
+        &self,
+        call: Option<&Call>,
+        f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
         match self.engine {
             Engine::Postgresql => {
-                let mut conn = self.pool.get()?;
-                (*conn).transaction(f)
+                let mut conn = self.checkout(call, CHECKOUT_TIMEOUT)?;
+                let result = conn.transaction(|conn| {
+                    let value = f(conn)?;
+                    // Its request was answered 503: roll back rather than
+                    // commit a change that was reported as not made.
+                    if call.is_some_and(Call::abandoned) {
+                        return Err(abandoned());
+                    }
+                    Ok(value)
+                });
+                conn.settle(result)
             }
             Engine::Sqlite => {
                 // A poisoned gate only means another writer panicked; the
@@ -339,7 +549,7 @@ impl Database {
                     .sqlite_writer
                     .lock()
                     .unwrap_or_else(|poisoned| poisoned.into_inner());
-                let mut conn = self.pool.get()?;
+                let mut conn = self.checkout(call, CHECKOUT_TIMEOUT)?;
                 sqlite_immediate_transaction(&mut conn, f)
             }
         }
@@ -350,8 +560,18 @@ impl Database {
         F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
-        let db = self.clone();
-        actix_web::web::block(move || db.read_blocking(f)).await?
+        match self.engine {
+            Engine::Sqlite => {
+                let db = self.clone();
+                actix_web::web::block(move || db.read_blocking(f)).await?
+            }
+            Engine::Postgresql => {
+                self.watched(STALL_TIMEOUT, move |db, call| {
+                    db.read_in(Some(call), CHECKOUT_TIMEOUT, f)
+                })
+                .await
+            }
+        }
     }
 
     pub async fn write<T, F>(&self, f: F) -> Result<T, AppError>
@@ -359,17 +579,72 @@ impl Database {
         F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
-        let db = self.clone();
-        actix_web::web::block(move || db.write_blocking(f)).await?
+        match self.engine {
+            Engine::Sqlite => {
+                let db = self.clone();
+                actix_web::web::block(move || db.write_blocking(f)).await?
+            }
+            Engine::Postgresql => {
+                self.watched(STALL_TIMEOUT, move |db, call| db.write_in(Some(call), f))
+                    .await
+            }
+        }
     }
 
-    /// Is the database reachable? (`/readyz`)
+    /// Run `work` on the blocking pool, and answer 503 if it makes no
+    /// progress for `stall`. The work itself cannot be interrupted (libpq
+    /// waits in the kernel); it is abandoned: its connection is discarded
+    /// when it comes back, and a write is rolled back if it reaches its
+    /// commit.
+    async fn watched<T, W>(&self, stall: Duration, work: W) -> Result<T, AppError>
+    where
+        W: FnOnce(&Database, &Call) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let call = Call::new();
+        let task = {
+            let (db, call) = (self.clone(), Arc::clone(&call));
+            actix_web::web::block(move || work(&db, &call))
+        };
+        let mut task = std::pin::pin!(task);
+        loop {
+            tokio::select! {
+                // A call that has finished is never given up.
+                biased;
+                result = &mut task => return result?,
+                () = tokio::time::sleep(stall.saturating_sub(call.idle())) => {}
+            }
+            if call.idle() >= stall {
+                call.abandon();
+                return Err(AppError::Unavailable(format!(
+                    "the database made no progress for {} s",
+                    stall.as_secs_f32()
+                )));
+            }
+        }
+    }
+
+    /// Is the database reachable? (`/readyz`) On PostgreSQL the answer
+    /// comes within [`READINESS_TIMEOUT`].
     pub async fn ping(&self) -> Result<(), AppError> {
-        self.read(|conn| {
-            conn.batch_execute("SELECT 1")?;
-            Ok(())
-        })
-        .await
+        match self.engine {
+            Engine::Sqlite => {
+                self.read(|conn| {
+                    conn.batch_execute("SELECT 1")?;
+                    Ok(())
+                })
+                .await
+            }
+            Engine::Postgresql => {
+                self.watched(READINESS_TIMEOUT, |db, call| {
+                    db.read_in(Some(call), READINESS_TIMEOUT, |conn| {
+                        conn.batch_execute("SELECT 1")?;
+                        Ok(())
+                    })
+                })
+                .await
+            }
+        }
     }
 }
 

@@ -19,12 +19,14 @@ mod accounts;
 mod audit;
 mod auth;
 mod cli;
+mod crash;
 mod detainees;
 mod errors;
 mod facilities;
 mod harness;
 mod multiprocess;
 mod ops;
+mod outage;
 mod permissions;
 mod races;
 mod records_scope;
@@ -39,12 +41,14 @@ fn main() -> ExitCode {
         audit::scenarios,
         auth::scenarios,
         cli::scenarios,
+        crash::scenarios,
         detainees::scenarios,
         errors::scenarios,
         facilities::scenarios,
         harness::scenarios,
         multiprocess::scenarios,
         ops::scenarios,
+        outage::scenarios,
         permissions::scenarios,
         races::scenarios,
         records_scope::scenarios,

@@ -1,0 +1,285 @@
+//! `kill -9` of the server in the middle of audited writes, then a restart
+//! on the same database (and data directory): every write it acknowledged
+//! is there, no change is there without its audit entry nor an entry without
+//! its change, and the chain verifies — by the API, recomputed, and by
+//! `sijill audit verify`.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::detainees::new_facility;
+use crate::helpers::*;
+use crate::scenarios;
+
+/// A `sijill serve` process.
+struct Server {
+    child: Child,
+    address: String,
+}
+
+impl Server {
+    fn start(db: &TestDatabase) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sijill"))
+            .arg("serve")
+            .env("DATABASE_URL", &db.url)
+            .env("SIJILL_DATA_DIR", db.dir.join("data"))
+            .env("SIJILL_BIND", "127.0.0.1:0")
+            .env("SIJILL_WORKERS", "2")
+            .env("SIJILL_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let address = loop {
+            let line = lines
+                .next()
+                .expect("the server exited before listening")
+                .unwrap();
+            if let Some(address) = line.strip_prefix("sijill: listening on ") {
+                break address.to_owned();
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Server { child, address }
+    }
+
+    /// SIGKILL (what `Child::kill` sends on Unix): no shutdown of any kind.
+    fn kill_9(mut self) {
+        self.child.kill().unwrap();
+        let status = self.child.wait().unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(status.signal(), Some(9), "{status:?}");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Acknowledged writes: files, and custody records with their file.
+#[derive(Default)]
+struct Acknowledged {
+    files: Vec<String>,
+    custody: Vec<(String, String)>,
+}
+
+/// Writers creating files and custody records until the server dies; each
+/// stops at its first request without an answer.
+async fn write_until_killed(
+    server: Server,
+    token: &str,
+    facility: &str,
+    acknowledged: &mut Acknowledged,
+) {
+    let base = server.address.clone();
+    let files_now = Arc::new(AtomicUsize::new(0));
+    let dead = Arc::new(AtomicBool::new(false));
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let (base, token, facility) = (base.clone(), token.to_owned(), facility.to_owned());
+            let (files_now, dead) = (files_now.clone(), dead.clone());
+            tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                let mut mine = Acknowledged::default();
+                let mut n = 0;
+                loop {
+                    n += 1;
+                    let answer = client
+                        .post(format!("{base}/api/v1/detainees"))
+                        .bearer_auth(&token)
+                        .json(&json!({"full_name": format!("Crash Writer{w} File{n}")}))
+                        .timeout(Duration::from_secs(30))
+                        .send()
+                        .await;
+                    let res = match answer {
+                        Ok(res) => res,
+                        // Killed: whatever was in flight has no answer.
+                        Err(_) if dead.load(Ordering::SeqCst) => return mine,
+                        Err(e) => panic!("no answer from a live server: {e}"),
+                    };
+                    // Until the kill, every write succeeds.
+                    assert_eq!(res.status(), 201, "{:?}", res.text().await);
+                    let Ok(file) = res.json::<Value>().await else {
+                        return mine;
+                    };
+                    let id = file["id"].as_str().unwrap().to_owned();
+                    mine.files.push(id.clone());
+                    files_now.fetch_add(1, Ordering::SeqCst);
+                    let answer = client
+                        .post(format!("{base}/api/v1/detainees/{id}/custody"))
+                        .bearer_auth(&token)
+                        .json(&json!({"facility_id": facility, "from": "2013"}))
+                        .timeout(Duration::from_secs(30))
+                        .send()
+                        .await;
+                    let res = match answer {
+                        Ok(res) => res,
+                        // Killed: whatever was in flight has no answer.
+                        Err(_) if dead.load(Ordering::SeqCst) => return mine,
+                        Err(e) => panic!("no answer from a live server: {e}"),
+                    };
+                    assert_eq!(res.status(), 201, "{:?}", res.text().await);
+                    let Ok(record) = res.json::<Value>().await else {
+                        return mine;
+                    };
+                    mine.custody
+                        .push((id, record["id"].as_str().unwrap().to_owned()));
+                }
+            })
+        })
+        .collect();
+    // Mid-load: the writers are still sending when it dies.
+    let started = Instant::now();
+    while files_now.load(Ordering::SeqCst) < 25 {
+        assert!(started.elapsed() < Duration::from_secs(60), "too slow");
+        if let Some(stopped) = writers.iter().position(|w| w.is_finished()) {
+            let writers = writers;
+            writers
+                .into_iter()
+                .nth(stopped)
+                .unwrap()
+                .await
+                .expect("a writer");
+            panic!("a writer stopped while the server was alive");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    dead.store(true, Ordering::SeqCst);
+    server.kill_9();
+    for writer in writers {
+        let mine = writer.await.expect("a writer");
+        acknowledged.files.extend(mine.files);
+        acknowledged.custody.extend(mine.custody);
+    }
+}
+
+/// Every item of a paged listing.
+async fn all_items(client: &reqwest::Client, base: &str, path: &str, token: &str) -> Vec<Value> {
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    let sep = if path.contains('?') { '&' } else { '?' };
+    loop {
+        let url = match &cursor {
+            Some(c) => format!("{base}{path}{sep}limit=200&cursor={c}"),
+            None => format!("{base}{path}{sep}limit=200"),
+        };
+        let res = client.get(url).bearer_auth(token).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+        let page: Value = res.json().await.unwrap();
+        items.extend(page["items"].as_array().unwrap().iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return items,
+        }
+    }
+}
+
+async fn killed_mid_write_the_server_keeps_every_acknowledged_write(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let caseworker = app.user_with_role("caseworker").await;
+    let auditor = app.user_with_role("auditor").await;
+    let facility = new_facility(&app, &caseworker.token).await;
+    // One serving process per SQLite file: this one stops before the others.
+    let db = app.stop().await;
+
+    let mut acknowledged = Acknowledged::default();
+    for _ in 0..3 {
+        let server = Server::start(&db);
+        write_until_killed(server, &caseworker.token, &facility, &mut acknowledged).await;
+    }
+    assert!(acknowledged.files.len() >= 75);
+
+    // Restarted on the same database and data directory.
+    let server = Server::start(&db);
+    let base = server.address.clone();
+    let client = reqwest::Client::new();
+
+    let files: BTreeSet<String> = all_items(&client, &base, "/api/v1/detainees", &caseworker.token)
+        .await
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_owned())
+        .collect();
+    for id in &acknowledged.files {
+        assert!(files.contains(id), "acknowledged file {id} is gone");
+    }
+    let mut records = BTreeSet::new();
+    for id in &files {
+        for record in all_items(
+            &client,
+            &base,
+            &format!("/api/v1/detainees/{id}/custody"),
+            &caseworker.token,
+        )
+        .await
+        {
+            records.insert(record["id"].as_str().unwrap().to_owned());
+        }
+    }
+    for (file, id) in &acknowledged.custody {
+        assert!(
+            records.contains(id),
+            "acknowledged custody record {id} of {file} is gone"
+        );
+    }
+    eprintln!(
+        "crash: {} files and {} custody records acknowledged before three kills; \
+         {} and {} there after the restart",
+        acknowledged.files.len(),
+        acknowledged.custody.len(),
+        files.len(),
+        records.len()
+    );
+
+    // Each change with its audit entry, or neither: whatever the kill
+    // interrupted is wholly there or wholly absent.
+    let entries = all_items(&client, &base, "/api/v1/audit", &auditor.token).await;
+    recompute_chain(&entries).unwrap();
+    let audited = |action: &str| -> BTreeSet<String> {
+        entries
+            .iter()
+            .filter(|e| e["action"] == action && e["actor_id"] == caseworker.id.as_str())
+            .map(|e| e["entity_id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(audited("detainee.create"), files);
+    assert_eq!(audited("custody.create"), records);
+    let report: Value = client
+        .get(format!("{base}/api/v1/audit/verify"))
+        .bearer_auth(&auditor.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(report["checked"], report["head_seq"], "{report}");
+    server.kill_9();
+
+    let output = Command::new(env!("CARGO_BIN_EXE_sijill"))
+        .args(["audit", "verify"])
+        .env("DATABASE_URL", &db.url)
+        .env("SIJILL_DATA_DIR", db.dir.join("data"))
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.trim_end().ends_with("ok"), "{stdout}");
+}
+
+scenarios! {
+    both: [killed_mid_write_the_server_keeps_every_acknowledged_write],
+}
