@@ -8,7 +8,8 @@
 #   SIJILL_FUZZ_PG_URL=postgres://postgres@127.0.0.1:5432/postgres bash scripts/fuzz-api.sh
 #
 # Knobs: FUZZ_MAX_EXAMPLES (per operation and phase, default 50),
-# FUZZ_TIME_CAP (seconds per engine and role, default 600), SIJILL_BIN (a
+# FUZZ_TIME_CAP (seconds per engine and role, default 600; a run that hits
+# it fails, so raise it with the examples), SIJILL_BIN (a
 # binary to test instead of building one), FUZZ_VENV (where schemathesis is
 # installed, default target/fuzz-venv). Reports go to target/fuzz/.
 set -euo pipefail
@@ -36,25 +37,34 @@ ENGINES="sqlite"
 
 SERVER_PID=""
 DROP_DB=""
+DIR=""
 cleanup() {
   [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
   [ -n "$DROP_DB" ] && psql "$PG_URL" -qc "DROP DATABASE IF EXISTS $DROP_DB WITH (FORCE)" >/dev/null 2>&1
+  [ -n "$DIR" ] && rm -rf "$DIR"
   return 0
+}
+
+# The URL of database $2 on the server of URL $1 (its query string kept).
+database_url() {
+  python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$1" "$2"
 }
 trap cleanup EXIT
 
 failed=0
 for engine in $ENGINES; do
   dir=$(mktemp -d /tmp/sijill-fuzz-XXXX)
+  DIR=$dir
   case $engine in
     sqlite) url="sqlite://$dir/sijill.db" ;;
     postgres)
       DROP_DB="sijill_fuzz_$$"
       psql "$PG_URL" -v ON_ERROR_STOP=1 -qc "CREATE DATABASE $DROP_DB" >/dev/null
-      url="${PG_URL%/*}/$DROP_DB" ;;
+      url=$(database_url "$PG_URL" "$DROP_DB") ;;
   esac
+  # Tokens outlive both runs (the default 15 minutes might not).
   export DATABASE_URL="$url" SIJILL_DATA_DIR="$dir" SIJILL_DEMO_PASSWORD="$PASSWORD" \
-    SIJILL_BOOTSTRAP_ADMIN_PASSWORD="$PASSWORD" RUST_LOG=warn
+    SIJILL_BOOTSTRAP_ADMIN_PASSWORD="$PASSWORD" SIJILL_ACCESS_TOKEN_TTL=7200 RUST_LOG=warn
   "$BIN" seed-demo >"$OUT/$engine-seed.log" 2>&1
   log="$OUT/$engine-server.log"
   rm -f "$log" # not the last run's port
@@ -91,7 +101,7 @@ for engine in $ENGINES; do
     status=$?
     set -e
     # The summary: counts of operations, test cases and failures.
-    sed -n '/SUMMARY/,$p' "$OUT/$engine-$role.txt" | head -40
+    sed -n '/SUMMARY/,$p' "$OUT/$engine-$role.txt" | head -40 || true
     if [ "$status" -ne 0 ]; then
       echo "fuzz: FAILED: $engine as $role (exit $status); see $OUT/$engine-$role.txt" >&2
       failed=1
@@ -99,6 +109,6 @@ for engine in $ENGINES; do
   done
   kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
   if [ -n "$DROP_DB" ]; then psql "$PG_URL" -qc "DROP DATABASE IF EXISTS $DROP_DB WITH (FORCE)" >/dev/null; DROP_DB=""; fi
-  rm -rf "$dir"
+  rm -rf "$dir"; DIR=""
 done
 exit "$failed"

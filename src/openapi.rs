@@ -9,6 +9,7 @@ use utoipa::openapi::{Content, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::OpenApi;
 
 use actix_web::App;
+use serde_json::{json, Value};
 use utoipa_actix_web::AppExt;
 
 use crate::{
@@ -118,23 +119,122 @@ pub fn document() -> utoipa::openapi::OpenApi {
     for (path, operation) in operations(&mut openapi) {
         add_shared_responses(&path, operation);
         problem_responses_are_problem_json(operation);
+        qualify_operation_ids(operation);
     }
     openapi
 }
+
+/// Links from a response that carries a resource's `ETag` to that
+/// resource's PATCH and DELETE, with the ETag as their `If-Match`: from the
+/// resource's GET (the id from the request) and from its collection's POST
+/// (the id from the created body). Clients, and schemathesis's stateful
+/// phase, learn from them how to write what they have just read.
+///
+/// Added to the JSON rather than through utoipa's `Link`, which serialises
+/// its members in snake case (`operation_id`) where OpenAPI says
+/// `operationId` (utoipa 5.5).
+fn add_etag_links(document: &mut Value) {
+    let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let writable: Vec<(String, Vec<(String, String)>)> = paths
+        .iter()
+        .filter(|(path, _)| path.ends_with("/{id}"))
+        .map(|(path, item)| {
+            let targets = ["patch", "delete"]
+                .into_iter()
+                .filter_map(|method| {
+                    let id = item.get(method)?.get("operationId")?.as_str()?;
+                    Some((method.to_owned(), id.to_owned()))
+                })
+                .collect();
+            (path.clone(), targets)
+        })
+        .filter(|(_, targets): &(String, Vec<_>)| !targets.is_empty())
+        .collect();
+    for (path, targets) in writable {
+        let collection = path.trim_end_matches("/{id}").to_owned();
+        let sources = [
+            (path, "get", "200", "$request.path.id"),
+            (collection, "post", "201", "$response.body#/id"),
+        ];
+        for (source, method, status, id) in sources {
+            let Some(response) = paths
+                .get_mut(&source)
+                .and_then(|item| item.get_mut(method))
+                .and_then(|operation| operation.pointer_mut(&format!("/responses/{status}")))
+            else {
+                continue;
+            };
+            if response.pointer("/headers/ETag").is_none() {
+                continue;
+            }
+            let links: serde_json::Map<String, Value> = targets
+                .iter()
+                .map(|(target, operation_id)| {
+                    let link = json!({
+                        "operationId": operation_id,
+                        "parameters": {"path.id": id, "header.If-Match": "$response.header.ETag"},
+                        "description": "The same resource, with the ETag just received as If-Match",
+                    });
+                    (target.clone(), link)
+                })
+                .collect();
+            if let Some(response) = response.as_object_mut() {
+                response.insert("links".to_owned(), Value::Object(links));
+            }
+        }
+    }
+}
+
+/// Every operation's id is `{tag}_{handler}`: handlers' names repeat across
+/// modules (`list`, `get`), and OpenAPI wants each id once.
+fn qualify_operation_ids(operation: &mut Operation) {
+    let tag = operation
+        .tags
+        .as_ref()
+        .and_then(|tags| tags.first())
+        .cloned();
+    if let (Some(tag), Some(id)) = (tag, operation.operation_id.as_mut()) {
+        *id = format!("{tag}_{id}");
+    }
+}
+
+/// The methods the API uses, in the order `Allow` lists them.
+pub const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
+
+/// A path item's operation of each of `METHODS`, in that order:
+/// `method_slots!(ref item)` or `method_slots!(mut item)`.
+macro_rules! method_slots {
+    (ref $item:expr) => {
+        [
+            ("GET", &$item.get),
+            ("POST", &$item.post),
+            ("PUT", &$item.put),
+            ("PATCH", &$item.patch),
+            ("DELETE", &$item.delete),
+        ]
+    };
+    (mut $item:expr) => {
+        [
+            ("GET", &mut $item.get),
+            ("POST", &mut $item.post),
+            ("PUT", &mut $item.put),
+            ("PATCH", &mut $item.patch),
+            ("DELETE", &mut $item.delete),
+        ]
+    };
+}
+pub(crate) use method_slots;
 
 /// Every operation of the document, with its path.
 fn operations(openapi: &mut utoipa::openapi::OpenApi) -> Vec<(String, &mut Operation)> {
     let mut all = Vec::new();
     for (path, item) in openapi.paths.paths.iter_mut() {
-        let operations = [
-            &mut item.get,
-            &mut item.post,
-            &mut item.put,
-            &mut item.patch,
-            &mut item.delete,
-        ];
-        for operation in operations.into_iter().flatten() {
-            all.push((path.clone(), operation));
+        for (_, operation) in method_slots!(mut item) {
+            if let Some(operation) = operation.as_mut() {
+                all.push((path.clone(), operation));
+            }
         }
     }
     all
@@ -146,8 +246,8 @@ const WITHOUT_DATABASE: [&str; 3] = ["/healthz", "/metrics", "/openapi.json"];
 /// What the server's shared layers answer on any route they apply to, so
 /// that no annotation can forget one: a malformed path parameter or query
 /// (400), a JSON body that is malformed (400), too large (413) or not JSON
-/// (415), a missing or bad token (401), and a database that does not answer
-/// (503).
+/// (415), a missing or bad token (401), headers over the limit (431), and a
+/// database that does not answer (503).
 fn add_shared_responses(path: &str, operation: &mut Operation) {
     let parameters = operation.parameters.as_deref().unwrap_or_default();
     let in_path = parameters
@@ -179,6 +279,10 @@ fn add_shared_responses(path: &str, operation: &mut Operation) {
     if secured {
         shared.push(("401", "No valid access token (unauthorized)"));
     }
+    shared.push((
+        "431",
+        "The request's headers are over 16 KiB (request_header_fields_too_large)",
+    ));
     if !WITHOUT_DATABASE.contains(&path) {
         shared.push((
             "503",
@@ -202,12 +306,14 @@ fn add_shared_responses(path: &str, operation: &mut Operation) {
     }
 }
 
-/// The document as served, serialised once at start-up.
+/// The document as served, serialised once at start-up (with its links).
 pub struct Document(actix_web::web::Bytes);
 
 impl Document {
     pub fn new(openapi: &utoipa::openapi::OpenApi) -> Result<Self, serde_json::Error> {
-        Ok(Document(serde_json::to_vec(openapi)?.into()))
+        let mut json = serde_json::to_value(openapi)?;
+        add_etag_links(&mut json);
+        Ok(Document(serde_json::to_vec(&json)?.into()))
     }
 
     pub fn json(&self) -> actix_web::web::Bytes {

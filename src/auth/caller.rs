@@ -71,7 +71,16 @@ pub async fn authenticate(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    if let Some(token) = bearer_token(&req) {
+    // Only the API has callers: /healthz, /readyz, /metrics and
+    // /openapi.json answer without looking a token up (so that a probe that
+    // sends one still learns whether the process is alive when the database
+    // is not).
+    let token = req
+        .path()
+        .starts_with("/api/")
+        .then(|| bearer_token(&req))
+        .flatten();
+    if let Some(token) = token {
         let outcome = match (token, req.app_data::<web::Data<AppState>>()) {
             (Ok(token), Some(state)) => match authenticate_token(state, &token).await {
                 Ok(caller) => Authentication::Valid(Box::new(caller)),

@@ -62,7 +62,8 @@ fn token_pair(
 
 /// Length bounds that keep nonsense out of the throttle table and the audit log.
 fn login_name(raw: &str) -> String {
-    raw.trim().to_lowercase().chars().take(128).collect()
+    // As `Username::parse` folds case: ASCII only.
+    raw.trim().to_ascii_lowercase().chars().take(128).collect()
 }
 
 /// Log in with a username and password.

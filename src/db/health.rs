@@ -65,6 +65,12 @@ pub const LIBPQ_DEFAULTS: &[(&str, &str)] = &[
 /// `BEGIN` to `COMMIT` in one closure.
 pub const IDLE_IN_TRANSACTION_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Server side (PostgreSQL 14 and later): while a query runs, check this
+/// often that its client is still there, and end it if not, so that a
+/// client lost in a network partition does not keep its locks (the audit
+/// chain's) until its query ends.
+pub const CLIENT_CHECK_INTERVAL: Duration = Duration::from_secs(5);
+
 /// The longest a request waits for a pooled PostgreSQL connection.
 pub const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(5);
 

@@ -150,9 +150,14 @@ impl DatabaseUrl {
                 if let Some(link) = link {
                     pg.set_instrumentation(link.watch());
                 }
+                // client_connection_check_interval exists from PostgreSQL 14
+                // on; older servers skip it (the filter is checked first).
                 pg.batch_execute(&format!(
-                    "SET idle_in_transaction_session_timeout = {}",
-                    health::IDLE_IN_TRANSACTION_TIMEOUT.as_millis()
+                    "SET idle_in_transaction_session_timeout = {}; \
+                     SELECT set_config('client_connection_check_interval', '{}', false) \
+                     WHERE current_setting('server_version_num')::int >= 140000",
+                    health::IDLE_IN_TRANSACTION_TIMEOUT.as_millis(),
+                    health::CLIENT_CHECK_INTERVAL.as_millis(),
                 ))
                 .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
                 Ok(DbConnection::Postgresql(pg))

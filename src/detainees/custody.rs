@@ -59,11 +59,7 @@ pub struct NewCustodyEvent {
 impl NewCustodyEvent {
     /// `from` not after `to`; the note bounded and free of control characters.
     pub fn validated(self) -> Result<Self, AppError> {
-        for (field, date) in [("from", self.from), ("to", self.to)] {
-            if let Some(date) = date {
-                date.check_not_future(field)?;
-            }
-        }
+        PartialDate::check_none_in_future(&[("from", self.from), ("to", self.to)])?;
         if let (Some(from), Some(to)) = (self.from, self.to) {
             if from.certainly_after(&to) {
                 return Err(AppError::validation("`from` is after `to`"));

@@ -142,8 +142,9 @@ fn merged_invalid(err: AppError) -> AppError {
 /// Both files, locked (in a fixed order, so that two opposite merges cannot
 /// deadlock), if the caller may see both.
 /// Both files, locked in id order (so that two merges of the same pair
-/// cannot deadlock). The file in the path that is missing or out of reach is
-/// 404; a `duplicate_id` that is is a bad value in the body (422).
+/// cannot deadlock; both locks are attempted whatever the first gives).
+/// The file in the path that is missing or out of reach is 404; a
+/// `duplicate_id` that is is a bad value in the body (422).
 fn locked_pair(
     conn: &mut DbConnection,
     survivor: Uuid,

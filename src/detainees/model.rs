@@ -112,14 +112,8 @@ impl DetaineeFields {
             ("detained_on", fields.detained_on),
             ("released_on", fields.released_on),
         ];
-        for (field, date) in order
-            .iter()
-            .chain([("last_seen_on", fields.last_seen_on)].iter())
-        {
-            if let Some(date) = date {
-                date.check_not_future(field)?;
-            }
-        }
+        PartialDate::check_none_in_future(&order)?;
+        PartialDate::check_none_in_future(&[("last_seen_on", fields.last_seen_on)])?;
         for (i, (earlier_name, earlier)) in order.iter().enumerate() {
             for (later_name, later) in &order[i + 1..] {
                 if let (Some(a), Some(b)) = (earlier, later) {

@@ -105,6 +105,18 @@ impl PartialDate {
         }
         Ok(())
     }
+
+    /// `check_not_future` for each date given, named by its field.
+    pub fn check_none_in_future(
+        dates: &[(&str, Option<PartialDate>)],
+    ) -> Result<(), crate::error::AppError> {
+        for (field, date) in dates {
+            if let Some(date) = date {
+                date.check_not_future(field)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The pattern of exactly the strings `from_str` accepts: years from 1900,

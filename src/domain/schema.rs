@@ -2,8 +2,11 @@
 //! schema is built from the same constants and rules as its parser, so that
 //! a value the document allows is one the server accepts, and the reverse.
 //!
-//! Patterns are ECMA-262 (and Python `re`) regular expressions. White space
-//! is spelled out as Rust's `str::trim` sees it (Unicode `White_Space`),
+//! Patterns are ECMA-262 regular expressions, as JSON Schema reads them:
+//! `$` is the end of the text (Python's `re.search` would also let a final
+//! newline through; ECMA-262 engines and Rust's `regex` do not). They are
+//! property-tested below, with Rust's `regex`, against the parsers. White
+//! space is spelled out as Rust's `str::trim` sees it (Unicode `White_Space`),
 //! since `\s` means something slightly different in every engine.
 
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};

@@ -10,41 +10,21 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ResourceDef, ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpRequest};
-use utoipa::openapi::path::{HttpMethod, PathItem};
 use utoipa::openapi::OpenApi;
 
 use crate::error::AppError;
-
-/// Methods in the order `Allow` lists them.
-const METHODS: [(HttpMethod, &str); 5] = [
-    (HttpMethod::Get, "GET"),
-    (HttpMethod::Post, "POST"),
-    (HttpMethod::Put, "PUT"),
-    (HttpMethod::Patch, "PATCH"),
-    (HttpMethod::Delete, "DELETE"),
-];
 
 struct Route {
     pattern: ResourceDef,
     /// No `{parameter}`: a literal path such as `/detainees/search` wins over
     /// `/detainees/{id}`, as it does in the router.
     literal: bool,
+    /// In the order `Allow` lists them.
     methods: Vec<&'static str>,
 }
 
 pub struct MethodTable {
     routes: Vec<Route>,
-}
-
-fn has(item: &PathItem, method: &HttpMethod) -> bool {
-    match method {
-        HttpMethod::Get => item.get.is_some(),
-        HttpMethod::Post => item.post.is_some(),
-        HttpMethod::Put => item.put.is_some(),
-        HttpMethod::Patch => item.patch.is_some(),
-        HttpMethod::Delete => item.delete.is_some(),
-        _ => false,
-    }
 }
 
 impl MethodTable {
@@ -56,34 +36,33 @@ impl MethodTable {
             .map(|(path, item)| Route {
                 pattern: ResourceDef::new(path.as_str()),
                 literal: !path.contains('{'),
-                methods: METHODS
-                    .iter()
-                    .filter(|(method, _)| has(item, method))
-                    .map(|(_, label)| *label)
+                methods: crate::openapi::method_slots!(ref item)
+                    .into_iter()
+                    .filter(|(_, operation)| operation.is_some())
+                    .map(|(method, _)| method)
                     .collect(),
             })
             .collect();
         MethodTable { routes }
     }
 
-    /// The `Allow` header for a path the API has, or `None` for one it has not.
+    /// The `Allow` header for a path the API has, or `None` for one it has
+    /// not: the literal route's methods, or those of every pattern it fits.
     pub fn allowed(&self, path: &str) -> Option<String> {
+        if let Some(route) = self.literal_route(path) {
+            return Some(route.methods.join(", "));
+        }
         let matching: Vec<&Route> = self
             .routes
             .iter()
             .filter(|route| route.pattern.is_match(path))
             .collect();
-        let chosen: Vec<&Route> = match matching.iter().find(|route| route.literal) {
-            Some(literal) => vec![*literal],
-            None => matching,
-        };
-        if chosen.is_empty() {
+        if matching.is_empty() {
             return None;
         }
-        let allow: Vec<&str> = METHODS
-            .iter()
-            .map(|(_, label)| *label)
-            .filter(|label| chosen.iter().any(|route| route.methods.contains(label)))
+        let allow: Vec<&str> = crate::openapi::METHODS
+            .into_iter()
+            .filter(|method| matching.iter().any(|route| route.methods.contains(method)))
             .collect();
         Some(allow.join(", "))
     }
@@ -108,7 +87,7 @@ pub async fn literal_paths(
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     let refused = request
         .app_data::<web::Data<MethodTable>>()
-        .and_then(|table| table.literal_route(request.path()))
+        .and_then(|table| table.literal_route(request.match_info().as_str()))
         .filter(|route| !route.methods.contains(&request.method().as_str()))
         .map(|route| AppError::MethodNotAllowed {
             allow: route.methods.join(", "),
@@ -125,7 +104,7 @@ pub async fn unrouted(
     request: HttpRequest,
     table: web::Data<MethodTable>,
 ) -> Result<actix_web::HttpResponse, AppError> {
-    Err(match table.allowed(request.path()) {
+    Err(match table.allowed(request.match_info().as_str()) {
         Some(allow) => AppError::MethodNotAllowed { allow },
         None => AppError::NotFound,
     })

@@ -65,6 +65,32 @@ async fn the_openapi_document_lists_every_route(engine: Engine) {
     assert!(doc["components"]["schemas"]["Problem"].is_object());
     let paths = doc["paths"].as_object().unwrap();
     assert!(paths.len() >= 30, "only {} paths documented", paths.len());
+    // Operation ids are unique, and every link names one of them.
+    let ids: Vec<&str> = paths
+        .values()
+        .flat_map(|ops| ops.as_object().unwrap().values())
+        .map(|op| op["operationId"].as_str().unwrap())
+        .collect();
+    let unique: std::collections::HashSet<&&str> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "repeated operationId in {ids:?}");
+    let etag_links = &doc["paths"]["/api/v1/detainees/{id}"]["get"]["responses"]["200"]["links"];
+    assert_eq!(
+        etag_links["patch"]["parameters"]["header.If-Match"],
+        "$response.header.ETag"
+    );
+    for link in paths
+        .values()
+        .flat_map(|ops| ops.as_object().unwrap().values())
+        .flat_map(|op| op["responses"].as_object().unwrap().values())
+        .filter_map(|response| response["links"].as_object())
+        .flat_map(|links| links.values())
+    {
+        let target = link["operationId"].as_str().unwrap();
+        assert!(
+            ids.contains(&target),
+            "a link to {target}, which is no operation"
+        );
+    }
     const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
     for (path, operations) in paths {
         let operations = operations.as_object().unwrap();
