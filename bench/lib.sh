@@ -17,3 +17,30 @@ non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
 print(f"{rps:.0f} req/s  p50 {p50:.2f} ms  p99 {p99:.2f} ms" + (f"  non-2xx {non2xx.group(1)}" if non2xx else ""))
 PY
 }
+
+# listening_port LOG [SECONDS] -> the port the server writing LOG listens on;
+# fails after SECONDS (default 10) without one.
+listening_port() {
+  local log=$1 tenths=$(( ${2:-10} * 10 )) port
+  for _ in $(seq 1 "$tenths"); do
+    port=$(sed -n 's/^sijill: listening on http:\/\/127.0.0.1:\([0-9]*\)$/\1/p' "$log" 2>/dev/null)
+    [ -n "$port" ] && { echo "$port"; return 0; }
+    sleep 0.1
+  done
+  return 1
+}
+
+# start_server NAME DATABASE_URL DATA_DIR [LOG] -> sets PORT and SERVER_PID,
+# adds the server to PIDS. Uses BIN, PASSWORD and OUT; LOG defaults to
+# $OUT/NAME.log.
+start_server() {
+  local name=$1 url=$2 dir=$3 log=${4:-$OUT/$1.log}
+  rm -f "$log" # not an earlier run's port
+  DATABASE_URL="$url" SIJILL_DATA_DIR="$dir" SIJILL_BIND=127.0.0.1:0 \
+    SIJILL_BOOTSTRAP_ADMIN_PASSWORD="$PASSWORD" SIJILL_WORKERS=2 SIJILL_DB_POOL_SIZE=4 \
+    SIJILL_LOGIN_MAX_FAILURES_PER_CLIENT=100000 RUST_LOG=warn \
+    "$BIN" serve >"$log" 2>&1 &
+  SERVER_PID=$!
+  PIDS+=("$SERVER_PID")
+  PORT=$(listening_port "$log") || { echo "server $name did not start" >&2; cat "$log" >&2; exit 1; }
+}

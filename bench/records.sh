@@ -56,12 +56,7 @@ for engine in $ENGINES; do
     SIJILL_BIND=127.0.0.1:0 SIJILL_BOOTSTRAP_ADMIN_PASSWORD="$PASSWORD" "$1" serve >"$2" 2>&1 &
     server=$!
     PIDS+=("$server")
-    port=""
-    for _ in $(seq 1 100); do
-      port=$(sed -n 's/^sijill: listening on http:\/\/127.0.0.1:\([0-9]*\)$/\1/p' "$2")
-      [ -n "$port" ] && break
-      sleep 0.1
-    done
+    port=$(listening_port "$2") || { echo "the server did not start" >&2; exit 1; }
     base="http://127.0.0.1:$port"
     token=$(login "$port" demo.caseworker "$PASSWORD")
   }

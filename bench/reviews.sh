@@ -34,12 +34,7 @@ for engine in $ENGINES; do
   tail -n 10000 "$dir/ids.txt" > "$dir/open-ids.txt"
   SIJILL_BIND=127.0.0.1:0 "$BIN" serve >"$OUT/reviews-$engine.log" 2>&1 &
   server=$!; PIDS+=("$server")
-  port=""
-  for _ in $(seq 1 100); do
-    port=$(sed -n 's/^sijill: listening on http:\/\/127.0.0.1:\([0-9]*\)$/\1/p' "$OUT/reviews-$engine.log")
-    [ -n "$port" ] && break
-    sleep 0.1
-  done
+  port=$(listening_port "$OUT/reviews-$engine.log") || { echo "the server did not start" >&2; exit 1; }
   base="http://127.0.0.1:$port"
   login() { api -XPOST "$base/api/v1/auth/login" -H 'content-type: application/json' -d "{\"username\":\"$1\",\"password\":\"$2\"}" | json_field access_token; }
   admin=$(login admin "$PASSWORD")

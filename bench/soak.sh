@@ -65,22 +65,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'echo "interrupted" >&2; exit 130' INT TERM
 
-# start_server NAME DATABASE_URL DATA_DIR -> sets PORT and SERVER_PID
-start_server() {
-  local name=$1 url=$2 dir=$3 log="$OUT/soak-$1.log"
-  DATABASE_URL="$url" SIJILL_DATA_DIR="$dir" SIJILL_BIND=127.0.0.1:0 \
-    SIJILL_BOOTSTRAP_ADMIN_PASSWORD="$PASSWORD" SIJILL_WORKERS=2 SIJILL_DB_POOL_SIZE=4 \
-    SIJILL_LOGIN_MAX_FAILURES_PER_CLIENT=100000 RUST_LOG=warn \
-    "$BIN" serve >"$log" 2>&1 &
-  SERVER_PID=$!
-  PIDS+=("$SERVER_PID")
-  for _ in $(seq 1 100); do
-    PORT=$(sed -n 's/^sijill: listening on http:\/\/127.0.0.1:\([0-9]*\)$/\1/p' "$log")
-    [ -n "$PORT" ] && return 0
-    sleep 0.1
-  done
-  echo "server $name did not start" >&2; cat "$log" >&2; exit 1
-}
 
 failed=0
 for engine in $ENGINES; do
@@ -111,7 +95,7 @@ for engine in $ENGINES; do
   done
   unset DATABASE_URL SIJILL_DATA_DIR
 
-  start_server "$engine" "$url" "$dir"
+  start_server "$engine" "$url" "$dir" "$OUT/soak-$engine.log"
   echo "== $engine: soak, $SOAK_SECONDS s at $SOAK_RATE requests/s, a sample every $SAMPLE_SECONDS s (server pid $SERVER_PID)"
   rc=0
   python3 bench/soak.py --base "http://127.0.0.1:$PORT" --engine "$engine" --pid "$SERVER_PID" --db "$url" \

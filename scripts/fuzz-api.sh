@@ -14,6 +14,8 @@
 # installed, default target/fuzz-venv). Reports go to target/fuzz/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 SCHEMATHESIS_VERSION=4.32.5
 MAX_EXAMPLES="${FUZZ_MAX_EXAMPLES:-50}"
@@ -70,13 +72,7 @@ for engine in $ENGINES; do
   rm -f "$log" # not the last run's port
   SIJILL_BIND=127.0.0.1:0 "$BIN" serve >"$log" 2>&1 &
   SERVER_PID=$!
-  port=""
-  for _ in $(seq 1 100); do
-    port=$(sed -n 's/^sijill: listening on http:\/\/127.0.0.1:\([0-9]*\)$/\1/p' "$log")
-    [ -n "$port" ] && break
-    sleep 0.1
-  done
-  [ -n "$port" ] || { echo "fuzz: the $engine server did not start" >&2; cat "$log" >&2; exit 1; }
+  port=$(listening_port "$log") || { echo "fuzz: the $engine server did not start" >&2; cat "$log" >&2; exit 1; }
   base="http://127.0.0.1:$port"
 
   # A little data beyond the demo's facilities, files and custody: an open review.

@@ -106,12 +106,7 @@ async fn the_chain_recomputes_from_the_api_output(engine: Engine) {
     assert!(entries.len() > 10);
     recompute_chain(&entries).unwrap();
 
-    let report: Value = app
-        .get("/api/v1/audit/verify", &auditor.token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let report: Value = app.verify_report(&auditor.token).await;
     let last = entries.last().unwrap();
     assert_eq!(report["ok"], true);
     assert_eq!(report["first_bad_seq"], Value::Null);
@@ -225,12 +220,7 @@ async fn a_direct_database_edit_is_detected(engine: Engine) {
         ))
         .unwrap();
 
-    let report: Value = app
-        .get("/api/v1/audit/verify", &auditor.token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let report: Value = app.verify_report(&auditor.token).await;
     assert_eq!(report["ok"], false);
     assert_eq!(report["first_bad_seq"], 2);
     assert_eq!(report["checked"], 1);
@@ -269,12 +259,7 @@ async fn a_direct_database_edit_is_detected(engine: Engine) {
     app.db
         .execute(&without_update_trigger(engine, &rewrite))
         .unwrap();
-    let report: Value = app
-        .get("/api/v1/audit/verify", &auditor.token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let report: Value = app.verify_report(&auditor.token).await;
     assert_eq!(
         report["ok"], true,
         "the forged chain is internally consistent"

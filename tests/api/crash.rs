@@ -5,8 +5,6 @@
 //! `sijill audit verify`.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,55 +15,12 @@ use crate::detainees::new_facility;
 use crate::helpers::*;
 use crate::scenarios;
 
-/// A `sijill serve` process.
-struct Server {
-    child: Child,
-    address: String,
-}
-
-impl Server {
-    fn start(db: &TestDatabase) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sijill"))
-            .arg("serve")
-            .env("DATABASE_URL", &db.url)
-            .env("SIJILL_DATA_DIR", db.dir.join("data"))
-            .env("SIJILL_BIND", "127.0.0.1:0")
-            .env("SIJILL_WORKERS", "2")
-            .env("SIJILL_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let address = loop {
-            let line = lines
-                .next()
-                .expect("the server exited before listening")
-                .unwrap();
-            if let Some(address) = line.strip_prefix("sijill: listening on ") {
-                break address.to_owned();
-            }
-        };
-        // Keep draining stdout so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Server { child, address }
-    }
-
-    /// SIGKILL (what `Child::kill` sends on Unix): no shutdown of any kind.
-    fn kill_9(mut self) {
-        self.child.kill().unwrap();
-        let status = self.child.wait().unwrap();
-        use std::os::unix::process::ExitStatusExt;
-        assert_eq!(status.signal(), Some(9), "{status:?}");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// SIGKILL (what `Child::kill` sends on Unix): no shutdown of any kind.
+fn kill_9(mut server: ServerProcess) {
+    server.child.kill().unwrap();
+    let status = server.child.wait().unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(9), "{status:?}");
 }
 
 /// Acknowledged writes: files, and custody records with their file.
@@ -78,7 +33,7 @@ struct Acknowledged {
 /// Writers creating files and custody records until the server dies; each
 /// stops at its first request without an answer.
 async fn write_until_killed(
-    server: Server,
+    server: ServerProcess,
     token: &str,
     facility: &str,
     acknowledged: &mut Acknowledged,
@@ -94,48 +49,43 @@ async fn write_until_killed(
                 let client = reqwest::Client::new();
                 let mut mine = Acknowledged::default();
                 let mut n = 0;
+                // A created object's id, or `None` once the server is dead
+                // (whatever was in flight then has no answer, or half of one).
+                let create = |url: String, body: Value| {
+                    let (client, token, dead) = (&client, &token, &dead);
+                    async move {
+                        let answer = client
+                            .post(url)
+                            .bearer_auth(token)
+                            .json(&body)
+                            .timeout(Duration::from_secs(30))
+                            .send()
+                            .await;
+                        let res = match answer {
+                            Ok(res) => res,
+                            Err(_) if dead.load(Ordering::SeqCst) => return None,
+                            Err(e) => panic!("no answer from a live server: {e}"),
+                        };
+                        // Until the kill, every write succeeds.
+                        assert_eq!(res.status(), 201, "{:?}", res.text().await);
+                        let created: Value = res.json().await.ok()?;
+                        Some(created["id"].as_str().unwrap().to_owned())
+                    }
+                };
                 loop {
                     n += 1;
-                    let answer = client
-                        .post(format!("{base}/api/v1/detainees"))
-                        .bearer_auth(&token)
-                        .json(&json!({"full_name": format!("Crash Writer{w} File{n}")}))
-                        .timeout(Duration::from_secs(30))
-                        .send()
-                        .await;
-                    let res = match answer {
-                        Ok(res) => res,
-                        // Killed: whatever was in flight has no answer.
-                        Err(_) if dead.load(Ordering::SeqCst) => return mine,
-                        Err(e) => panic!("no answer from a live server: {e}"),
-                    };
-                    // Until the kill, every write succeeds.
-                    assert_eq!(res.status(), 201, "{:?}", res.text().await);
-                    let Ok(file) = res.json::<Value>().await else {
+                    let body = json!({"full_name": format!("Crash Writer{w} File{n}")});
+                    let Some(id) = create(format!("{base}/api/v1/detainees"), body).await else {
                         return mine;
                     };
-                    let id = file["id"].as_str().unwrap().to_owned();
                     mine.files.push(id.clone());
                     files_now.fetch_add(1, Ordering::SeqCst);
-                    let answer = client
-                        .post(format!("{base}/api/v1/detainees/{id}/custody"))
-                        .bearer_auth(&token)
-                        .json(&json!({"facility_id": facility, "from": "2013"}))
-                        .timeout(Duration::from_secs(30))
-                        .send()
-                        .await;
-                    let res = match answer {
-                        Ok(res) => res,
-                        // Killed: whatever was in flight has no answer.
-                        Err(_) if dead.load(Ordering::SeqCst) => return mine,
-                        Err(e) => panic!("no answer from a live server: {e}"),
-                    };
-                    assert_eq!(res.status(), 201, "{:?}", res.text().await);
-                    let Ok(record) = res.json::<Value>().await else {
+                    let body = json!({"facility_id": facility, "from": "2013"});
+                    let url = format!("{base}/api/v1/detainees/{id}/custody");
+                    let Some(record) = create(url, body).await else {
                         return mine;
                     };
-                    mine.custody
-                        .push((id, record["id"].as_str().unwrap().to_owned()));
+                    mine.custody.push((id, record));
                 }
             })
         })
@@ -157,7 +107,7 @@ async fn write_until_killed(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     dead.store(true, Ordering::SeqCst);
-    server.kill_9();
+    kill_9(server);
     for writer in writers {
         let mine = writer.await.expect("a writer");
         acknowledged.files.extend(mine.files);
@@ -196,13 +146,13 @@ async fn killed_mid_write_the_server_keeps_every_acknowledged_write(engine: Engi
 
     let mut acknowledged = Acknowledged::default();
     for _ in 0..3 {
-        let server = Server::start(&db);
+        let server = ServerProcess::start(&db);
         write_until_killed(server, &caseworker.token, &facility, &mut acknowledged).await;
     }
     assert!(acknowledged.files.len() >= 75);
 
     // Restarted on the same database and data directory.
-    let server = Server::start(&db);
+    let server = ServerProcess::start(&db);
     let base = server.address.clone();
     let client = reqwest::Client::new();
 
@@ -266,9 +216,9 @@ async fn killed_mid_write_the_server_keeps_every_acknowledged_write(engine: Engi
         .unwrap();
     assert_eq!(report["ok"], true, "{report}");
     assert_eq!(report["checked"], report["head_seq"], "{report}");
-    server.kill_9();
+    kill_9(server);
 
-    let output = Command::new(env!("CARGO_BIN_EXE_sijill"))
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_sijill"))
         .args(["audit", "verify"])
         .env("DATABASE_URL", &db.url)
         .env("SIJILL_DATA_DIR", db.dir.join("data"))

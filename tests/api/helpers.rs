@@ -236,6 +236,53 @@ impl TestDatabase {
     }
 }
 
+/// A `sijill serve` process of the real binary on `db` (and its data
+/// directory), listening on a random port; killed when dropped.
+pub struct ServerProcess {
+    pub child: std::process::Child,
+    pub address: String,
+}
+
+impl ServerProcess {
+    pub fn start(db: &TestDatabase) -> ServerProcess {
+        use std::io::{BufRead, BufReader};
+        use std::process::{Command, Stdio};
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sijill"))
+            .arg("serve")
+            .env("DATABASE_URL", &db.url)
+            .env("SIJILL_DATA_DIR", db.dir.join("data"))
+            .env("SIJILL_BIND", "127.0.0.1:0")
+            .env("SIJILL_WORKERS", "2")
+            .env("SIJILL_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let address = loop {
+            let line = lines
+                .next()
+                .expect("the server exited before listening")
+                .unwrap();
+            if let Some(address) = line.strip_prefix("sijill: listening on ") {
+                break address.to_owned();
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        ServerProcess { child, address }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
@@ -444,6 +491,13 @@ impl TestApp {
             refresh_token,
             organization_id: organization_id.to_owned(),
         }
+    }
+
+    /// The server's own verification of the chain (`GET /audit/verify`).
+    pub async fn verify_report(&self, auditor: &str) -> Value {
+        let res = self.get("/api/v1/audit/verify", auditor).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json().await.unwrap()
     }
 
     /// Every audit entry, walking all pages.

@@ -1,54 +1,10 @@
 //! Two `sijill serve` processes writing to one PostgreSQL database at once
 //! keep one linear, valid audit chain.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-
 use serde_json::{json, Value};
 
 use crate::helpers::*;
 use crate::scenarios;
-
-struct Server {
-    child: Child,
-    address: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_server(db: &TestDatabase) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sijill"))
-        .arg("serve")
-        .env("DATABASE_URL", &db.url)
-        .env("SIJILL_DATA_DIR", db.dir.join("data"))
-        .env("SIJILL_BIND", "127.0.0.1:0")
-        .env("SIJILL_WORKERS", "2")
-        .env("SIJILL_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let address = loop {
-        let line = lines
-            .next()
-            .expect("server exited before listening")
-            .unwrap();
-        if let Some(address) = line.strip_prefix("sijill: listening on ") {
-            break address.to_owned();
-        }
-    };
-    // Keep draining stdout so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Server { child, address }
-}
 
 async fn two_processes_keep_one_linear_chain(engine: Engine) {
     let app = spawn_app(engine).await;
@@ -57,7 +13,7 @@ async fn two_processes_keep_one_linear_chain(engine: Engine) {
     let auditor = app.user_with_role("auditor").await;
 
     let db = app.db.shared();
-    let servers = [start_server(&db), start_server(&db)];
+    let servers = [ServerProcess::start(&db), ServerProcess::start(&db)];
     let client = reqwest::Client::new();
 
     // 2 servers × 4 writers × 15 audited writes, interleaved.
@@ -111,12 +67,7 @@ async fn two_processes_keep_one_linear_chain(engine: Engine) {
         })
         .count();
     assert_eq!(creates, 120);
-    let report: Value = app
-        .get("/api/v1/audit/verify", &auditor.token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let report: Value = app.verify_report(&auditor.token).await;
     assert_eq!(report["ok"], true);
     assert_eq!(report["checked"], report["head_seq"]);
 }
@@ -129,7 +80,7 @@ async fn concurrent_claims_across_processes_have_one_winner(engine: Engine) {
     let first = app.user_with_role("reviewer").await;
     let second = app.user_with_role("reviewer").await;
     let db = app.db.shared();
-    let servers = [start_server(&db), start_server(&db)];
+    let servers = [ServerProcess::start(&db), ServerProcess::start(&db)];
     let client = reqwest::Client::new();
     for round in 0..20 {
         let file: Value = app
@@ -179,7 +130,7 @@ async fn guesses_spread_over_two_processes_share_one_limit(engine: Engine) {
     let app = spawn_app(engine).await;
     let auditor = app.user_with_role("auditor").await;
     let db = app.db.shared();
-    let servers = [start_server(&db), start_server(&db)];
+    let servers = [ServerProcess::start(&db), ServerProcess::start(&db)];
     let client = reqwest::Client::new();
     let guesses = (0..24).map(|i| {
         let (client, base) = (client.clone(), servers[i % 2].address.clone());

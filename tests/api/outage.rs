@@ -555,12 +555,7 @@ async fn assert_nothing_acknowledged_is_lost(
             "audit entries of custody {id}"
         );
     }
-    let report: Value = app
-        .get("/api/v1/audit/verify", &auditor.token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let report: Value = app.verify_report(&auditor.token).await;
     assert_eq!(report["ok"], true, "{report}");
     assert_eq!(report["checked"], report["head_seq"], "{report}");
 }
