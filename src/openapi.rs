@@ -1,7 +1,8 @@
 //! The OpenAPI 3.1 document. Its paths are collected from the registration
-//! that serves them (`startup::routes`, through `utoipa-actix-web`), and each
-//! operation from its handler's `#[utoipa::path]` annotation; there is no
-//! list of routes to keep in step by hand.
+//! that serves them (`startup::routes`, through `utoipa-actix-web`, handed
+//! in by `startup`, so that the document does not depend on the server that
+//! serves it), and each operation from its handler's `#[utoipa::path]`
+//! annotation; there is no list of routes to keep in step by hand.
 
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -10,6 +11,7 @@ use utoipa::OpenApi;
 
 use actix_web::App;
 use serde_json::{json, Value};
+use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_actix_web::AppExt;
 
 use crate::{
@@ -105,12 +107,13 @@ use crate::{
 struct ApiDoc;
 
 /// The whole document: what `ApiDoc` declares, the paths of every route
-/// `startup::routes` registers, and what holds for every route alike.
-pub fn document() -> utoipa::openapi::OpenApi {
+/// `routes` registers (the server passes `startup::routes`, the very
+/// registration it serves), and what holds for every route alike.
+pub fn document(routes: impl FnOnce(&mut ServiceConfig)) -> utoipa::openapi::OpenApi {
     let (_, mut openapi) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
-        .configure(crate::startup::routes)
+        .configure(routes)
         .split_for_parts();
     let components = openapi.components.get_or_insert_with(Default::default);
     let mut scheme = Http::new(HttpAuthScheme::Bearer);

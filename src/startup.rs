@@ -188,7 +188,7 @@ fn serve(listener: TcpListener, state: AppState, settings: &Settings) -> std::io
     let state = web::Data::new(state);
     let metrics = web::Data::new(Metrics::default());
     let proxies = web::Data::new(settings.trusted_proxies.clone());
-    let openapi = crate::openapi::document();
+    let openapi = crate::openapi::document(routes);
     let methods = web::Data::new(MethodTable::from_document(&openapi));
     let document = crate::openapi::Document::new(&openapi).map_err(std::io::Error::other)?;
     let document = web::Data::new(document);
@@ -233,7 +233,7 @@ fn serve(listener: TcpListener, state: AppState, settings: &Settings) -> std::io
 
 /// Every route the server answers, registered once: actix serves what this
 /// registers, and the OpenAPI document's paths are collected from the same
-/// calls (`openapi::document`). A handler without a `#[utoipa::path]`
+/// calls (`openapi::document(routes)`). A handler without a `#[utoipa::path]`
 /// annotation cannot be registered here: `service` requires one.
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(scope("/api/v1").configure(api_routes))

@@ -71,8 +71,16 @@ pub const IDLE_IN_TRANSACTION_TIMEOUT: Duration = Duration::from_secs(30);
 /// chain's) until its query ends.
 pub const CLIENT_CHECK_INTERVAL: Duration = Duration::from_secs(5);
 
-/// The longest a request waits for a pooled PostgreSQL connection.
-pub const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The longest a request waits for a pooled PostgreSQL connection. As long
+/// as the stall bound: a burst of writes to one file queues for the pool
+/// behind the row lock, and on a busy machine that queue can take seconds
+/// (5 s answered such bursts 503 in CI). An outage is told apart sooner:
+/// [`CHECKOUT_TIMEOUT_WHEN_UNREACHABLE`].
+pub const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// r2d2's own connection timeout, which also sets its pause between
+/// attempts to reconnect (half of it): back within 2.5 s of the database.
+pub const POOL_CONNECTION_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// … and while the last attempt to connect to PostgreSQL failed.
 pub const CHECKOUT_TIMEOUT_WHEN_UNREACHABLE: Duration = Duration::from_secs(1);

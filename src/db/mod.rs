@@ -21,8 +21,8 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use crate::error::AppError;
 
 pub use health::{
-    is_connection_failure, CHECKOUT_TIMEOUT, CHECKOUT_TIMEOUT_WHEN_UNREACHABLE, READINESS_TIMEOUT,
-    STALL_TIMEOUT, VALIDATE_AFTER_IDLE,
+    is_connection_failure, CHECKOUT_TIMEOUT, CHECKOUT_TIMEOUT_WHEN_UNREACHABLE,
+    POOL_CONNECTION_TIMEOUT, READINESS_TIMEOUT, STALL_TIMEOUT, VALIDATE_AFTER_IDLE,
 };
 use health::{Call, Health, Link};
 
@@ -423,11 +423,10 @@ impl Database {
             .test_on_check_out(false);
         let builder = match engine {
             Engine::Sqlite => builder.connection_timeout(Duration::from_secs(10)),
-            // Also r2d2's ceiling on the pause between attempts to
-            // reconnect (half of it): back within 2.5 s of the database.
-            // Failed attempts are logged once, by `Health`, not each time.
+            // Requests wait with their own budget (`checkout`). Failed
+            // attempts are logged once, by `Health`, not each time.
             Engine::Postgresql => builder
-                .connection_timeout(CHECKOUT_TIMEOUT)
+                .connection_timeout(POOL_CONNECTION_TIMEOUT)
                 .error_handler(Box::new(r2d2::NopErrorHandler)),
         };
         let pool = builder.build(PoolManager {

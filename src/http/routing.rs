@@ -115,7 +115,7 @@ mod tests {
     use super::*;
 
     fn table() -> MethodTable {
-        MethodTable::from_document(&crate::openapi::document())
+        MethodTable::from_document(&crate::openapi::document(crate::startup::routes))
     }
 
     #[test]

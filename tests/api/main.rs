@@ -34,7 +34,23 @@ mod reviews;
 mod search;
 mod tokens;
 
+/// The servers' warnings and errors (the cause behind a 500 or a 503, which
+/// the answer does not carry) go to `target/api-tests.log`, so that a
+/// failure in CI can be read after the fact.
+fn log_server_warnings() {
+    let path = concat!(env!("CARGO_TARGET_TMPDIR"), "/../api-tests.log");
+    let Ok(file) = std::fs::File::create(path) else {
+        return;
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
+        .with_writer(std::sync::Mutex::new(file))
+        .with_ansi(false)
+        .try_init();
+}
+
 fn main() -> ExitCode {
+    log_server_warnings();
     let args = Arguments::from_args();
     let modules = [
         accounts::scenarios,

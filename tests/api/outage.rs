@@ -37,7 +37,7 @@ use crate::scenarios;
 const SLACK: Duration = Duration::from_millis(1500);
 
 /// Back after a cut: r2d2 retries a failed connection at most every
-/// CHECKOUT_TIMEOUT / 2, and an attempt caught in a black hole takes up to
+/// POOL_CONNECTION_TIMEOUT / 2, and an attempt caught in a black hole takes up to
 /// libpq's connect_timeout (5 s).
 const RECOVERY: Duration = Duration::from_secs(10);
 
@@ -389,9 +389,9 @@ impl Load {
 }
 
 /// The longest any request may take while the database is away: a call
-/// that stalls (no query starting or finishing) is given up after
-/// STALL_TIMEOUT; before it, a request may have waited for a connection.
-const REQUEST_BOUND: Duration = STALL_TIMEOUT.saturating_add(CHECKOUT_TIMEOUT);
+/// that stalls (no query starting or finishing, or no connection) is given
+/// up after STALL_TIMEOUT, and a request makes two calls (its token, its work).
+const REQUEST_BOUND: Duration = STALL_TIMEOUT.saturating_add(STALL_TIMEOUT);
 
 /// Every answer is a success or a 503 `unavailable` problem with
 /// Retry-After, never a 500, and none took longer than REQUEST_BOUND.
