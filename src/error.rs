@@ -32,13 +32,69 @@ pub struct Problem {
     pub code: String,
 }
 
+/// Every `code` a problem can carry, with its status: the one list. A
+/// variant renamed or removed breaks the build where it is used, not a
+/// client; `code_table` in the tests pins each to its status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {
+    // 400: the request is malformed.
+    InvalidJson,
+    UnknownField,
+    /// A body of the wrong shape (400) or a value the rules refuse (422).
+    ValidationFailed,
+    InvalidPath,
+    InvalidQuery,
+    UnknownParameter,
+    InvalidCursor,
+    // 409: the request conflicts with what is stored.
+    Conflict,
+    ReviewRequired,
+    AlreadyOpen,
+    InvalidTransition,
+    ConsultationRequired,
+}
+
+impl Code {
+    pub const ALL: [Code; 12] = [
+        Code::InvalidJson,
+        Code::UnknownField,
+        Code::ValidationFailed,
+        Code::InvalidPath,
+        Code::InvalidQuery,
+        Code::UnknownParameter,
+        Code::InvalidCursor,
+        Code::Conflict,
+        Code::ReviewRequired,
+        Code::AlreadyOpen,
+        Code::InvalidTransition,
+        Code::ConsultationRequired,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::InvalidJson => "invalid_json",
+            Code::UnknownField => "unknown_field",
+            Code::ValidationFailed => "validation_failed",
+            Code::InvalidPath => "invalid_path",
+            Code::InvalidQuery => "invalid_query",
+            Code::UnknownParameter => "unknown_parameter",
+            Code::InvalidCursor => "invalid_cursor",
+            Code::Conflict => "conflict",
+            Code::ReviewRequired => "review_required",
+            Code::AlreadyOpen => "already_open",
+            Code::InvalidTransition => "invalid_transition",
+            Code::ConsultationRequired => "consultation_required",
+        }
+    }
+}
+
 #[derive(thiserror::Error)]
 pub enum AppError {
     /// Input that could not be accepted (400 or 422).
     #[error("{detail}")]
     Invalid {
         status: StatusCode,
-        code: &'static str,
+        code: Code,
         detail: String,
     },
     #[error("authentication required")]
@@ -50,7 +106,7 @@ pub enum AppError {
     #[error("no such resource, or not visible to you")]
     NotFound,
     #[error("{detail}")]
-    Conflict { code: &'static str, detail: String },
+    Conflict { code: Code, detail: String },
     #[error("the resource has changed since you read it (If-Match does not match)")]
     PreconditionFailed,
     #[error("this request needs an If-Match header with the resource's ETag")]
@@ -75,12 +131,12 @@ impl AppError {
     pub fn validation(detail: impl Into<String>) -> Self {
         AppError::Invalid {
             status: StatusCode::UNPROCESSABLE_ENTITY,
-            code: "validation_failed",
+            code: Code::ValidationFailed,
             detail: detail.into(),
         }
     }
 
-    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn bad_request(code: Code, detail: impl Into<String>) -> Self {
         AppError::Invalid {
             status: StatusCode::BAD_REQUEST,
             code,
@@ -90,7 +146,7 @@ impl AppError {
 
     pub fn conflict(detail: impl Into<String>) -> Self {
         AppError::Conflict {
-            code: "conflict",
+            code: Code::Conflict,
             detail: detail.into(),
         }
     }
@@ -105,11 +161,11 @@ impl AppError {
 
     pub fn code(&self) -> &'static str {
         match self {
-            AppError::Invalid { code, .. } => code,
+            AppError::Invalid { code, .. } => code.as_str(),
             AppError::Unauthorized | AppError::BadCredentials => "unauthorized",
             AppError::Forbidden => "forbidden",
             AppError::NotFound => "not_found",
-            AppError::Conflict { code, .. } => code,
+            AppError::Conflict { code, .. } => code.as_str(),
             AppError::PreconditionFailed => "precondition_failed",
             AppError::PreconditionRequired => "precondition_required",
             AppError::PayloadTooLarge => "payload_too_large",
@@ -258,9 +314,9 @@ fn without_position(message: &str) -> &str {
 fn describe_serde_message(message: &str) -> AppError {
     if message.starts_with("unknown field") {
         let name = quoted_name(message).unwrap_or("?");
-        AppError::bad_request("unknown_field", format!("unknown field `{name}`"))
+        AppError::bad_request(Code::UnknownField, format!("unknown field `{name}`"))
     } else {
-        AppError::bad_request("validation_failed", without_position(message).to_owned())
+        AppError::bad_request(Code::ValidationFailed, without_position(message).to_owned())
     }
 }
 
@@ -272,19 +328,19 @@ pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error
         }
         JsonPayloadError::Deserialize(e) => match e.classify() {
             serde_json::error::Category::Data => describe_serde_message(&e.to_string()),
-            _ => AppError::bad_request("invalid_json", "the request body is not valid JSON"),
+            _ => AppError::bad_request(Code::InvalidJson, "the request body is not valid JSON"),
         },
         JsonPayloadError::Payload(actix_web::error::PayloadError::Overflow) => {
             AppError::PayloadTooLarge
         }
-        _ => AppError::bad_request("invalid_json", "the request body could not be read"),
+        _ => AppError::bad_request(Code::InvalidJson, "the request body could not be read"),
     };
     app.into()
 }
 
 pub fn path_error(_err: PathError, _req: &HttpRequest) -> actix_web::Error {
     AppError::bad_request(
-        "invalid_path",
+        Code::InvalidPath,
         "a path parameter is malformed (expected a UUID)",
     )
     .into()
@@ -297,14 +353,14 @@ pub fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Err
             if message.starts_with("unknown field") {
                 let name = quoted_name(&message).unwrap_or("?");
                 AppError::bad_request(
-                    "unknown_parameter",
+                    Code::UnknownParameter,
                     format!("unknown query parameter `{name}`"),
                 )
             } else {
-                AppError::bad_request("invalid_query", without_position(&message).to_owned())
+                AppError::bad_request(Code::InvalidQuery, without_position(&message).to_owned())
             }
         }
-        _ => AppError::bad_request("invalid_query", "the query string is malformed"),
+        _ => AppError::bad_request(Code::InvalidQuery, "the query string is malformed"),
     };
     app.into()
 }
@@ -313,13 +369,54 @@ pub fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Err
 mod tests {
     use super::*;
 
+    /// Every code, as the errors that carry it answer: the table in
+    /// docs/security.md says the same.
+    #[test]
+    fn code_table() {
+        let table = [
+            (Code::InvalidJson, 400, "invalid_json"),
+            (Code::UnknownField, 400, "unknown_field"),
+            (Code::ValidationFailed, 400, "validation_failed"),
+            (Code::InvalidPath, 400, "invalid_path"),
+            (Code::InvalidQuery, 400, "invalid_query"),
+            (Code::UnknownParameter, 400, "unknown_parameter"),
+            (Code::InvalidCursor, 400, "invalid_cursor"),
+            (Code::Conflict, 409, "conflict"),
+            (Code::ReviewRequired, 409, "review_required"),
+            (Code::AlreadyOpen, 409, "already_open"),
+            (Code::InvalidTransition, 409, "invalid_transition"),
+            (Code::ConsultationRequired, 409, "consultation_required"),
+        ];
+        assert_eq!(
+            table.len(),
+            Code::ALL.len(),
+            "a code missing from the table"
+        );
+        for (code, status, text) in table {
+            assert!(Code::ALL.contains(&code));
+            assert_eq!(code.as_str(), text);
+            let error = if status == 409 {
+                AppError::Conflict {
+                    code,
+                    detail: "x".into(),
+                }
+            } else {
+                AppError::bad_request(code, "x")
+            };
+            let problem = error.problem();
+            assert_eq!((problem.status, problem.code.as_str()), (status, text));
+        }
+        // A value the rules refuse is the same code, as 422.
+        assert_eq!(AppError::validation("x").problem().status, 422);
+    }
+
     /// The mapping from error to status and code is part of the API contract.
     #[test]
     fn every_error_maps_to_its_status_and_code() {
         let cases: Vec<(AppError, u16, &str)> = vec![
             (AppError::validation("x"), 422, "validation_failed"),
             (
-                AppError::bad_request("invalid_cursor", "x"),
+                AppError::bad_request(Code::InvalidCursor, "x"),
                 400,
                 "invalid_cursor",
             ),

@@ -11,7 +11,7 @@ use super::checkpoint::SignedHead;
 use super::model::AuditEntry;
 use super::store::{self, AuditFilter};
 use crate::auth::{can, Authorized};
-use crate::error::{AppError, Problem};
+use crate::error::{AppError, Code, Problem};
 use crate::http::{Cursor, Page};
 use crate::state::AppState;
 
@@ -135,7 +135,7 @@ pub async fn verify(
         None => None,
         Some(raw) => Some(parse_checkpoint(raw).ok_or_else(|| {
             AppError::bad_request(
-                "invalid_query",
+                Code::InvalidQuery,
                 "a checkpoint is SEQ:HASH (a sequence number, a colon, 64 hex digits)",
             )
         })?),

@@ -78,7 +78,7 @@ fn release_gate(
         && before.is_none_or(|b| b.status != DetaineeStatus::Released);
     if becomes_released && review != ReviewStatus::ClearedForRelease {
         return Err(AppError::Conflict {
-            code: "review_required",
+            code: crate::error::Code::ReviewRequired,
             detail: format!(
                 "a file can be marked released only once a review has cleared it (review_status is {review})"
             ),

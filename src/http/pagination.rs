@@ -13,7 +13,7 @@ use utoipa::openapi::RefOr;
 use utoipa::{PartialSchema, ToSchema};
 use uuid::Uuid;
 
-use crate::error::AppError;
+use crate::error::{AppError, Code};
 
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 200;
@@ -122,14 +122,17 @@ impl<K: CursorKey> Cursor<K> {
         let limit = limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(AppError::bad_request(
-                "invalid_query",
+                Code::InvalidQuery,
                 format!("limit must be between 1 and {MAX_LIMIT}"),
             ));
         }
         let after = match cursor {
             None => None,
             Some(raw) => Some(K::decode(raw).ok_or_else(|| {
-                AppError::bad_request("invalid_cursor", "the cursor is not one this server issued")
+                AppError::bad_request(
+                    Code::InvalidCursor,
+                    "the cursor is not one this server issued",
+                )
             })?),
         };
         Ok(Cursor { after, limit })

@@ -20,11 +20,21 @@ text_enum! {
 }
 
 impl ReviewState {
+    /// The states in which a review has not decided yet.
+    pub const UNDECIDED: [ReviewState; 3] = [
+        ReviewState::Open,
+        ReviewState::InReview,
+        ReviewState::AwaitingConfirmation,
+    ];
+
     pub fn undecided(self) -> bool {
-        matches!(
-            self,
-            ReviewState::Open | ReviewState::InReview | ReviewState::AwaitingConfirmation
-        )
+        Self::UNDECIDED.contains(&self)
+    }
+
+    /// How the undecided states are stored, for filters in SQL: built from
+    /// the enum, so that renaming a state cannot leave a filter behind.
+    pub fn undecided_texts() -> [&'static str; 3] {
+        Self::UNDECIDED.map(ReviewState::as_str)
     }
 }
 

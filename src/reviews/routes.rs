@@ -488,7 +488,7 @@ pub async fn decide(
         let major = file.fields.major_crimes_accusation;
         if major && decision == Decision::ClearedForRelease && store::consultations_of(conn, &[review.id])?.is_empty() {
             return Err(AppError::Conflict {
-                code: "consultation_required",
+                code: crate::error::Code::ConsultationRequired,
                 detail: "clearing a file accused of major crimes needs a consultation from a family representative first".into(),
             });
         }

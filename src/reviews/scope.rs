@@ -44,14 +44,18 @@ impl ReviewScope {
 macro_rules! actionable_by_reviewer {
     ($user:expr, $organization:expr) => {{
         use $crate::db::schema::reviews as r;
+        use $crate::reviews::ReviewState;
         r::status
-            .eq("open")
+            .eq(ReviewState::Open.as_str())
             .or(r::reviewer_id
                 .is_not_null()
                 .and(r::reviewer_id.assume_not_null().eq($user.to_string()))
-                .and(r::status.eq_any(["in_review", "awaiting_confirmation"])))
+                .and(r::status.eq_any([
+                    ReviewState::InReview.as_str(),
+                    ReviewState::AwaitingConfirmation.as_str(),
+                ])))
             .or(r::status
-                .eq("awaiting_confirmation")
+                .eq(ReviewState::AwaitingConfirmation.as_str())
                 .and(r::reviewer_organization_id.is_not_null())
                 .and(
                     r::reviewer_organization_id

@@ -102,7 +102,7 @@ pub fn insert(conn: &mut DbConnection, review: &Review) -> Result<(), AppError> 
 
 pub fn already_open() -> AppError {
     AppError::Conflict {
-        code: "already_open",
+        code: crate::error::Code::AlreadyOpen,
         detail: "this file already has an undecided review".into(),
     }
 }
@@ -154,7 +154,7 @@ pub fn undecided_exists(conn: &mut DbConnection, detainee_id: Uuid) -> Result<bo
     Ok(diesel::select(diesel::dsl::exists(
         reviews::table
             .filter(reviews::detainee_id.eq(detainee_id.to_string()))
-            .filter(reviews::status.eq_any(["open", "in_review", "awaiting_confirmation"])),
+            .filter(reviews::status.eq_any(ReviewState::undecided_texts())),
     ))
     .get_result(conn)?)
 }
@@ -174,7 +174,6 @@ pub fn list(
     after: Option<Uuid>,
     fetch: i64,
 ) -> Result<Vec<(Review, Detainee)>, AppError> {
-    const UNDECIDED: [&str; 3] = ["open", "in_review", "awaiting_confirmation"];
     let mut query = reviews::table
         .inner_join(detainees::table)
         .select((ReviewRow::as_select(), DetaineeRow::as_select()))
@@ -202,7 +201,7 @@ pub fn list(
         },
         ReviewScope::AwaitingConsultation => {
             query = query
-                .filter(reviews::status.eq_any(UNDECIDED))
+                .filter(reviews::status.eq_any(ReviewState::undecided_texts()))
                 .filter(detainees::major_crimes_accusation.eq(true))
         }
         ReviewScope::All => {}
@@ -217,13 +216,13 @@ pub fn list(
     match filter.awaiting_consultation {
         Some(true) => {
             query = query
-                .filter(reviews::status.eq_any(UNDECIDED))
+                .filter(reviews::status.eq_any(ReviewState::undecided_texts()))
                 .filter(detainees::major_crimes_accusation.eq(true))
         }
         Some(false) => {
             query = query.filter(
                 reviews::status
-                    .ne_all(UNDECIDED)
+                    .ne_all(ReviewState::undecided_texts())
                     .or(detainees::major_crimes_accusation.eq(false)),
             )
         }

@@ -55,7 +55,7 @@ pub fn next_state(current: ReviewState, step: Step) -> Result<ReviewState, AppEr
         .find(|(from, s, _)| *from == current && *s == step)
         .map(|(_, _, to)| *to)
         .ok_or_else(|| AppError::Conflict {
-            code: "invalid_transition",
+            code: crate::error::Code::InvalidTransition,
             detail: format!("cannot {} a review that is {current}", step.as_str()),
         })
 }
