@@ -6,6 +6,8 @@
 //! from the very registration that serves them (`startup::routes`), so the
 //! `Allow` header, the router and the document cannot disagree.
 
+use std::collections::HashMap;
+
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ResourceDef, ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
@@ -14,46 +16,52 @@ use utoipa::openapi::OpenApi;
 
 use crate::error::AppError;
 
+/// A path of the API and its methods, in the order `Allow` lists them.
 struct Route {
     pattern: ResourceDef,
-    /// No `{parameter}`: a literal path such as `/detainees/search` wins over
-    /// `/detainees/{id}`, as it does in the router.
-    literal: bool,
-    /// In the order `Allow` lists them.
     methods: Vec<&'static str>,
 }
 
 pub struct MethodTable {
-    routes: Vec<Route>,
+    /// Paths with no `{parameter}`, by their exact text: looked up on every
+    /// request (`literal_paths`), so a hash lookup, not a scan. A literal
+    /// path such as `/detainees/search` wins over `/detainees/{id}`, as it
+    /// does in the router.
+    literals: HashMap<String, Route>,
+    /// Paths with parameters, consulted only for requests no route took.
+    patterns: Vec<Route>,
 }
 
 impl MethodTable {
     pub fn from_document(document: &OpenApi) -> Self {
-        let routes = document
-            .paths
-            .paths
-            .iter()
-            .map(|(path, item)| Route {
+        let mut literals = HashMap::new();
+        let mut patterns = Vec::new();
+        for (path, item) in &document.paths.paths {
+            let route = Route {
                 pattern: ResourceDef::new(path.as_str()),
-                literal: !path.contains('{'),
                 methods: crate::openapi::method_slots!(ref item)
                     .into_iter()
                     .filter(|(_, operation)| operation.is_some())
                     .map(|(method, _)| method)
                     .collect(),
-            })
-            .collect();
-        MethodTable { routes }
+            };
+            if path.contains('{') {
+                patterns.push(route);
+            } else {
+                literals.insert(path.clone(), route);
+            }
+        }
+        MethodTable { literals, patterns }
     }
 
     /// The `Allow` header for a path the API has, or `None` for one it has
     /// not: the literal route's methods, or those of every pattern it fits.
     pub fn allowed(&self, path: &str) -> Option<String> {
-        if let Some(route) = self.literal_route(path) {
+        if let Some(route) = self.literals.get(path) {
             return Some(route.methods.join(", "));
         }
         let matching: Vec<&Route> = self
-            .routes
+            .patterns
             .iter()
             .filter(|route| route.pattern.is_match(path))
             .collect();
@@ -68,15 +76,6 @@ impl MethodTable {
     }
 }
 
-impl MethodTable {
-    /// The literal route (no parameter) that `path` is, if any.
-    fn literal_route(&self, path: &str) -> Option<&Route> {
-        self.routes
-            .iter()
-            .find(|route| route.literal && route.pattern.is_match(path))
-    }
-}
-
 /// Before routing: a literal path asked with a method it does not have is
 /// 405 at once. Without this, a GET of `/detainees/search` would reach
 /// `/detainees/{id}` and be answered as a file id that is not one (or, with
@@ -87,7 +86,7 @@ pub async fn literal_paths(
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     let refused = request
         .app_data::<web::Data<MethodTable>>()
-        .and_then(|table| table.literal_route(request.match_info().as_str()))
+        .and_then(|table| table.literals.get(request.match_info().as_str()))
         .filter(|route| !route.methods.contains(&request.method().as_str()))
         .map(|route| AppError::MethodNotAllowed {
             allow: route.methods.join(", "),

@@ -608,18 +608,17 @@ async fn a_cut_database_is_answered_503_and_loses_nothing_acknowledged(engine: E
             )
             .await,
         );
+        // A write probe: a new file, while the database is away.
+        let new_file = || {
+            app.client
+                .post(app.url("/api/v1/detainees"))
+                .bearer_auth(&caseworker.token)
+                .json(&json!({"full_name": "Probe While Away"}))
+        };
         // (Each black-holed probe may wait out a whole stall: one is enough.)
         for _ in 0..if black_hole { 1 } else { 2 } {
             probes.push(
-                assert_unavailable_within(
-                    "POST /detainees",
-                    app.client
-                        .post(app.url("/api/v1/detainees"))
-                        .bearer_auth(&caseworker.token)
-                        .json(&json!({"full_name": "Probe While Away"})),
-                    request_bound,
-                )
-                .await,
+                assert_unavailable_within("POST /detainees", new_file(), request_bound).await,
             );
             probes.push(
                 assert_unavailable_within(
@@ -637,10 +636,7 @@ async fn a_cut_database_is_answered_503_and_loses_nothing_acknowledged(engine: E
             probes.push(
                 assert_unavailable_within(
                     "POST /detainees (known unreachable)",
-                    app.client
-                        .post(app.url("/api/v1/detainees"))
-                        .bearer_auth(&caseworker.token)
-                        .json(&json!({"full_name": "Probe While Away"})),
+                    new_file(),
                     CHECKOUT_TIMEOUT_WHEN_UNREACHABLE + SLACK,
                 )
                 .await,
