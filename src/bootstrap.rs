@@ -4,12 +4,12 @@
 use rand::Rng;
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::audit::Origin;
 use crate::audit::{self, Actor};
 use crate::auth::password::PasswordHasher;
 use crate::db::Database;
 use crate::error::AppError;
 use crate::organizations::{store as organizations, OrganizationKind};
-use crate::telemetry::RequestContext;
 use crate::users::store::{self as users, NewUserRecord};
 use crate::users::Role;
 
@@ -50,7 +50,7 @@ pub fn ensure_first_admin(
             )),
             other => other,
         })?;
-    let context = RequestContext::system("bootstrap");
+    let origin = Origin::system("bootstrap");
     let created = db.write_blocking(|conn| {
         // Serialise with any other process starting at the same moment.
         audit::store::lock_chain(conn)?;
@@ -65,7 +65,7 @@ pub fn ensure_first_admin(
                 &actor,
                 ADMIN_ORGANIZATION,
                 OrganizationKind::Administration,
-                &context,
+                &origin,
             )?,
         };
         users::create(
@@ -78,7 +78,7 @@ pub fn ensure_first_admin(
                 organization_id: org.id,
                 password_hash: &hash,
             },
-            &context,
+            &origin,
         )?;
         Ok(true)
     })?;

@@ -1,5 +1,6 @@
 //! The command line: `serve` (default), `migrate`, `organization create`,
-//! `user create`, `audit verify`.
+//! `user create`, `audit verify`, `seed-demo` (demo and synthetic data) and
+//! `eval-search` (recall of name search on a case set).
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -8,6 +9,7 @@ use clap::{Parser, Subcommand};
 use secrecy::SecretString;
 use uuid::Uuid;
 
+use crate::audit::Origin;
 use crate::audit::{self, Actor, Fingerprints};
 use crate::auth::password::PasswordHasher;
 use crate::config::Settings;
@@ -16,7 +18,6 @@ use crate::domain::{parse_text, Username};
 use crate::error::AppError;
 use crate::organizations::{store as organizations, OrganizationKind};
 use crate::startup::Application;
-use crate::telemetry::RequestContext;
 use crate::users::store::{self as users, NewUserRecord};
 use crate::users::Role;
 use crate::{bootstrap, telemetry};
@@ -273,9 +274,9 @@ fn create_organization(
 ) -> Result<ExitCode, String> {
     let name = parse_text("name", name, 200).map_err(describe)?;
     let (db, _) = open_for_writing(settings)?;
-    let context = RequestContext::system("cli");
+    let origin = Origin::system("cli");
     let org = db
-        .write_blocking(|conn| organizations::create(conn, &Actor::system(), &name, kind, &context))
+        .write_blocking(|conn| organizations::create(conn, &Actor::system(), &name, kind, &origin))
         .map_err(describe)?;
     println!("{}", org.id);
     Ok(ExitCode::SUCCESS)
@@ -307,7 +308,7 @@ fn create_user(
     let hash = hasher
         .hash_new_blocking(&password, &[username.as_str(), &display_name])
         .map_err(describe)?;
-    let context = RequestContext::system("cli");
+    let origin = Origin::system("cli");
     let organization = organization.to_owned();
     let user = db
         .write_blocking(|conn| {
@@ -332,7 +333,7 @@ fn create_user(
                     organization_id: org.id,
                     password_hash: &hash,
                 },
-                &context,
+                &origin,
             )
         })
         .map_err(describe)?;

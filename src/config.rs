@@ -1,6 +1,6 @@
 //! Settings, read from the environment, each with a default that runs out of the box.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use secrecy::SecretString;
@@ -187,10 +187,6 @@ impl Settings {
             })?;
         }
         Ok(s)
-    }
-
-    pub fn data_dir(&self) -> &Path {
-        &self.data_dir
     }
 }
 

@@ -7,6 +7,7 @@
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
+use crate::audit::Origin;
 use crate::audit::{Actor, Fingerprints};
 use crate::auth::password::PasswordHasher;
 use crate::db::Database;
@@ -19,7 +20,6 @@ use crate::error::AppError;
 use crate::facilities::model::FacilityFields;
 use crate::facilities::{store as facilities, FacilityKind, FacilityStatus};
 use crate::organizations::{store as organizations, OrganizationKind};
-use crate::telemetry::RequestContext;
 use crate::users::store::{self as users, NewUserRecord};
 use crate::users::Role;
 
@@ -253,7 +253,7 @@ pub fn seed(
     synthetic_seed: u64,
     fingerprints: &Fingerprints,
 ) -> Result<Seeded, AppError> {
-    let context = RequestContext::system("seed-demo");
+    let origin = Origin::system("seed-demo");
     let actor = Actor::system();
     let existing = db.read_blocking(|conn| organizations::find_by_name(conn, DEMO_ORGANIZATION))?;
     let (org_id, caseworker_id, facility_ids, passwords) = match existing {
@@ -288,7 +288,7 @@ pub fn seed(
                     &actor,
                     DEMO_ORGANIZATION,
                     OrganizationKind::Documentation,
-                    &context,
+                    &origin,
                 )?;
                 let mut caseworker_id = Uuid::nil();
                 for (username, display_name, role, password_hash) in [
@@ -307,7 +307,7 @@ pub fn seed(
                         organization_id: org.id,
                         password_hash,
                     };
-                    let user = users::create(conn, &actor, record, &context)?;
+                    let user = users::create(conn, &actor, record, &origin)?;
                     if role == Role::Caseworker {
                         caseworker_id = user.id;
                     }
@@ -326,7 +326,7 @@ pub fn seed(
                         status: seed.status,
                         notes: Some("Opened after 8 December 2024.".to_owned()),
                     };
-                    facility_ids.push(facilities::create(conn, &actor, fields, &context)?.id);
+                    facility_ids.push(facilities::create(conn, &actor, fields, &origin)?.id);
                 }
                 let author = Author {
                     organization_id: org.id,
@@ -346,7 +346,7 @@ pub fn seed(
                         fields.clone(),
                         source,
                         fingerprints,
-                        &context,
+                        &origin,
                     )?;
                     if n.is_multiple_of(3) {
                         let branch = facility_ids[5 + n % 3];
@@ -367,7 +367,7 @@ pub fn seed(
                                 FileScope::All,
                                 event,
                                 caseworker_id,
-                                &context,
+                                &origin,
                             )?;
                         }
                     }
@@ -399,7 +399,7 @@ pub fn seed(
             .map(|n| (generator.file(n, &facility_ids), None))
             .collect();
         let created = db.write_blocking(|conn| {
-            detainees::create_all(conn, &actor, author, fields, fingerprints, &context)
+            detainees::create_all(conn, &actor, author, fields, fingerprints, &origin)
         })?;
         files.extend(created.into_iter().map(|f| f.id));
         if files.len() % 100_000 == 0 {

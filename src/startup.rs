@@ -62,15 +62,16 @@ pub struct Application {
 /// Index the names of files that are not indexed yet (created before the
 /// name index or its current form), a thousand a transaction.
 fn index_names(db: &Database) -> Result<(), StartupError> {
-    if db.write_blocking(crate::search::store::retire_old_keys)? {
+    if db.write_blocking(|conn| crate::search::index::retire_old_keys(conn))? {
         tracing::info!(
-            version = crate::search::store::KEY_VERSION,
+            version = crate::search::index::KEY_VERSION,
             "the name keys changed form: rebuilding the name index"
         );
     }
     let mut total = 0;
     loop {
-        let indexed = db.write_blocking(|conn| crate::search::store::index_missing(conn, 1_000))?;
+        let indexed =
+            db.write_blocking(|conn| crate::detainees::store::index_unindexed(conn, 1_000))?;
         if indexed == 0 {
             break;
         }

@@ -8,7 +8,7 @@ use crate::auth::password::PasswordHasher;
 use crate::auth::throttle::ThrottlePolicy;
 use crate::auth::tokens::TokenService;
 use crate::db::Database;
-use crate::search::store::CommonKeys;
+use crate::search::common_keys::CommonKeys;
 
 pub struct AppState {
     pub db: Database,

@@ -15,6 +15,7 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
 
+use crate::audit::Origin;
 use crate::config::LogFormat;
 use crate::http::client::TrustedProxies;
 
@@ -34,23 +35,6 @@ pub fn init(format: LogFormat) {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
         LogFormat::Text => builder.try_init(),
     };
-}
-
-/// Who is asking and from where, for audit entries.
-#[derive(Debug, Clone)]
-pub struct RequestContext {
-    pub request_id: String,
-    pub client_ip: Option<String>,
-}
-
-impl RequestContext {
-    /// For work started outside HTTP (the CLI, start-up).
-    pub fn system(label: &str) -> Self {
-        RequestContext {
-            request_id: format!("{label}-{}", uuid::Uuid::now_v7()),
-            client_ip: None,
-        }
-    }
 }
 
 /// A caller-supplied id is kept only if it is short and plain, so it cannot
@@ -93,11 +77,11 @@ pub async fn request_context(
     let proxies = req
         .app_data::<actix_web::web::Data<TrustedProxies>>()
         .cloned();
-    let context = RequestContext {
+    let origin = Origin {
         request_id: request_id.clone(),
         client_ip: client_ip(&req, proxies.as_ref().map(|p| p.get_ref())),
     };
-    req.extensions_mut().insert(context);
+    req.extensions_mut().insert(origin);
 
     let span = tracing::info_span!(
         "request",
@@ -130,20 +114,20 @@ pub async fn request_context(
     .await
 }
 
-impl FromRequest for RequestContext {
+impl FromRequest for Origin {
     type Error = actix_web::Error;
     type Future = std::future::Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        let context = req
+        let origin = req
             .extensions()
-            .get::<RequestContext>()
+            .get::<Origin>()
             .cloned()
-            .unwrap_or_else(|| RequestContext {
+            .unwrap_or_else(|| Origin {
                 request_id: uuid::Uuid::now_v7().to_string(),
                 client_ip: req.peer_addr().map(|a| a.ip().to_string()),
             });
-        std::future::ready(Ok(context))
+        std::future::ready(Ok(origin))
     }
 }
 

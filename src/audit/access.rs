@@ -1,4 +1,4 @@
-//! The access log: who looked at which file, when (DESIGN.md section 5).
+//! The access log: who looked at which file, when (docs/audit-format.md, "The access log").
 //!
 //! Reads must not wait for it, so records go through a channel to one
 //! writer thread, which inserts them in batches (up to `BATCH` rows or every
@@ -18,12 +18,11 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::auth::Caller;
+use super::origin::{Account, Origin};
 use crate::db::schema::access_log;
 use crate::db::{self, Database, DbConnection};
 use crate::domain::stored_uuid;
 use crate::error::AppError;
-use crate::telemetry::RequestContext;
 
 const BATCH: usize = 500;
 const INTERVAL: Duration = Duration::from_millis(200);
@@ -102,14 +101,8 @@ impl AccessLog {
         Ok(AccessLog { sender })
     }
 
-    /// Record that `caller` read each of `files`. Never blocks, never fails the read.
-    pub fn record(
-        &self,
-        caller: &Caller,
-        action: AccessAction,
-        files: &[Uuid],
-        context: &RequestContext,
-    ) {
+    /// Record that `reader` read each of `files`. Never blocks, never fails the read.
+    pub fn record(&self, reader: &Account, action: AccessAction, files: &[Uuid], origin: &Origin) {
         // The benchmark-only feature exists to measure what this costs.
         if files.is_empty() || cfg!(feature = "unlogged-reads-benchmark-only") {
             return;
@@ -120,13 +113,13 @@ impl AccessLog {
             .map(|file| Record {
                 id: Uuid::now_v7(),
                 occurred_at: now,
-                actor_id: caller.user.id,
-                actor_username: caller.user.username.clone(),
-                actor_role: caller.user.role.as_str(),
+                actor_id: reader.id,
+                actor_username: reader.username.clone(),
+                actor_role: reader.role,
                 action: action.as_str(),
                 entity_id: *file,
-                request_id: context.request_id.clone(),
-                client_ip: context.client_ip.clone(),
+                request_id: origin.request_id.clone(),
+                client_ip: origin.client_ip.clone(),
             })
             .collect();
         if self.sender.send(Message::Records(records)).is_err() {

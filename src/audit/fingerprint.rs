@@ -78,7 +78,8 @@ impl Fingerprints {
         let fingerprints = Fingerprints::load_or_generate(path)?;
         let mine = fingerprints.mac(Purpose::KeyCheck, "");
         let recorded = db
-            .write_blocking(|conn| {
+            .write_blocking(|tx| {
+                let conn = tx.conn();
                 let row = (
                     key_checks::purpose.eq(KEY_CHECK),
                     key_checks::check_value.eq(&mine),

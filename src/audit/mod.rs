@@ -1,4 +1,4 @@
-//! The tamper-evident audit log (DESIGN.md section 5).
+//! The tamper-evident audit log (the format: docs/audit-format.md).
 //!
 //! Every state change appends one entry in the same transaction as the
 //! change. Entries form a SHA-256 chain over their RFC 8785 (JCS) form, so
@@ -10,10 +10,12 @@ pub mod access;
 pub mod checkpoint;
 pub mod fingerprint;
 pub mod model;
+pub mod origin;
 pub mod routes;
 pub mod store;
 
 pub use checkpoint::CheckpointSigner;
 pub use fingerprint::Fingerprints;
-pub use model::{Actor, AuditAction, AuditEntry, Changes};
+pub use model::{AuditAction, AuditEntry, Changes};
+pub use origin::{Account, Actor, Origin};
 pub use store::append;

@@ -4,9 +4,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
-use uuid::Uuid;
-
-use crate::users::{Role, User};
 
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -76,34 +73,6 @@ impl AuditAction {
     pub fn entity_type(self) -> &'static str {
         let action = self.as_str();
         action.split('.').next().unwrap_or(action)
-    }
-}
-
-/// Who did it. `None` members for the system itself or an unknown caller.
-#[derive(Debug, Clone, Default)]
-pub struct Actor {
-    pub id: Option<Uuid>,
-    pub username: Option<String>,
-    pub role: Option<Role>,
-}
-
-impl Actor {
-    pub fn system() -> Self {
-        Actor {
-            id: None,
-            username: Some("system".to_owned()),
-            role: None,
-        }
-    }
-}
-
-impl From<&User> for Actor {
-    fn from(user: &User) -> Self {
-        Actor {
-            id: Some(user.id),
-            username: Some(user.username.clone()),
-            role: Some(user.role),
-        }
     }
 }
 

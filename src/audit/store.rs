@@ -2,11 +2,11 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::model::{Actor, AuditAction, AuditEntry, Changes, GENESIS_HASH};
+use super::model::{AuditAction, AuditEntry, Changes, GENESIS_HASH};
+use super::origin::{Actor, Origin};
 use crate::db::schema::audit_log;
-use crate::db::{self, DbConnection};
+use crate::db::{self, DbConnection, WriteTx};
 use crate::error::AppError;
-use crate::telemetry::RequestContext;
 
 /// Transaction-scoped advisory lock that serialises appends on PostgreSQL,
 /// across every server process sharing the database.
@@ -55,8 +55,8 @@ impl TryFrom<AuditRow> for AuditEntry {
 
 /// Take the chain lock for the rest of the transaction. On SQLite the
 /// `BEGIN IMMEDIATE` write transaction already excludes other writers.
-pub fn lock_chain(conn: &mut DbConnection) -> Result<(), AppError> {
-    if let DbConnection::Postgresql(pg) = conn {
+pub fn lock_chain(tx: &mut WriteTx<'_>) -> Result<(), AppError> {
+    if let DbConnection::Postgresql(pg) = tx.conn() {
         diesel::sql_query(format!("SELECT pg_advisory_xact_lock({CHAIN_LOCK_KEY})")).execute(pg)?;
     }
     Ok(())
@@ -98,37 +98,37 @@ struct NewAuditRow {
     hash: String,
 }
 
-/// Append one entry. Must run inside the write transaction of the change it records.
+/// Append one entry, in the write transaction of the change it records.
 pub fn append(
-    conn: &mut DbConnection,
+    tx: &mut WriteTx<'_>,
     actor: &Actor,
     action: AuditAction,
     entity_id: Option<String>,
     changes: Changes,
-    context: &RequestContext,
+    origin: &Origin,
 ) -> Result<AuditEntry, AppError> {
     let entry = NewEntry {
         action,
         entity_id,
         changes,
     };
-    let mut appended = append_all(conn, actor, vec![entry], context)?;
+    let mut appended = append_all(tx, actor, vec![entry], origin)?;
     appended
         .pop()
         .ok_or_else(|| AppError::internal_msg("no audit entry appended"))
 }
 
 /// Append entries in order, under one chain lock and in as few statements
-/// as the engine allows (bulk loads). Must run inside the write transaction
-/// of the changes they record.
+/// as the engine allows (bulk loads), in the write transaction of the
+/// changes they record.
 pub fn append_all(
-    conn: &mut DbConnection,
+    tx: &mut WriteTx<'_>,
     actor: &Actor,
     entries: Vec<NewEntry>,
-    context: &RequestContext,
+    origin: &Origin,
 ) -> Result<Vec<AuditEntry>, AppError> {
-    lock_chain(conn)?;
-    let (mut seq, mut prev_hash) = head(conn)?;
+    lock_chain(tx)?;
+    let (mut seq, mut prev_hash) = head(tx)?;
     // Taken under the lock, so `occurred_at` never goes backwards along `seq`.
     let occurred_at = db::now();
     let mut appended = Vec::with_capacity(entries.len());
@@ -146,13 +146,13 @@ pub fn append_all(
             occurred_at: db::format_timestamp(occurred_at),
             actor_id: actor.id.map(|id| id.to_string()),
             actor_username: actor.username.as_deref().map(super::model::neutralised),
-            actor_role: actor.role.map(|r| r.as_str().to_owned()),
+            actor_role: actor.role.map(str::to_owned),
             action: action.as_str().to_owned(),
             entity_type: action.entity_type().to_owned(),
             entity_id,
             changes: changes.to_json(),
-            request_id: Some(context.request_id.clone()),
-            client_ip: context.client_ip.clone(),
+            request_id: Some(origin.request_id.clone()),
+            client_ip: origin.client_ip.clone(),
             prev_hash: std::mem::take(&mut prev_hash),
             hash: String::new(),
         };
@@ -178,7 +178,7 @@ pub fn append_all(
     }
     // 14 parameters a row: 500 rows stay under SQLite's limit.
     for chunk in rows.chunks(500) {
-        crate::insert_rows!(conn, audit_log::table, chunk)?;
+        crate::insert_rows!(tx.conn(), audit_log::table, chunk)?;
     }
     Ok(appended)
 }

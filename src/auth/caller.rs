@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::permissions::{self, Permission};
 use super::store;
-use crate::audit::Actor;
+use crate::audit::{Account, Actor};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::users::User;
@@ -27,8 +27,14 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// The caller as an audit entry records who acted.
     pub fn actor(&self) -> Actor {
         Actor::from(&self.user)
+    }
+
+    /// The caller as the access log records a reader.
+    pub fn account(&self) -> Account {
+        Account::from(&self.user)
     }
 }
 

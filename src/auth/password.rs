@@ -117,10 +117,6 @@ impl PasswordHasher {
         })
     }
 
-    pub fn params(&self) -> HashParams {
-        self.params
-    }
-
     async fn slot(&self) -> Result<tokio::sync::OwnedSemaphorePermit, AppError> {
         match tokio::time::timeout(SLOT_WAIT, self.slots.clone().acquire_owned()).await {
             Ok(Ok(permit)) => Ok(permit),

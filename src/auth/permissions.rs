@@ -1,4 +1,4 @@
-//! The permission matrix of DESIGN.md section 2, as data.
+//! The permission matrix (docs/api.md, "Roles and permissions"), as data.
 //!
 //! Each action lists the roles that may perform it; anything not listed is
 //! denied. Handlers name the action in their signature (`Authorized<can::X>`),

@@ -8,11 +8,11 @@ use utoipa::ToSchema;
 
 use super::store;
 use super::throttle;
+use crate::audit::Origin;
 use crate::audit::{self, Actor, AuditAction, Changes};
 use crate::auth::{can, Authorized};
 use crate::error::{AppError, Problem};
 use crate::state::AppState;
-use crate::telemetry::RequestContext;
 use crate::users::User;
 
 #[derive(Deserialize, ToSchema)]
@@ -81,14 +81,14 @@ fn login_name(raw: &str) -> String {
 #[post("/auth/login")]
 pub async fn login(
     state: web::Data<AppState>,
-    context: RequestContext,
+    origin: Origin,
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, AppError> {
     let LoginRequest { username, password } = body.into_inner();
     let username = login_name(&username);
     let who = throttle::Attempter {
         login_key: state.fingerprints.login_key(&username),
-        client_ip: context
+        client_ip: origin
             .client_ip
             .clone()
             .unwrap_or_else(|| "unknown".to_owned()),
@@ -110,7 +110,7 @@ pub async fn login(
     // success or a failure, never left pending with nobody to settle it.
     let state = state.into_inner();
     actix_web::rt::spawn(
-        async move { attempt_login(&state, context, username, who, password).await },
+        async move { attempt_login(&state, origin, username, who, password).await },
     )
     .await
     .map_err(|e| AppError::internal_msg(format!("the login task ended: {e}")))?
@@ -118,7 +118,7 @@ pub async fn login(
 
 async fn attempt_login(
     state: &AppState,
-    context: RequestContext,
+    origin: Origin,
     username: String,
     who: throttle::Attempter,
     password: SecretString,
@@ -169,7 +169,7 @@ async fn attempt_login(
             .db
             .write(move |conn| {
                 let user = session_user;
-                let client_ip = context.client_ip.as_deref();
+                let client_ip = origin.client_ip.as_deref();
                 throttle::succeed(conn, &attempt, &who)?;
                 let (session_id, secret) = store::create_session(conn, user.id, client_ip, ttl)?;
                 let mut changes = Changes::new().created("session_id", session_id.to_string());
@@ -183,7 +183,7 @@ async fn attempt_login(
                     AuditAction::AuthLogin,
                     Some(user.id.to_string()),
                     changes,
-                    &context,
+                    &origin,
                 )?;
                 Ok((session_id, secret))
             })
@@ -222,7 +222,7 @@ async fn attempt_login(
                 AuditAction::AuthLoginFailed,
                 entity_id.clone(),
                 identify(Changes::new().created("reason", reason)),
-                &context,
+                &origin,
             )?;
             for scope in locks {
                 audit::append(
@@ -235,7 +235,7 @@ async fn attempt_login(
                             .created("scope", scope.as_str())
                             .created("window_seconds", policy.window.as_secs()),
                     ),
-                    &context,
+                    &origin,
                 )?;
             }
             Ok(())
@@ -258,7 +258,7 @@ async fn attempt_login(
 #[post("/auth/refresh")]
 pub async fn refresh(
     state: web::Data<AppState>,
-    context: RequestContext,
+    origin: Origin,
     body: web::Json<RefreshRequest>,
 ) -> Result<HttpResponse, AppError> {
     use secrecy::ExposeSecret;
@@ -288,7 +288,7 @@ pub async fn refresh(
                     Changes::new()
                         .created("session_id", found.session_id.to_string())
                         .changed("session_revoked", false, ended),
-                    &context,
+                    &origin,
                 )?;
                 return Ok(Outcome::Refused);
             }
@@ -303,7 +303,7 @@ pub async fn refresh(
                 AuditAction::AuthRefresh,
                 user_id,
                 Changes::new().created("session_id", found.session_id.to_string()),
-                &context,
+                &origin,
             )?;
             Ok(Outcome::Rotated(
                 Box::new(found.user),
@@ -332,7 +332,7 @@ pub async fn refresh(
 #[post("/auth/logout")]
 pub async fn logout(
     state: web::Data<AppState>,
-    context: RequestContext,
+    origin: Origin,
     auth: Authorized<can::UseOwnSession>,
 ) -> Result<HttpResponse, AppError> {
     let caller = auth.caller;
@@ -346,7 +346,7 @@ pub async fn logout(
                 AuditAction::AuthLogout,
                 Some(caller.user.id.to_string()),
                 Changes::new().created("session_id", caller.session_id.to_string()),
-                &context,
+                &origin,
             )?;
             Ok(())
         })

@@ -26,7 +26,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use crate::db::schema::login_attempts;
-use crate::db::{self, DbConnection};
+use crate::db::{self, DbConnection, WriteTx};
 use crate::error::AppError;
 
 /// The classes of the two-key PostgreSQL advisory locks that serialise
@@ -107,8 +107,8 @@ impl Side {
     }
 }
 
-fn lock(conn: &mut DbConnection, who: &Attempter, side: Side) -> Result<(), AppError> {
-    if let DbConnection::Postgresql(pg) = conn {
+fn lock(tx: &mut WriteTx<'_>, who: &Attempter, side: Side) -> Result<(), AppError> {
+    if let DbConnection::Postgresql(pg) = tx.conn() {
         let (class, key) = match side {
             Side::Username => (USERNAME_LOCK_CLASS, &who.login_key),
             Side::Address => (ADDRESS_LOCK_CLASS, &who.client_ip),
@@ -122,9 +122,9 @@ fn lock(conn: &mut DbConnection, who: &Attempter, side: Side) -> Result<(), AppE
 }
 
 /// The username's lock, then the address's (always in that order).
-fn lock_both(conn: &mut DbConnection, who: &Attempter) -> Result<(), AppError> {
-    lock(conn, who, Side::Username)?;
-    lock(conn, who, Side::Address)
+fn lock_both(tx: &mut WriteTx<'_>, who: &Attempter) -> Result<(), AppError> {
+    lock(tx, who, Side::Username)?;
+    lock(tx, who, Side::Address)
 }
 
 fn window_start(policy: &ThrottlePolicy) -> Result<NaiveDateTime, AppError> {
@@ -210,11 +210,12 @@ pub fn retry_after(
 /// Admit an attempt, or say how many seconds to wait (429). Runs in its own
 /// short write transaction, before the password is checked.
 pub fn admit(
-    conn: &mut DbConnection,
+    tx: &mut WriteTx<'_>,
     policy: &ThrottlePolicy,
     who: &Attempter,
 ) -> Result<Result<Attempt, u64>, AppError> {
-    lock_both(conn, who)?;
+    lock_both(tx, who)?;
+    let conn = tx.conn();
     // Attempts that left the window are of no further use to anyone.
     diesel::delete(
         login_attempts::table.filter(login_attempts::started_at.le(window_start(policy)?)),
@@ -264,12 +265,13 @@ fn count(
 /// counts as a failure. Returns the locks this failure started, so that
 /// each is audited once. In the caller's write transaction.
 pub fn fail(
-    conn: &mut DbConnection,
+    tx: &mut WriteTx<'_>,
     policy: &ThrottlePolicy,
     attempt: &Attempt,
     who: &Attempter,
 ) -> Result<Vec<LockScope>, AppError> {
-    lock_both(conn, who)?;
+    lock_both(tx, who)?;
+    let conn = tx.conn();
     let marked = diesel::update(login_attempts::table.find(&attempt.id))
         .set(login_attempts::outcome.eq(FAILED))
         .execute(conn)?;
@@ -293,12 +295,9 @@ pub fn fail(
 /// username; they still count for the addresses they came from — and the
 /// attempt is gone. Other attempts still being checked keep counting. In
 /// the caller's write transaction.
-pub fn succeed(
-    conn: &mut DbConnection,
-    attempt: &Attempt,
-    who: &Attempter,
-) -> Result<(), AppError> {
-    lock(conn, who, Side::Username)?;
+pub fn succeed(tx: &mut WriteTx<'_>, attempt: &Attempt, who: &Attempter) -> Result<(), AppError> {
+    lock(tx, who, Side::Username)?;
+    let conn = tx.conn();
     diesel::update(
         login_attempts::table
             .filter(login_attempts::login_key.eq(&who.login_key))

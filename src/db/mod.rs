@@ -39,6 +39,38 @@ pub enum DbConnection {
     Sqlite(SqliteConnection),
 }
 
+/// The connection of a write transaction. Only [`Database::write`] and
+/// [`Database::write_blocking`] make one, so a function that takes it — an
+/// audit append, a row lock, the login throttle's advisory locks — cannot be
+/// called outside a transaction. (On PostgreSQL an advisory lock taken
+/// outside one is released at once, and an audit entry written outside the
+/// change's transaction could survive a change that did not.) It derefs to
+/// the connection for everything else.
+pub struct WriteTx<'a> {
+    conn: &'a mut DbConnection,
+}
+
+impl WriteTx<'_> {
+    /// The connection, for diesel's query methods (which take a connection
+    /// type, not something that derefs to one).
+    pub fn conn(&mut self) -> &mut DbConnection {
+        self.conn
+    }
+}
+
+impl std::ops::Deref for WriteTx<'_> {
+    type Target = DbConnection;
+    fn deref(&self) -> &DbConnection {
+        self.conn
+    }
+}
+
+impl std::ops::DerefMut for WriteTx<'_> {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        self.conn
+    }
+}
+
 /// A multi-row `INSERT`, which diesel offers each engine but not
 /// `MultiConnection`: run on the engine's own connection. Bulk loads and the
 /// name index use it; one statement for hundreds of rows instead of one each.
@@ -82,15 +114,6 @@ pub type Backend = <DbConnection as diesel::Connection>::Backend;
 pub enum Engine {
     Postgresql,
     Sqlite,
-}
-
-impl DbConnection {
-    pub fn engine(&self) -> Engine {
-        match self {
-            DbConnection::Postgresql(_) => Engine::Postgresql,
-            DbConnection::Sqlite(_) => Engine::Sqlite,
-        }
-    }
 }
 
 /// A parsed `DATABASE_URL`.
@@ -441,10 +464,6 @@ impl Database {
         })
     }
 
-    pub fn engine(&self) -> Engine {
-        self.engine
-    }
-
     /// A connection from the pool. On PostgreSQL, within `budget`, or 1 s
     /// while the database is unreachable; a connection that may have died
     /// answers `SELECT 1` first, and one that does not is discarded.
@@ -522,7 +541,7 @@ impl Database {
     /// commit together or not at all.
     pub fn write_blocking<T>(
         &self,
-        f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
+        f: impl FnOnce(&mut WriteTx<'_>) -> Result<T, AppError>,
     ) -> Result<T, AppError> {
         self.write_in(None, f)
     }
@@ -530,13 +549,13 @@ impl Database {
     fn write_in<T>(
         &self,
         call: Option<&Call>,
-        f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
+        f: impl FnOnce(&mut WriteTx<'_>) -> Result<T, AppError>,
     ) -> Result<T, AppError> {
         match self.engine {
             Engine::Postgresql => {
                 let mut conn = self.checkout(call, CHECKOUT_TIMEOUT)?;
                 let result = conn.transaction(|conn| {
-                    let value = f(conn)?;
+                    let value = f(&mut WriteTx { conn })?;
                     // Its request was answered 503: roll back rather than
                     // commit a change that was reported as not made.
                     if call.is_some_and(Call::abandoned) {
@@ -554,7 +573,7 @@ impl Database {
                     .lock()
                     .unwrap_or_else(|poisoned| poisoned.into_inner());
                 let mut conn = self.checkout(call, CHECKOUT_TIMEOUT)?;
-                sqlite_immediate_transaction(&mut conn, f)
+                sqlite_immediate_transaction(&mut conn, |conn| f(&mut WriteTx { conn }))
             }
         }
     }
@@ -580,7 +599,7 @@ impl Database {
 
     pub async fn write<T, F>(&self, f: F) -> Result<T, AppError>
     where
-        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+        F: FnOnce(&mut WriteTx<'_>) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
         match self.engine {
@@ -708,8 +727,8 @@ fn migrate(url: &DatabaseUrl) -> Result<(), SetupError> {
 /// writer's. PostgreSQL needs `SELECT … FOR UPDATE` (diesel's
 /// `MultiConnection` has no `for_update()`); on SQLite the `BEGIN IMMEDIATE`
 /// write transaction already excludes every other writer.
-pub fn lock_row(conn: &mut DbConnection, table: &'static str, id: &str) -> Result<(), AppError> {
-    if let DbConnection::Postgresql(pg) = conn {
+pub fn lock_row(tx: &mut WriteTx<'_>, table: &'static str, id: &str) -> Result<(), AppError> {
+    if let DbConnection::Postgresql(pg) = tx.conn() {
         diesel::sql_query(format!("SELECT 1 FROM {table} WHERE id = $1 FOR UPDATE"))
             .bind::<diesel::sql_types::Text, _>(id)
             .execute(pg)?;

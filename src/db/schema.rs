@@ -1,5 +1,7 @@
-//! The one schema both engines share. Only portable column types are used
-//! (Text, BigInt, Bool, Timestamp), so every query is written once.
+//! The one schema both engines share, kept by hand to match the two sets of
+//! migrations (`migrations/postgres`, `migrations/sqlite`). Only portable
+//! column types are used (Text, BigInt, Bool, Timestamp, and Double for a
+//! facility's coordinates), so every query is written once.
 //! UUIDs are stored as canonical lowercase text on both engines.
 
 diesel::table! {

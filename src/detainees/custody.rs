@@ -8,13 +8,13 @@ use uuid::Uuid;
 
 use super::scope::FileScope;
 use super::store;
+use crate::audit::Origin;
 use crate::audit::{self, Actor, AuditAction, Changes};
 use crate::db::schema::custody_events;
-use crate::db::{self, DbConnection};
+use crate::db::{self, DbConnection, WriteTx};
 use crate::domain::{parse_notes, stored_date, stored_uuid, PartialDate, MAX_NOTES_CHARS};
 use crate::error::AppError;
 use crate::facilities::store as facilities;
-use crate::telemetry::RequestContext;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(example = json!({
@@ -103,13 +103,13 @@ impl TryFrom<CustodyRow> for CustodyEvent {
 /// (locked, in `scope`, not archived) gets one more version, and the event
 /// its `custody.create` entry, which names the file's version change.
 pub fn record(
-    conn: &mut DbConnection,
+    conn: &mut WriteTx<'_>,
     actor: &Actor,
     file_id: Uuid,
     scope: FileScope,
     new: NewCustodyEvent,
     user_id: Uuid,
-    context: &RequestContext,
+    origin: &Origin,
 ) -> Result<CustodyEvent, AppError> {
     let file = store::lock(conn, file_id, scope)?;
     if file.archived_at.is_some() {
@@ -129,7 +129,7 @@ pub fn record(
         created_by: user_id,
     };
     insert(conn, &event)?;
-    let version = store::touch(conn, file_id, None, user_id)?;
+    let version = store::touch(conn, file_id, user_id)?;
     let changes = Changes::created_from(&event, &["id", "created_at", "created_by"]).changed(
         "detainee_version",
         file.version,
@@ -141,7 +141,7 @@ pub fn record(
         AuditAction::CustodyCreate,
         Some(event.id.to_string()),
         changes,
-        context,
+        origin,
     )?;
     Ok(event)
 }

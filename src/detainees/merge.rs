@@ -19,15 +19,15 @@ use uuid::Uuid;
 use super::model::{Detainee, DetaineeFields, DetaineeView, ReviewStatus};
 use super::scope::FileScope;
 use super::store;
+use crate::audit::Origin;
 use crate::audit::{self, Actor, AuditAction, Changes, Fingerprints};
 use crate::auth::{can, Authorized};
 use crate::db::schema::{custody_events, merges};
-use crate::db::{self, DbConnection};
+use crate::db::{self, DbConnection, WriteTx};
 use crate::domain::{parse_notes, MAX_NOTES_CHARS};
 use crate::error::{AppError, Problem};
 use crate::http::etag::ok_with_etag;
 use crate::state::AppState;
-use crate::telemetry::RequestContext;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -146,7 +146,7 @@ fn merged_invalid(err: AppError) -> AppError {
 /// The file in the path that is missing or out of reach is 404; a
 /// `duplicate_id` that is is a bad value in the body (422).
 fn locked_pair(
-    conn: &mut DbConnection,
+    conn: &mut WriteTx<'_>,
     survivor: Uuid,
     duplicate: Uuid,
     scope: FileScope,
@@ -195,7 +195,7 @@ fn undecided_review(conn: &mut DbConnection, id: Uuid) -> Result<bool, AppError>
 #[post("/detainees/{id}/merge")]
 pub async fn merge(
     state: web::Data<AppState>,
-    context: RequestContext,
+    origin: Origin,
     auth: Authorized<can::WriteDetainees>,
     id: web::Path<Uuid>,
     body: web::Json<MergeRequest>,
@@ -231,14 +231,14 @@ pub async fn merge(
                 ..survivor.clone()
             };
             store::save(conn, &mut next)?;
-            crate::search::store::index_file(conn, &next)?;
+            crate::search::index::update(conn, &next.indexed())?;
             let moved: Vec<String> = crate::detainees::custody::ids_of(conn, duplicate_id)?;
             diesel::update(
                 custody_events::table
                     .filter(custody_events::detainee_id.eq(duplicate_id.to_string())),
             )
             .set(custody_events::detainee_id.eq(id.to_string()))
-            .execute(conn)?;
+            .execute(conn.conn())?;
             let mut folded = Detainee {
                 archived_at: Some(now),
                 merged_into: Some(id),
@@ -265,7 +265,7 @@ pub async fn merge(
                     merges::merged_at.eq(now.naive_utc()),
                     merges::merged_by.eq(user_id.to_string()),
                 ))
-                .execute(conn)?;
+                .execute(conn.conn())?;
             let pair = Pair {
                 survivor: (&survivor, &next),
                 duplicate: (&duplicate, &folded),
@@ -275,7 +275,7 @@ pub async fn merge(
                 conn,
                 &actor,
                 &fingerprints,
-                &context,
+                &origin,
                 AuditAction::DetaineeMerge,
                 pair,
             )?;
@@ -295,10 +295,10 @@ struct Pair<'a> {
 
 /// One audit entry per file touched.
 fn audit_pair(
-    conn: &mut DbConnection,
+    conn: &mut WriteTx<'_>,
     actor: &Actor,
     fingerprints: &Fingerprints,
-    context: &RequestContext,
+    origin: &Origin,
     action: AuditAction,
     pair: Pair<'_>,
 ) -> Result<(), AppError> {
@@ -330,7 +330,7 @@ fn audit_pair(
         action,
         Some(after.id.to_string()),
         changes,
-        context,
+        origin,
     )?;
     let (before, after) = duplicate;
     let changes = Changes::new()
@@ -352,7 +352,7 @@ fn audit_pair(
         action,
         Some(after.id.to_string()),
         changes,
-        context,
+        origin,
     )?;
     Ok(())
 }
@@ -376,7 +376,7 @@ fn audit_pair(
 #[post("/detainees/{id}/unmerge")]
 pub async fn unmerge(
     state: web::Data<AppState>,
-    context: RequestContext,
+    origin: Origin,
     auth: Authorized<can::WriteDetainees>,
     id: web::Path<Uuid>,
     body: web::Json<MergeRequest>,
@@ -400,7 +400,7 @@ pub async fn unmerge(
                     merges::moved_custody,
                 ))
                 .order(merges::id.desc())
-                .first(conn)
+                .first(conn.conn())
                 .optional()?;
             let Some((merge_id, before, version_after, moved)) = record else {
                 return Err(AppError::NotFound);
@@ -422,10 +422,10 @@ pub async fn unmerge(
                 ..survivor.clone()
             };
             store::save(conn, &mut restored)?;
-            crate::search::store::index_file(conn, &restored)?;
+            crate::search::index::update(conn, &restored.indexed())?;
             diesel::update(custody_events::table.filter(custody_events::id.eq_any(moved.clone())))
                 .set(custody_events::detainee_id.eq(duplicate_id.to_string()))
-                .execute(conn)?;
+                .execute(conn.conn())?;
             let mut separated = Detainee {
                 archived_at: None,
                 merged_into: None,
@@ -436,7 +436,7 @@ pub async fn unmerge(
             store::save(conn, &mut separated)?;
             diesel::update(merges::table.find(merge_id))
                 .set(merges::unmerged_at.eq(now.naive_utc()))
-                .execute(conn)?;
+                .execute(conn.conn())?;
             let pair = Pair {
                 survivor: (&survivor, &restored),
                 duplicate: (&duplicate, &separated),
@@ -446,7 +446,7 @@ pub async fn unmerge(
                 conn,
                 &actor,
                 &fingerprints,
-                &context,
+                &origin,
                 AuditAction::DetaineeUnmerge,
                 pair,
             )?;

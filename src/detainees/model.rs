@@ -9,6 +9,8 @@ use crate::domain::{
 };
 use crate::error::AppError;
 use crate::http::Versioned;
+use crate::search::index::IndexedFile;
+use crate::search::names::named_fields;
 use crate::text_enum;
 
 text_enum! {
@@ -179,7 +181,8 @@ pub struct Detainee {
 }
 
 /// `source_notes` as a caller may see it: the value (possibly null) for the
-/// owning organisation's caseworkers and auditors, nothing at all otherwise.
+/// owning organisation's caseworkers, auditors and reviewers whose review
+/// scope holds the file (`scope::sees_source_notes`), nothing at all otherwise.
 #[derive(Debug, Clone)]
 pub enum Confidential {
     Shown(Option<String>),
@@ -238,8 +241,10 @@ pub struct DetaineeView {
     pub organization_id: Uuid,
     #[serde(flatten)]
     pub fields: DetaineeFields,
-    /// Confidential: only for the owning organisation's caseworkers and
-    /// auditors, and never in lists (the member is absent then).
+    /// Confidential: only in a single file's answer, for the owning
+    /// organisation's caseworkers, auditors, and reviewers of the file's
+    /// reviews they may act on; never in lists or search results (the
+    /// member is absent then).
     #[serde(skip_serializing_if = "Confidential::is_withheld")]
     #[schema(value_type = Option<String>)]
     pub source_notes: Confidential,
@@ -260,6 +265,22 @@ impl Versioned for DetaineeView {
 }
 
 impl Detainee {
+    /// The file's names as `(field, text)`: what a search scores and the
+    /// name index keys.
+    pub fn names(&self) -> Vec<(&'static str, &str)> {
+        let f = &self.fields;
+        named_fields(&f.full_name, f.name_ar.as_deref(), &f.aliases)
+    }
+
+    /// The file as the name index knows it.
+    pub fn indexed(&self) -> IndexedFile<'_> {
+        IndexedFile {
+            id: self.id,
+            organization_id: self.organization_id,
+            names: self.names(),
+        }
+    }
+
     /// No clear-then-edit: once a review has decided, changing what the
     /// decision was about (`fields` replacing the current content) sends the
     /// file back to `not_reviewed`; other edits leave the status alone.

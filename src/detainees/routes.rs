@@ -17,15 +17,15 @@ use super::scope::{sees_source_notes, FileScope};
 use super::store::{self, DetaineeFilter};
 use crate::audit::access::AccessAction;
 use crate::audit::store::AuditFilter;
+use crate::audit::Origin;
 use crate::audit::{self, Actor, AuditAction, AuditEntry, Changes};
 use crate::auth::{can, Authorized, Caller};
-use crate::db::{self, DbConnection};
+use crate::db::{self, WriteTx};
 use crate::error::{AppError, Problem};
 use crate::facilities::store as facilities;
 use crate::http::etag::{etag, ok_with_etag};
 use crate::http::{Cursor, IfMatch, Page};
 use crate::state::AppState;
-use crate::telemetry::RequestContext;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -68,7 +68,7 @@ pub struct HistoryQuery {
 }
 
 /// The file's `review_status` decides whether its `status` may become
-/// `released` (DESIGN.md 3.1, the release gate).
+/// `released` (docs/review-workflow.md, "The release gate").
 fn release_gate(
     before: Option<&DetaineeFields>,
     after: &DetaineeFields,
@@ -94,12 +94,12 @@ fn view_for(caller: &Caller, file: Detainee) -> DetaineeView {
 
 /// Archive (`Some(time)`) or restore (`None`) a locked file, with its audit entry.
 fn set_archived(
-    conn: &mut DbConnection,
+    conn: &mut WriteTx<'_>,
     current: &Detainee,
     archived_at: Option<chrono::DateTime<chrono::Utc>>,
     user_id: Uuid,
     actor: &Actor,
-    context: &RequestContext,
+    origin: &Origin,
 ) -> Result<Detainee, AppError> {
     let mut next = Detainee {
         archived_at,
@@ -128,7 +128,7 @@ fn set_archived(
         action,
         Some(current.id.to_string()),
         changes,
-        context,
+        origin,
     )?;
     Ok(next)
 }
@@ -151,7 +151,7 @@ fn set_archived(
 #[post("/detainees")]
 pub async fn create(
     state: web::Data<AppState>,
-    context: RequestContext,
+    origin: Origin,
     auth: Authorized<can::WriteDetainees>,
     body: web::Json<NewDetainee>,
 ) -> Result<HttpResponse, AppError> {
@@ -175,7 +175,7 @@ pub async fn create(
                 fields,
                 source_notes,
                 &fingerprints,
-                &context,
+                &origin,
             )
         })
         .await?;
@@ -200,7 +200,7 @@ pub async fn create(
 #[get("/detainees")]
 pub async fn list(
     state: web::Data<AppState>,
-    context: RequestContext,
+    origin: Origin,
     auth: Authorized<can::ReadDetainees>,
     query: web::Query<DetaineeQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -224,9 +224,12 @@ pub async fn list(
         })
         .await?;
     let ids: Vec<Uuid> = page.items.iter().map(|f| f.id).collect();
-    state
-        .access_log
-        .record(&auth.caller, AccessAction::DetaineeView, &ids, &context);
+    state.access_log.record(
+        &auth.caller.account(),
+        AccessAction::DetaineeView,
+        &ids,
+        &origin,
+    );
     Ok(HttpResponse::Ok().json(Page {
         items: page
             .items
@@ -253,7 +256,7 @@ pub async fn list(
 #[get("/detainees/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
-    context: RequestContext,
+    origin: Origin,
     auth: Authorized<can::ReadDetainees>,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
@@ -264,9 +267,12 @@ pub async fn get(
         .read(move |conn| store::find_in_scope(conn, id, scope))
         .await?
         .ok_or(AppError::NotFound)?;
-    state
-        .access_log
-        .record(&auth.caller, AccessAction::DetaineeView, &[id], &context);
+    state.access_log.record(
+        &auth.caller.account(),
+        AccessAction::DetaineeView,
+        &[id],
+        &origin,
+    );
     Ok(ok_with_etag(&view_for(&auth.caller, file)))
 }
 
@@ -293,7 +299,7 @@ pub async fn get(
 #[patch("/detainees/{id}")]
 pub async fn update(
     state: web::Data<AppState>,
-    context: RequestContext,
+    origin: Origin,
     auth: Authorized<can::WriteDetainees>,
     id: web::Path<Uuid>,
     if_match: IfMatch,
@@ -347,7 +353,7 @@ pub async fn update(
                 || next.fields.name_ar != current.fields.name_ar
                 || next.fields.aliases != current.fields.aliases;
             if names_changed {
-                crate::search::store::index_file(conn, &next)?;
+                crate::search::index::update(conn, &next.indexed())?;
             }
             let changes = changes.changed("version", current.version, next.version);
             audit::append(
@@ -356,7 +362,7 @@ pub async fn update(
                 AuditAction::DetaineeUpdate,
                 Some(id.to_string()),
                 changes,
-                &context,
+                &origin,
             )?;
             Ok(next)
         })
@@ -382,7 +388,7 @@ pub async fn update(
 #[delete("/detainees/{id}")]
 pub async fn archive(
     state: web::Data<AppState>,
-    context: RequestContext,
+    origin: Origin,
     auth: Authorized<can::WriteDetainees>,
     id: web::Path<Uuid>,
     if_match: IfMatch,
@@ -405,7 +411,7 @@ pub async fn archive(
                 ));
             }
             let now = db::to_utc(db::now());
-            set_archived(conn, &current, Some(now), user_id, &actor, &context)?;
+            set_archived(conn, &current, Some(now), user_id, &actor, &origin)?;
             Ok(())
         })
         .await?;
@@ -428,7 +434,7 @@ pub async fn archive(
 #[post("/detainees/{id}/restore")]
 pub async fn restore(
     state: web::Data<AppState>,
-    context: RequestContext,
+    origin: Origin,
     auth: Authorized<can::WriteDetainees>,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
@@ -447,7 +453,7 @@ pub async fn restore(
                     "the file was merged into another; undo the merge instead",
                 ));
             }
-            set_archived(conn, &current, None, user_id, &actor, &context)
+            set_archived(conn, &current, None, user_id, &actor, &origin)
         })
         .await?;
     Ok(ok_with_etag(&view_for(&caller, file)))
@@ -469,7 +475,7 @@ pub async fn restore(
 #[get("/detainees/{id}/custody")]
 pub async fn list_custody(
     state: web::Data<AppState>,
-    context: RequestContext,
+    origin: Origin,
     auth: Authorized<can::ReadDetainees>,
     id: web::Path<Uuid>,
     query: web::Query<PageQuery>,
@@ -485,9 +491,12 @@ pub async fn list_custody(
             Ok(cursor.page(rows, |e| e.id))
         })
         .await?;
-    state
-        .access_log
-        .record(&auth.caller, AccessAction::DetaineeCustody, &[id], &context);
+    state.access_log.record(
+        &auth.caller.account(),
+        AccessAction::DetaineeCustody,
+        &[id],
+        &origin,
+    );
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -510,7 +519,7 @@ pub async fn list_custody(
 #[post("/detainees/{id}/custody")]
 pub async fn create_custody(
     state: web::Data<AppState>,
-    context: RequestContext,
+    origin: Origin,
     auth: Authorized<can::WriteDetainees>,
     id: web::Path<Uuid>,
     body: web::Json<NewCustodyEvent>,
@@ -521,7 +530,7 @@ pub async fn create_custody(
     let (actor, scope, user_id) = (caller.actor(), FileScope::of(&caller), caller.user.id);
     let event = state
         .db
-        .write(move |conn| custody::record(conn, &actor, id, scope, new, user_id, &context))
+        .write(move |conn| custody::record(conn, &actor, id, scope, new, user_id, &origin))
         .await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/detainees/{id}/custody")))
@@ -545,7 +554,7 @@ pub async fn create_custody(
 #[get("/detainees/{id}/history")]
 pub async fn history(
     state: web::Data<AppState>,
-    context: RequestContext,
+    origin: Origin,
     auth: Authorized<can::ReadDetainees>,
     id: web::Path<Uuid>,
     query: web::Query<HistoryQuery>,
@@ -569,8 +578,11 @@ pub async fn history(
             Ok(cursor.page(rows, |e| e.seq))
         })
         .await?;
-    state
-        .access_log
-        .record(&auth.caller, AccessAction::DetaineeHistory, &[id], &context);
+    state.access_log.record(
+        &auth.caller.account(),
+        AccessAction::DetaineeHistory,
+        &[id],
+        &origin,
+    );
     Ok(HttpResponse::Ok().json(page))
 }

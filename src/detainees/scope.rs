@@ -1,4 +1,4 @@
-//! Who sees which files (DESIGN.md "Who sees a file"), in one place.
+//! Who sees which files (docs/api.md, "Who sees a file"), in one place.
 
 use uuid::Uuid;
 
@@ -35,9 +35,12 @@ impl FileScope {
     }
 }
 
-/// May this caller read the confidential source notes of `file` (already
-/// known to be in their scope)? The owning organisation's caseworkers,
-/// auditors, and the reviewers who must judge the file.
+/// May this caller read the confidential source notes of `file`, shown to
+/// them alone (never in a list)? The owning organisation's caseworkers,
+/// auditors, and reviewers: a reviewer reaches a file only while it is in
+/// their `FileScope` (a review they may act on), or in the answer to a
+/// review step they took, even one that ends that access (confirm,
+/// dispute). Family representatives only ever get the reduced view.
 pub fn sees_source_notes(caller: &Caller, file: &Detainee) -> bool {
     match caller.user.role {
         Role::Caseworker => caller.user.organization_id == file.organization_id,

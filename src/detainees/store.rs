@@ -4,13 +4,14 @@ use uuid::Uuid;
 
 use super::model::{Category, Detainee, DetaineeFields, DetaineeStatus, ReviewStatus};
 use super::scope::FileScope;
+use crate::audit::Origin;
 use crate::audit::{self, Actor, AuditAction, Changes, Fingerprints};
 use crate::db::schema::{counters, detainees, reviews};
-use crate::db::{self, DbConnection};
+use crate::db::{self, DbConnection, WriteTx};
 use crate::domain::{stored_date, stored_optional_uuid, stored_uuid, PartialDate};
 use crate::error::AppError;
+use crate::search::index as name_index;
 use crate::search::NameFields;
-use crate::telemetry::RequestContext;
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = detainees)]
@@ -112,13 +113,13 @@ pub struct Author {
 /// Open a file (with the next reference) and its `detainee.create` entry,
 /// in the caller's transaction.
 pub fn create(
-    conn: &mut DbConnection,
+    conn: &mut WriteTx<'_>,
     actor: &Actor,
     author: Author,
     fields: DetaineeFields,
     source_notes: Option<String>,
     fingerprints: &Fingerprints,
-    context: &RequestContext,
+    origin: &Origin,
 ) -> Result<Detainee, AppError> {
     create_all(
         conn,
@@ -126,7 +127,7 @@ pub fn create(
         author,
         vec![(fields, source_notes)],
         fingerprints,
-        context,
+        origin,
     )?
     .pop()
     .ok_or_else(|| AppError::internal_msg("no file created"))
@@ -136,12 +137,12 @@ pub fn create(
 /// `detainee.create` entry, in a few multi-row statements (bulk loads), in
 /// the caller's transaction.
 pub fn create_all(
-    conn: &mut DbConnection,
+    conn: &mut WriteTx<'_>,
     actor: &Actor,
     author: Author,
     files: Vec<(DetaineeFields, Option<String>)>,
     fingerprints: &Fingerprints,
-    context: &RequestContext,
+    origin: &Origin,
 ) -> Result<Vec<Detainee>, AppError> {
     let now = db::to_utc(db::now());
     let references = next_references(conn, files.len())?;
@@ -168,9 +169,9 @@ pub fn create_all(
     let mut keys = Vec::new();
     let mut entries = Vec::with_capacity(created.len());
     for file in &created {
-        let (file_keys, search_keys) = crate::search::store::index_rows(file);
-        rows.push(NewDetaineeRow::new(file, search_keys)?);
-        keys.extend(file_keys);
+        let file_keys = name_index::keys_of(&file.indexed());
+        rows.push(NewDetaineeRow::new(file, file_keys.search_keys.clone())?);
+        keys.push(file_keys);
         let changes = Changes::created_from(&file.fields, &[])
             .created("reference", file.reference.clone())
             .created("organization_id", file.organization_id.to_string())
@@ -188,10 +189,10 @@ pub fn create_all(
     }
     // 28 parameters a row: 500 rows stay under SQLite's limit.
     for chunk in rows.chunks(500) {
-        crate::insert_rows!(conn, detainees::table, chunk)?;
+        crate::insert_rows!(conn.conn(), detainees::table, chunk)?;
     }
-    crate::search::store::insert_keys(conn, &keys)?;
-    audit::store::append_all(conn, actor, entries, context)?;
+    name_index::insert(conn, &keys)?;
+    audit::store::append_all(conn, actor, entries, origin)?;
     Ok(created)
 }
 
@@ -311,15 +312,31 @@ pub fn save(conn: &mut DbConnection, file: &mut Detainee) -> Result<(), AppError
 /// here, so a decision, an edit, a custody record or a merge each sees the
 /// file as it is when it commits (PostgreSQL: `SELECT … FOR UPDATE`;
 /// SQLite: the write transaction already excludes other writers).
-pub fn lock(conn: &mut DbConnection, id: Uuid, scope: FileScope) -> Result<Detainee, AppError> {
+pub fn lock(conn: &mut WriteTx<'_>, id: Uuid, scope: FileScope) -> Result<Detainee, AppError> {
     db::lock_row(conn, "detainees", &id.to_string())?;
     find_in_scope(conn, id, scope)?.ok_or(AppError::NotFound)
 }
 
-/// A write to the file that changes none of its content (a custody record,
-/// a review step): one more version, in SQL, and optionally a new
-/// `review_status`. The row must be locked (`lock`). Returns the new version.
-pub fn touch(
+/// A write to the file that changes none of its content (a custody
+/// record): one more version, in SQL. The row must be locked (`lock`).
+/// Returns the new version.
+pub fn touch(conn: &mut DbConnection, id: Uuid, user_id: Uuid) -> Result<i64, AppError> {
+    stamp(conn, id, None, user_id)
+}
+
+/// The one way a review changes a file's `review_status`: with one more
+/// version, in SQL. The row must be locked (`lock`). Returns the new
+/// version.
+pub fn set_review_status(
+    conn: &mut DbConnection,
+    id: Uuid,
+    review_status: ReviewStatus,
+    user_id: Uuid,
+) -> Result<i64, AppError> {
+    stamp(conn, id, Some(review_status), user_id)
+}
+
+fn stamp(
     conn: &mut DbConnection,
     id: Uuid,
     review_status: Option<ReviewStatus>,
@@ -442,6 +459,25 @@ pub fn list(
         .into_iter()
         .map(Detainee::try_from)
         .collect()
+}
+
+/// Index up to `batch` files that the name index does not hold yet (created
+/// before it existed, or before its form changed): one read of the files,
+/// one multi-row insert of their keys. Returns how many.
+pub fn index_unindexed(conn: &mut DbConnection, batch: i64) -> Result<usize, AppError> {
+    let missing = name_index::unindexed(conn, batch)?;
+    if missing.is_empty() {
+        return Ok(0);
+    }
+    let filter = DetaineeFilter {
+        ids: Some(missing),
+        include_archived: true,
+        ..Default::default()
+    };
+    let files = list(conn, FileScope::All, &filter, None, batch)?;
+    let indexed: Vec<_> = files.iter().map(Detainee::indexed).collect();
+    name_index::add(conn, &indexed)?;
+    Ok(files.len())
 }
 
 /// Only the names of the files in the scope (what a search scores), in id

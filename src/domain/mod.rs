@@ -202,10 +202,6 @@ impl Username {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-
-    pub fn into_inner(self) -> String {
-        self.0
-    }
 }
 
 /// Parse a UUID stored as text. Stored ids were written by us; a bad one is

@@ -9,13 +9,13 @@ use uuid::Uuid;
 
 use super::model::{Facility, FacilityKind, FacilityPatch, FacilityStatus, NewFacility};
 use super::store::{self, FacilityFilter};
+use crate::audit::Origin;
 use crate::audit::{self, AuditAction, Changes};
 use crate::auth::{can, Authorized};
 use crate::error::{AppError, Problem};
 use crate::http::etag::{etag, ok_with_etag};
 use crate::http::{Cursor, IfMatch, Page};
 use crate::state::AppState;
-use crate::telemetry::RequestContext;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -49,7 +49,7 @@ pub struct FacilityQuery {
 #[post("/facilities")]
 pub async fn create(
     state: web::Data<AppState>,
-    context: RequestContext,
+    origin: Origin,
     auth: Authorized<can::WriteFacilities>,
     body: web::Json<NewFacility>,
 ) -> Result<HttpResponse, AppError> {
@@ -57,7 +57,7 @@ pub async fn create(
     let actor = auth.actor();
     let facility = state
         .db
-        .write(move |conn| store::create(conn, &actor, fields, &context))
+        .write(move |conn| store::create(conn, &actor, fields, &origin))
         .await?;
     Ok(HttpResponse::Created()
         .insert_header((
@@ -145,7 +145,7 @@ pub async fn get(
 #[patch("/facilities/{id}")]
 pub async fn update(
     state: web::Data<AppState>,
-    context: RequestContext,
+    origin: Origin,
     auth: Authorized<can::WriteFacilities>,
     id: web::Path<Uuid>,
     if_match: IfMatch,
@@ -178,7 +178,7 @@ pub async fn update(
                 AuditAction::FacilityUpdate,
                 Some(id.to_string()),
                 changes.changed("version", current.version, next.version),
-                &context,
+                &origin,
             )?;
             Ok(next)
         })

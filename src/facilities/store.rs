@@ -3,12 +3,12 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use super::model::{Facility, FacilityFields, FacilityKind, FacilityStatus};
+use crate::audit::Origin;
 use crate::audit::{self, Actor, AuditAction, Changes};
 use crate::db::schema::facilities;
-use crate::db::{self, DbConnection};
+use crate::db::{self, DbConnection, WriteTx};
 use crate::domain::stored_uuid;
 use crate::error::AppError;
-use crate::telemetry::RequestContext;
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = facilities)]
@@ -55,10 +55,10 @@ impl TryFrom<FacilityRow> for Facility {
 
 /// Register a facility and its `facility.create` entry, in the caller's transaction.
 pub fn create(
-    conn: &mut DbConnection,
+    conn: &mut WriteTx<'_>,
     actor: &Actor,
     fields: FacilityFields,
-    context: &RequestContext,
+    origin: &Origin,
 ) -> Result<Facility, AppError> {
     let facility = insert(conn, fields)?;
     audit::append(
@@ -67,7 +67,7 @@ pub fn create(
         AuditAction::FacilityCreate,
         Some(facility.id.to_string()),
         Changes::created_from(&facility.fields, &[]),
-        context,
+        origin,
     )?;
     Ok(facility)
 }

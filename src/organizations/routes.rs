@@ -9,12 +9,12 @@ use uuid::Uuid;
 
 use super::model::{NewOrganization, Organization, OrganizationKind};
 use super::store;
+use crate::audit::Origin;
 use crate::auth::{can, Authorized};
 use crate::domain::parse_text;
 use crate::error::{AppError, Problem};
 use crate::http::{Cursor, Page};
 use crate::state::AppState;
-use crate::telemetry::RequestContext;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -45,7 +45,7 @@ pub struct OrganizationQuery {
 #[post("/organizations")]
 pub async fn create(
     state: web::Data<AppState>,
-    context: RequestContext,
+    origin: Origin,
     auth: Authorized<can::ManageOrganizations>,
     body: web::Json<NewOrganization>,
 ) -> Result<HttpResponse, AppError> {
@@ -54,7 +54,7 @@ pub async fn create(
     let actor = auth.actor();
     let org = state
         .db
-        .write(move |conn| store::create(conn, &actor, &name, kind, &context))
+        .write(move |conn| store::create(conn, &actor, &name, kind, &origin))
         .await?;
     Ok(HttpResponse::Created()
         .insert_header((

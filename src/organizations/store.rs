@@ -2,12 +2,12 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use super::model::{Organization, OrganizationKind};
+use crate::audit::Origin;
 use crate::audit::{self, Actor, AuditAction, Changes};
 use crate::db::schema::organizations;
-use crate::db::{self, DbConnection};
+use crate::db::{self, DbConnection, WriteTx};
 use crate::domain::stored_uuid;
 use crate::error::AppError;
-use crate::telemetry::RequestContext;
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = organizations)]
@@ -32,11 +32,11 @@ impl TryFrom<OrganizationRow> for Organization {
 
 /// Create an organisation and its `organization.create` entry, in the caller's transaction.
 pub fn create(
-    conn: &mut DbConnection,
+    conn: &mut WriteTx<'_>,
     actor: &Actor,
     name: &str,
     kind: OrganizationKind,
-    context: &RequestContext,
+    origin: &Origin,
 ) -> Result<Organization, AppError> {
     let org = insert(conn, name, kind)?;
     audit::append(
@@ -47,7 +47,7 @@ pub fn create(
         Changes::new()
             .created("name", org.name.clone())
             .created("kind", kind.as_str()),
-        context,
+        origin,
     )?;
     Ok(org)
 }

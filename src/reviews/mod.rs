@@ -1,4 +1,4 @@
-//! Independent review before release (DESIGN.md section 3.1).
+//! Independent review before release (docs/review-workflow.md).
 //!
 //! An organisation independent of the one that compiled a file reviews it;
 //! for people accused of major crimes, families of victims are consulted and

@@ -27,10 +27,6 @@ impl ReviewState {
         ReviewState::AwaitingConfirmation,
     ];
 
-    pub fn undecided(self) -> bool {
-        Self::UNDECIDED.contains(&self)
-    }
-
     /// How the undecided states are stored, for filters in SQL: built from
     /// the enum, so that renaming a state cannot leave a filter behind.
     pub fn undecided_texts() -> [&'static str; 3] {
@@ -156,8 +152,9 @@ impl From<Detainee> for ReducedFile {
     }
 }
 
-/// The file embedded in a review: the full view, or the reduced one for
-/// family representatives.
+/// The file embedded in a review: in a single review the full view (with
+/// `source_notes` for those who may read them), in lists and for family
+/// representatives the reduced one.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum EmbeddedFile {

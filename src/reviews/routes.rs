@@ -17,8 +17,9 @@ use super::model::{
 };
 use super::scope::ReviewScope;
 use super::store::{self, ReviewFilter};
-use super::workflow::{self, Step};
+use super::workflow::{self, Relation, Step, Subject};
 use crate::audit::access::AccessAction;
+use crate::audit::Origin;
 use crate::audit::{self, AuditAction, Changes};
 use crate::auth::{can, Authorized, Caller};
 use crate::db::{self, DbConnection};
@@ -32,7 +33,6 @@ use crate::domain::{
 use crate::error::{AppError, Problem};
 use crate::http::{Cursor, Page};
 use crate::state::AppState;
-use crate::telemetry::RequestContext;
 use crate::users::Role;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -96,11 +96,11 @@ fn fresh_view(
         .ok_or_else(|| AppError::internal_msg("no view"))
 }
 
-fn record_views(state: &AppState, caller: &Caller, views: &[ReviewView], context: &RequestContext) {
+fn record_views(state: &AppState, caller: &Caller, views: &[ReviewView], origin: &Origin) {
     let ids: Vec<Uuid> = views.iter().map(|v| v.detainee_id).collect();
     state
         .access_log
-        .record(caller, AccessAction::DetaineeView, &ids, context);
+        .record(&caller.account(), AccessAction::DetaineeView, &ids, origin);
 }
 
 /// Ask for an independent review of one of your organisation's files.
@@ -122,7 +122,7 @@ fn record_views(state: &AppState, caller: &Caller, views: &[ReviewView], context
 #[post("/detainees/{id}/reviews")]
 pub async fn open(
     state: web::Data<AppState>,
-    context: RequestContext,
+    origin: Origin,
     auth: Authorized<can::RequestReview>,
     id: web::Path<Uuid>,
     body: web::Json<OpenReview>,
@@ -174,7 +174,7 @@ pub async fn open(
                 };
                 store::insert(conn, &review)?;
                 let new_status = review.file_review_status(&accusation);
-                let version = files::touch(conn, detainee_id, Some(new_status), user_id)?;
+                let version = files::set_review_status(conn, detainee_id, new_status, user_id)?;
                 let changes = Changes::new()
                     .created("detainee_id", detainee_id.to_string())
                     .created("status", review.status.as_str())
@@ -191,7 +191,7 @@ pub async fn open(
                     AuditAction::ReviewOpen,
                     Some(review.id.to_string()),
                     changes,
-                    &context,
+                    &origin,
                 )?;
                 fresh_view(conn, &caller, review)
             }
@@ -218,7 +218,7 @@ pub async fn open(
 #[get("/detainees/{id}/reviews")]
 pub async fn list_for_file(
     state: web::Data<AppState>,
-    context: RequestContext,
+    origin: Origin,
     auth: Authorized<can::ReadFileReviews>,
     id: web::Path<Uuid>,
     query: web::Query<ReviewQuery>,
@@ -226,7 +226,7 @@ pub async fn list_for_file(
     let detainee_id = id.into_inner();
     list_reviews(
         state,
-        context,
+        origin,
         auth.caller,
         query.into_inner(),
         Some(detainee_id),
@@ -251,16 +251,16 @@ pub async fn list_for_file(
 #[get("/reviews")]
 pub async fn list(
     state: web::Data<AppState>,
-    context: RequestContext,
+    origin: Origin,
     auth: Authorized<can::ReadReviews>,
     query: web::Query<ReviewQuery>,
 ) -> Result<HttpResponse, AppError> {
-    list_reviews(state, context, auth.caller, query.into_inner(), None).await
+    list_reviews(state, origin, auth.caller, query.into_inner(), None).await
 }
 
 async fn list_reviews(
     state: web::Data<AppState>,
-    context: RequestContext,
+    origin: Origin,
     caller: Caller,
     query: ReviewQuery,
     detainee_id: Option<Uuid>,
@@ -289,7 +289,7 @@ async fn list_reviews(
             }
         })
         .await?;
-    record_views(&state, &caller, &page.items, &context);
+    record_views(&state, &caller, &page.items, &origin);
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -309,7 +309,7 @@ async fn list_reviews(
 #[get("/reviews/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
-    context: RequestContext,
+    origin: Origin,
     auth: Authorized<can::ReadReviews>,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
@@ -328,7 +328,7 @@ pub async fn get(
             }
         })
         .await?;
-    record_views(&state, &caller, std::slice::from_ref(&view), &context);
+    record_views(&state, &caller, std::slice::from_ref(&view), &origin);
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -338,16 +338,25 @@ struct Outcome {
     changes: Changes,
 }
 
-/// Run one workflow step in one transaction (see the module comment).
+/// What a step's own work is given: the transaction, the review to change,
+/// the file (locked) and who takes the step.
+struct StepContext<'a> {
+    conn: &'a mut DbConnection,
+    review: &'a mut Review,
+    file: &'a Detainee,
+    caller: &'a Caller,
+}
+
+/// Run one workflow step in one transaction (see the module comment):
+/// `workflow::may_take` decides whether the caller may take it, `apply`
+/// does the step's own work.
 async fn take_step(
     state: &AppState,
-    context: RequestContext,
+    origin: Origin,
     caller: Caller,
     review_id: Uuid,
     step: Step,
-    apply: impl FnOnce(&mut DbConnection, &mut Review, &Detainee, &Caller) -> Result<Outcome, AppError>
-        + Send
-        + 'static,
+    apply: impl FnOnce(StepContext<'_>) -> Result<Outcome, AppError> + Send + 'static,
 ) -> Result<ReviewView, AppError> {
     state
         .db
@@ -359,24 +368,28 @@ async fn take_step(
             let file = files::lock(conn, detainee_id, FileScope::All)?;
             db::lock_row(conn, "reviews", &review_id.to_string())?;
             let mut review = store::find(conn, review_id)?.ok_or(AppError::NotFound)?;
-            // Scope of the steps that are not a reviewer's: 404 outside it.
-            let visible = match step {
-                Step::Withdraw => caller.user.organization_id == file.organization_id,
-                Step::Consult => file.fields.major_crimes_accusation,
-                _ => true,
-            };
-            if !visible {
-                return Err(AppError::NotFound);
-            }
             let before = review.status;
-            review.status = workflow::next_state(before, step)?;
-            workflow::authorize(step, &caller, &review, file.organization_id)?;
-            let Outcome { action, changes } = apply(conn, &mut review, &file, &caller)?;
+            let user = &caller.user;
+            review.status = workflow::may_take(
+                step,
+                user.role,
+                Relation::of(user.id, user.organization_id, &review, file.organization_id),
+                Subject {
+                    state: before,
+                    major_crimes: file.fields.major_crimes_accusation,
+                },
+            )?;
+            let Outcome { action, changes } = apply(StepContext {
+                conn,
+                review: &mut review,
+                file: &file,
+                caller: &caller,
+            })?;
             review.updated_at = db::to_utc(db::now());
             store::update(conn, &review)?;
             // Every step is a write to the file: one more version, in SQL.
             let file_status = review.file_review_status(&file.fields.accusation());
-            let version = files::touch(conn, file.id, Some(file_status), caller.user.id)?;
+            let version = files::set_review_status(conn, file.id, file_status, caller.user.id)?;
             let changes = changes
                 .created("detainee_id", file.id.to_string())
                 .changed("status", before.as_str(), review.status.as_str())
@@ -392,7 +405,7 @@ async fn take_step(
                 action,
                 Some(review.id.to_string()),
                 changes,
-                &context,
+                &origin,
             )?;
             fresh_view(conn, &caller, review)
         })
@@ -416,18 +429,18 @@ async fn take_step(
 #[post("/reviews/{id}/claim")]
 pub async fn claim(
     state: web::Data<AppState>,
-    context: RequestContext,
+    origin: Origin,
     auth: Authorized<can::ActOnReview>,
     id: web::Path<Uuid>,
     _body: web::Json<ClaimReview>,
 ) -> Result<HttpResponse, AppError> {
     let view = take_step(
         &state,
-        context.clone(),
+        origin.clone(),
         auth.caller.clone(),
         id.into_inner(),
         Step::Claim,
-        |_, review, _, caller| {
+        |StepContext { review, caller, .. }| {
             review.reviewer_id = Some(caller.user.id);
             review.reviewer_organization_id = Some(caller.user.organization_id);
             review.claimed_at = Some(db::to_utc(db::now()));
@@ -443,7 +456,7 @@ pub async fn claim(
         },
     )
     .await?;
-    record_views(&state, &auth.caller, std::slice::from_ref(&view), &context);
+    record_views(&state, &auth.caller, std::slice::from_ref(&view), &origin);
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -469,7 +482,7 @@ pub async fn claim(
 #[post("/reviews/{id}/decision")]
 pub async fn decide(
     state: web::Data<AppState>,
-    context: RequestContext,
+    origin: Origin,
     auth: Authorized<can::ActOnReview>,
     id: web::Path<Uuid>,
     body: web::Json<DecideReview>,
@@ -484,7 +497,7 @@ pub async fn decide(
         MIN_RATIONALE_CHARS,
         MAX_NOTES_CHARS,
     )?;
-    let view = take_step(&state, context.clone(), auth.caller.clone(), id.into_inner(), Step::Decide, move |conn, review, file, _| {
+    let view = take_step(&state, origin.clone(), auth.caller.clone(), id.into_inner(), Step::Decide, move |StepContext { conn, review, file, .. }| {
         let major = file.fields.major_crimes_accusation;
         if major && decision == Decision::ClearedForRelease && store::consultations_of(conn, &[review.id])?.is_empty() {
             return Err(AppError::Conflict {
@@ -502,7 +515,7 @@ pub async fn decide(
         })
     })
     .await?;
-    record_views(&state, &auth.caller, std::slice::from_ref(&view), &context);
+    record_views(&state, &auth.caller, std::slice::from_ref(&view), &origin);
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -524,7 +537,7 @@ pub async fn decide(
 #[post("/reviews/{id}/confirm")]
 pub async fn confirm(
     state: web::Data<AppState>,
-    context: RequestContext,
+    origin: Origin,
     auth: Authorized<can::ActOnReview>,
     id: web::Path<Uuid>,
     body: web::Json<ConfirmReview>,
@@ -532,11 +545,11 @@ pub async fn confirm(
     let note = parse_notes("note", body.into_inner().note.as_deref(), MAX_NOTES_CHARS)?;
     let view = take_step(
         &state,
-        context.clone(),
+        origin.clone(),
         auth.caller.clone(),
         id.into_inner(),
         Step::Confirm,
-        move |_, review, _, caller| {
+        move |StepContext { review, caller, .. }| {
             review.confirmed_by = Some(caller.user.id);
             review.confirmation_note = note.clone();
             review.confirmed_at = Some(db::to_utc(db::now()));
@@ -549,7 +562,7 @@ pub async fn confirm(
         },
     )
     .await?;
-    record_views(&state, &auth.caller, std::slice::from_ref(&view), &context);
+    record_views(&state, &auth.caller, std::slice::from_ref(&view), &origin);
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -572,7 +585,7 @@ pub async fn confirm(
 #[post("/reviews/{id}/dispute")]
 pub async fn dispute(
     state: web::Data<AppState>,
-    context: RequestContext,
+    origin: Origin,
     auth: Authorized<can::ActOnReview>,
     id: web::Path<Uuid>,
     body: web::Json<DisputeReview>,
@@ -580,11 +593,11 @@ pub async fn dispute(
     let reason = parse_required_notes("reason", &body.into_inner().reason, MAX_NOTES_CHARS)?;
     let view = take_step(
         &state,
-        context.clone(),
+        origin.clone(),
         auth.caller.clone(),
         id.into_inner(),
         Step::Dispute,
-        move |_, review, _, caller| {
+        move |StepContext { review, caller, .. }| {
             let changes = Changes::new()
                 .created("disputed_by", caller.user.id.to_string())
                 .created("reason", reason)
@@ -604,7 +617,7 @@ pub async fn dispute(
         },
     )
     .await?;
-    record_views(&state, &auth.caller, std::slice::from_ref(&view), &context);
+    record_views(&state, &auth.caller, std::slice::from_ref(&view), &origin);
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -627,7 +640,7 @@ pub async fn dispute(
 #[post("/reviews/{id}/withdraw")]
 pub async fn withdraw(
     state: web::Data<AppState>,
-    context: RequestContext,
+    origin: Origin,
     auth: Authorized<can::RequestReview>,
     id: web::Path<Uuid>,
     body: web::Json<WithdrawReview>,
@@ -639,11 +652,11 @@ pub async fn withdraw(
     )?;
     let view = take_step(
         &state,
-        context.clone(),
+        origin.clone(),
         auth.caller.clone(),
         id.into_inner(),
         Step::Withdraw,
-        move |_, review, _, _| {
+        move |StepContext { review, .. }| {
             review.withdrawn_at = Some(db::to_utc(db::now()));
             Ok(Outcome {
                 action: AuditAction::ReviewWithdraw,
@@ -652,7 +665,7 @@ pub async fn withdraw(
         },
     )
     .await?;
-    record_views(&state, &auth.caller, std::slice::from_ref(&view), &context);
+    record_views(&state, &auth.caller, std::slice::from_ref(&view), &origin);
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -676,7 +689,7 @@ pub async fn withdraw(
 #[post("/reviews/{id}/consultations")]
 pub async fn consult(
     state: web::Data<AppState>,
-    context: RequestContext,
+    origin: Origin,
     auth: Authorized<can::Consult>,
     id: web::Path<Uuid>,
     body: web::Json<NewConsultation>,
@@ -700,11 +713,11 @@ pub async fn consult(
     let recorded = consultation.clone();
     let view = take_step(
         &state,
-        context.clone(),
+        origin.clone(),
         caller.clone(),
         review_id,
         Step::Consult,
-        move |conn, _, _, _| {
+        move |StepContext { conn, .. }| {
             store::insert_consultation(conn, &recorded)?;
             Ok(Outcome {
                 action: AuditAction::ReviewConsult,
@@ -716,7 +729,7 @@ pub async fn consult(
         },
     )
     .await?;
-    record_views(&state, &caller, std::slice::from_ref(&view), &context);
+    record_views(&state, &caller, std::slice::from_ref(&view), &origin);
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/reviews/{review_id}")))
         .json(consultation))

@@ -1,4 +1,4 @@
-//! Which reviews a caller may see (DESIGN.md, the `GET /reviews` row).
+//! Which reviews a caller may see (docs/review-workflow.md, "Who sees what").
 
 use uuid::Uuid;
 

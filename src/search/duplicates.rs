@@ -2,7 +2,6 @@
 //! of origin, sex and facility, each hit with its reasons.
 
 use super::names::{score, tokens, NameToken};
-use super::store::name_fields;
 use crate::detainees::Detainee;
 
 /// Below this, two files are not proposed as duplicates.
@@ -10,11 +9,13 @@ pub const MIN_DUPLICATE_SCORE: f64 = 0.6;
 
 /// How likely `other` is the same person as `file`, and why.
 pub fn likeness(file: &Detainee, other: &Detainee) -> (f64, Vec<String>) {
-    let ours: Vec<(&str, Vec<NameToken>)> = name_fields(file)
+    let ours: Vec<(&str, Vec<NameToken>)> = file
+        .names()
         .into_iter()
         .map(|(f, v)| (f, tokens(v)))
         .collect();
-    let theirs: Vec<(&str, Vec<NameToken>)> = name_fields(other)
+    let theirs: Vec<(&str, Vec<NameToken>)> = other
+        .names()
         .into_iter()
         .map(|(f, v)| (f, tokens(v)))
         .collect();

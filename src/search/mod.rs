@@ -1,4 +1,4 @@
-//! Name matching across spellings and scripts (DESIGN.md section 7), with no
+//! Name matching across spellings and scripts (docs/search.md), with no
 //! I/O of its own so that it can be tested and measured alone.
 //!
 //! A name becomes *tokens*, each with a *key*: a consonant skeleton shared
@@ -9,8 +9,10 @@
 //! `Abdelrahman`, `Abd al-Rahman`, `عبد الرحمن` → key `bdrhmn`). Matching is
 //! token by token, order-independent, and explains itself.
 
+pub mod common_keys;
 pub mod duplicates;
 pub mod eval;
+pub mod index;
 pub mod keys;
 pub mod name_table;
 pub mod names;

@@ -12,6 +12,7 @@ use super::keys::{query_keys, SCORED};
 use super::names::{best_field, tokens, TokenMatch, MIN_SCORE};
 use super::store;
 use crate::audit::access::AccessAction;
+use crate::audit::Origin;
 use crate::auth::{can, Authorized};
 use crate::detainees::model::{Category, DetaineeView};
 use crate::detainees::scope::FileScope;
@@ -20,7 +21,6 @@ use crate::detainees::{Detainee, DetaineeStatus, ReviewStatus};
 use crate::domain::{parse_text, MAX_NAME_CHARS};
 use crate::error::{AppError, Problem};
 use crate::state::AppState;
-use crate::telemetry::RequestContext;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -108,7 +108,7 @@ fn matched_on(field: &str, value: String, tokens: Vec<TokenMatch>) -> MatchedOn 
 #[post("/detainees/search")]
 pub async fn search(
     state: web::Data<AppState>,
-    context: RequestContext,
+    origin: Origin,
     auth: Authorized<can::ReadDetainees>,
     body: web::Json<SearchRequest>,
 ) -> Result<HttpResponse, AppError> {
@@ -179,9 +179,12 @@ pub async fn search(
         })
         .await?;
     let ids: Vec<Uuid> = hits.iter().map(|h| h.file.id).collect();
-    state
-        .access_log
-        .record(&auth.caller, AccessAction::DetaineeSearch, &ids, &context);
+    state.access_log.record(
+        &auth.caller.account(),
+        AccessAction::DetaineeSearch,
+        &ids,
+        &origin,
+    );
     Ok(HttpResponse::Ok().json(SearchResults { items: hits }))
 }
 
@@ -217,7 +220,7 @@ pub struct Duplicates {
 #[get("/detainees/{id}/duplicates")]
 pub async fn duplicates(
     state: web::Data<AppState>,
-    context: RequestContext,
+    origin: Origin,
     auth: Authorized<can::ReadDetainees>,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
@@ -229,7 +232,7 @@ pub async fn duplicates(
         .read(move |conn| {
             let file = files::find_in_scope(conn, id, scope)?.ok_or(AppError::NotFound)?;
             let mut keys: Vec<String> = Vec::new();
-            for (_, value) in store::name_fields(&file) {
+            for (_, value) in file.names() {
                 for key in query_keys(&tokens(value)) {
                     if !keys.contains(&key) {
                         keys.push(key);
@@ -264,8 +267,11 @@ pub async fn duplicates(
     hits.truncate(20);
     let mut seen: Vec<Uuid> = hits.iter().map(|h| h.file.id).collect();
     seen.push(id);
-    state
-        .access_log
-        .record(&auth.caller, AccessAction::DetaineeView, &seen, &context);
+    state.access_log.record(
+        &auth.caller.account(),
+        AccessAction::DetaineeView,
+        &seen,
+        &origin,
+    );
     Ok(HttpResponse::Ok().json(Duplicates { items: hits }))
 }

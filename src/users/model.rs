@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::audit::{Account, Actor};
 use crate::http::Versioned;
 use crate::organizations::OrganizationKind;
 use crate::text_enum;
@@ -20,7 +21,7 @@ text_enum! {
 }
 
 impl Role {
-    /// Which organisations may hold this role (DESIGN.md section 2).
+    /// Which organisations may hold this role (docs/api.md, "Roles and permissions").
     pub fn fits(self, kind: OrganizationKind) -> bool {
         match self {
             Role::Admin => kind == OrganizationKind::Administration,
@@ -60,6 +61,22 @@ pub struct User {
 impl Versioned for User {
     fn version(&self) -> i64 {
         self.version
+    }
+}
+
+impl From<&User> for Account {
+    fn from(user: &User) -> Self {
+        Account {
+            id: user.id,
+            username: user.username.clone(),
+            role: user.role.as_str(),
+        }
+    }
+}
+
+impl From<&User> for Actor {
+    fn from(user: &User) -> Self {
+        Account::from(user).into()
     }
 }
 

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::model::{NewUser, PasswordReset, Role, User, UserPatch};
 use super::store::{self, NewUserRecord, UserFilter};
+use crate::audit::Origin;
 use crate::audit::{self, AuditAction, Changes};
 use crate::auth::store as sessions;
 use crate::auth::{can, Authorized};
@@ -18,7 +19,6 @@ use crate::http::etag::ok_with_etag;
 use crate::http::{Cursor, IfMatch, Page};
 use crate::organizations::store as organizations;
 use crate::state::AppState;
-use crate::telemetry::RequestContext;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -51,7 +51,7 @@ pub struct UserQuery {
 #[post("/users")]
 pub async fn create(
     state: web::Data<AppState>,
-    context: RequestContext,
+    origin: Origin,
     auth: Authorized<can::ManageUsers>,
     body: web::Json<NewUser>,
 ) -> Result<HttpResponse, AppError> {
@@ -96,7 +96,7 @@ pub async fn create(
                     organization_id,
                     password_hash: &hash,
                 },
-                &context,
+                &origin,
             )
         })
         .await?;
@@ -187,7 +187,7 @@ pub async fn get(
 #[patch("/users/{id}")]
 pub async fn update(
     state: web::Data<AppState>,
-    context: RequestContext,
+    origin: Origin,
     auth: Authorized<can::ManageUsers>,
     id: web::Path<Uuid>,
     if_match: IfMatch,
@@ -258,7 +258,7 @@ pub async fn update(
                 AuditAction::UserUpdate,
                 Some(id.to_string()),
                 changes,
-                &context,
+                &origin,
             )?;
             Ok(next)
         })
@@ -284,7 +284,7 @@ pub async fn update(
 #[post("/users/{id}/password")]
 pub async fn reset_password(
     state: web::Data<AppState>,
-    context: RequestContext,
+    origin: Origin,
     auth: Authorized<can::ManageUsers>,
     id: web::Path<Uuid>,
     body: web::Json<PasswordReset>,
@@ -314,7 +314,7 @@ pub async fn reset_password(
                 AuditAction::UserPasswordReset,
                 Some(id.to_string()),
                 Changes::new().changed("sessions_ended", 0, ended as i64),
-                &context,
+                &origin,
             )?;
             Ok(())
         })

@@ -3,12 +3,12 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use super::model::{Role, User};
+use crate::audit::Origin;
 use crate::audit::{self, Actor, AuditAction, Changes};
 use crate::db::schema::users;
-use crate::db::{self, DbConnection};
+use crate::db::{self, DbConnection, WriteTx};
 use crate::domain::stored_uuid;
 use crate::error::AppError;
-use crate::telemetry::RequestContext;
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = users)]
@@ -51,10 +51,10 @@ pub struct NewUserRecord<'a> {
 
 /// Create an account and its `user.create` entry, in the caller's transaction.
 pub fn create(
-    conn: &mut DbConnection,
+    conn: &mut WriteTx<'_>,
     actor: &Actor,
     new: NewUserRecord<'_>,
-    context: &RequestContext,
+    origin: &Origin,
 ) -> Result<User, AppError> {
     let user = insert(conn, new)?;
     audit::append(
@@ -68,7 +68,7 @@ pub fn create(
             .created("role", user.role.as_str())
             .created("organization_id", user.organization_id.to_string())
             .created("active", true),
-        context,
+        origin,
     )?;
     Ok(user)
 }
