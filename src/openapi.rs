@@ -71,7 +71,7 @@ use crate::{
         search::routes::MatchedOn,
         search::routes::MatchedToken,
         search::routes::Duplicates,
-        detainees::merge::MergeRequest,
+        detainees::merge::routes::MergeRequest,
         search::routes::DuplicateHit,
         reviews::model::ReviewView,
         reviews::model::ReviewState,

@@ -3,6 +3,7 @@
 //! authenticated, authorised caller.
 
 pub mod caller;
+pub mod login;
 pub mod password;
 pub mod permissions;
 pub mod routes;

@@ -6,6 +6,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::login::{self as attempt, Verdict};
 use super::store;
 use super::throttle;
 use crate::audit::Origin;
@@ -116,6 +117,7 @@ pub async fn login(
     .map_err(|e| AppError::internal_msg(format!("the login task ended: {e}")))?
 }
 
+/// Admitted, checked, settled: `auth::login` holds the order.
 async fn attempt_login(
     state: &AppState,
     origin: Origin,
@@ -123,125 +125,20 @@ async fn attempt_login(
     who: throttle::Attempter,
     password: SecretString,
 ) -> Result<HttpResponse, AppError> {
-    let policy = state.throttle;
-    // Admitted first, then checked: guesses sent at once cannot all be checked.
-    let admitted = {
-        let (username, who) = (username.clone(), who.clone());
-        state
-            .db
-            .write(move |conn| match throttle::admit(conn, &policy, &who)? {
-                Ok(attempt) => Ok(Ok((
-                    attempt,
-                    crate::users::store::find_for_login(conn, &username)?,
-                ))),
-                Err(retry_after_secs) => Ok(Err(retry_after_secs)),
-            })
-            .await?
-    };
-    let (attempt, candidate) =
-        admitted.map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })?;
-
-    let (user, stored_hash) = match candidate {
-        Some((user, hash)) => (Some(user), Some(hash)),
-        None => (None, None),
-    };
-    let verified = match state.hasher.verify(password, stored_hash).await {
-        Ok(verified) => verified,
-        Err(err) => {
-            // Not checked (the hashing slots were busy): it does not count.
-            let abandoned = attempt.clone();
-            if let Err(cleanup) = state
-                .db
-                .write(move |conn| throttle::abandon(conn, &abandoned))
-                .await
-            {
-                tracing::warn!(error = ?cleanup, "an unchecked login attempt stays counted");
-            }
-            return Err(err);
+    let admitted = attempt::admit(state, &username, &who)
+        .await?
+        .map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })?;
+    match attempt::check(state, admitted, password).await? {
+        (attempt, Verdict::LoggedIn { user, rehashed }) => {
+            let (session_id, refresh_token) =
+                attempt::succeed(state, origin, attempt, who, user.clone(), rehashed).await?;
+            Ok(HttpResponse::Ok().json(token_pair(state, &user, session_id, refresh_token)?))
         }
-    };
-    let active_user = user.as_ref().filter(|u| u.active);
-
-    if let (true, Some(user)) = (verified.valid, active_user.cloned()) {
-        let ttl = state.refresh_token_ttl;
-        let session_user = user.clone();
-        let (session_id, refresh_token) = state
-            .db
-            .write(move |conn| {
-                let user = session_user;
-                let client_ip = origin.client_ip.as_deref();
-                throttle::succeed(conn, &attempt, &who)?;
-                let (session_id, secret) = store::create_session(conn, user.id, client_ip, ttl)?;
-                let mut changes = Changes::new().created("session_id", session_id.to_string());
-                if let Some(new_hash) = &verified.rehashed {
-                    crate::users::store::set_password_hash(conn, user.id, new_hash)?;
-                    changes = changes.changed("password_rehashed", false, true);
-                }
-                audit::append(
-                    conn,
-                    &Actor::from(&user),
-                    AuditAction::AuthLogin,
-                    Some(user.id.to_string()),
-                    changes,
-                    &origin,
-                )?;
-                Ok((session_id, secret))
-            })
-            .await?;
-        return Ok(HttpResponse::Ok().json(token_pair(state, &user, session_id, refresh_token)?));
+        (attempt, Verdict::Refused { user, reason }) => {
+            attempt::fail(state, origin, attempt, who, &username, user, reason).await?;
+            Err(AppError::BadCredentials)
+        }
     }
-
-    // Unknown user, wrong password or inactive account: one answer for all,
-    // but the audit log records which (for the auditor, not the caller). A
-    // name that matches no account is recorded only as a keyed fingerprint:
-    // people type passwords into the username field.
-    let reason = match (&user, verified.valid) {
-        (None, _) => "unknown_user",
-        (Some(_), false) => "wrong_password",
-        (Some(_), true) => "inactive_account",
-    };
-    let (actor, entity_id, typed) = match &user {
-        Some(user) => (Actor::from(user), Some(user.id.to_string()), None),
-        None => (
-            Actor::default(),
-            None,
-            Some(state.fingerprints.typed_username(&username)),
-        ),
-    };
-    state
-        .db
-        .write(move |conn| {
-            let locks = throttle::fail(conn, &policy, &attempt, &who)?;
-            let identify = |changes: Changes| match &typed {
-                Some(fingerprint) => changes.created("typed_username", fingerprint.clone()),
-                None => changes,
-            };
-            audit::append(
-                conn,
-                &actor,
-                AuditAction::AuthLoginFailed,
-                entity_id.clone(),
-                identify(Changes::new().created("reason", reason)),
-                &origin,
-            )?;
-            for scope in locks {
-                audit::append(
-                    conn,
-                    &actor,
-                    AuditAction::AuthLocked,
-                    entity_id.clone(),
-                    identify(
-                        Changes::new()
-                            .created("scope", scope.as_str())
-                            .created("window_seconds", policy.window.as_secs()),
-                    ),
-                    &origin,
-                )?;
-            }
-            Ok(())
-        })
-        .await?;
-    Err(AppError::BadCredentials)
 }
 
 /// Trade a refresh token for a new pair. Each refresh token works once;

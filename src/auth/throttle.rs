@@ -67,8 +67,9 @@ pub struct Attempter {
     pub client_ip: String,
 }
 
-/// An attempt admitted to have its password checked.
-#[derive(Debug, Clone)]
+/// An attempt admitted to have its password checked. Not `Clone`:
+/// `succeed`, `fail` and `abandon` consume it, so each is settled once.
+#[derive(Debug)]
 pub struct Attempt {
     id: String,
 }
@@ -267,7 +268,7 @@ fn count(
 pub fn fail(
     tx: &mut WriteTx<'_>,
     policy: &ThrottlePolicy,
-    attempt: &Attempt,
+    attempt: Attempt,
     who: &Attempter,
 ) -> Result<Vec<LockScope>, AppError> {
     lock_both(tx, who)?;
@@ -278,7 +279,7 @@ pub fn fail(
     if marked == 0 {
         // Only a check that outlasted the whole window finds its row pruned;
         // the failure still counts, from now.
-        insert(conn, attempt, who, FAILED)?;
+        insert(conn, &attempt, who, FAILED)?;
     }
     let since = window_start(policy)?;
     let mut started = Vec::new();
@@ -295,7 +296,7 @@ pub fn fail(
 /// username; they still count for the addresses they came from — and the
 /// attempt is gone. Other attempts still being checked keep counting. In
 /// the caller's write transaction.
-pub fn succeed(tx: &mut WriteTx<'_>, attempt: &Attempt, who: &Attempter) -> Result<(), AppError> {
+pub fn succeed(tx: &mut WriteTx<'_>, attempt: Attempt, who: &Attempter) -> Result<(), AppError> {
     lock(tx, who, Side::Username)?;
     let conn = tx.conn();
     diesel::update(
@@ -311,7 +312,7 @@ pub fn succeed(tx: &mut WriteTx<'_>, attempt: &Attempt, who: &Attempter) -> Resu
 
 /// The password could not be checked at all (the server was busy): the
 /// attempt does not count.
-pub fn abandon(conn: &mut DbConnection, attempt: &Attempt) -> Result<(), AppError> {
+pub fn abandon(conn: &mut DbConnection, attempt: Attempt) -> Result<(), AppError> {
     diesel::delete(login_attempts::table.find(&attempt.id)).execute(conn)?;
     Ok(())
 }

@@ -267,75 +267,91 @@ pub fn words(name: &str) -> Vec<String> {
 /// The words of a name, normalised, with articles and `عبد` compounds joined.
 pub fn tokens(name: &str) -> Vec<NameToken> {
     let words = words(name);
-    let mut out: Vec<NameToken> = Vec::new();
-    let mut i = 0;
-    while i < words.len() {
-        let word = words[i].as_str();
-        // A standalone article belongs to the next word: "el Hasan", "al
-        // Rahman"; not to one without a key (digits, a lone hamza).
-        let with_article = matches!(word, "al" | "el" | "ال")
-            .then(|| words.get(i + 1))
-            .flatten()
-            .map(|next| (next, key_of(next)))
-            .filter(|(_, key)| !key.is_empty());
-        if let Some((next, key)) = with_article {
-            out.push(NameToken {
-                text: format!("{word} {next}"),
-                key,
-                article: true,
-                name: known_name(next),
-            });
-            i += 2;
-            continue;
-        }
-        // `عبد` compounds: "Abd al-Rahman", "Abdul Rahman", "عبد الرحمن".
-        // With the article too, in family names: "العبد الله", "Al-Abd Allah".
-        if is_abd(strip_article(word).1) && i + 1 < words.len() {
-            let next = &words[i + 1];
-            let (_, rest) = strip_article(next);
-            let rest = if matches!(rest, "al" | "el") && i + 2 < words.len() {
-                i += 1;
-                words[i + 1].as_str()
-            } else {
-                rest
-            };
-            out.push(NameToken {
-                text: format!("{word} {next}"),
-                key: format!("bd{}", key_of(rest)),
-                article: false,
-                name: None,
-            });
-            i += 2;
-            continue;
-        }
-        // Written together: "Abdelrahman", "Abdulrahman".
-        if let Some(rest) = ["abdel", "abdul", "abdal", "abd"]
-            .iter()
-            .find_map(|p| word.strip_prefix(p).filter(|r| r.chars().count() >= 3))
-        {
-            let (_, rest) = strip_article(rest);
-            out.push(NameToken {
-                text: word.to_owned(),
-                key: format!("bd{}", key_of(rest)),
-                article: false,
-                name: None,
-            });
-            i += 1;
-            continue;
-        }
-        let (article, rest) = strip_article(word);
-        let key = key_of(rest);
-        if !key.is_empty() {
-            out.push(NameToken {
-                text: word.to_owned(),
-                key,
-                article,
-                name: known_name(rest),
-            });
-        }
-        i += 1;
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < words.len() {
+        let rest = &words[at..];
+        let (token, used) = article_and_word(rest)
+            .or_else(|| abd_compound(rest))
+            .or_else(|| abd_written_together(&rest[0]))
+            .map_or_else(|| (plain_word(&rest[0]), 1), |(t, used)| (Some(t), used));
+        out.extend(token);
+        at += used;
     }
     out
+}
+
+/// A standalone article belongs to the next word: "el Hasan", "al Rahman";
+/// not to one without a key (digits, a lone hamza). Two words.
+fn article_and_word(words: &[String]) -> Option<(NameToken, usize)> {
+    let [word, next, ..] = words else {
+        return None;
+    };
+    if !matches!(word.as_str(), "al" | "el" | "ال") {
+        return None;
+    }
+    let key = key_of(next);
+    (!key.is_empty()).then(|| {
+        let token = NameToken {
+            text: format!("{word} {next}"),
+            key,
+            article: true,
+            name: known_name(next),
+        };
+        (token, 2)
+    })
+}
+
+/// `عبد` compounds: "Abd al-Rahman", "Abdul Rahman", "عبد الرحمن"; with
+/// the article too, in family names: "العبد الله", "Al-Abd Allah". Two
+/// words, or three when the article stands alone ("Abd al Rahman").
+fn abd_compound(words: &[String]) -> Option<(NameToken, usize)> {
+    let [word, next, after @ ..] = words else {
+        return None;
+    };
+    if !is_abd(strip_article(word).1) {
+        return None;
+    }
+    let (_, rest) = strip_article(next);
+    let (rest, used) = match after.first() {
+        Some(third) if matches!(rest, "al" | "el") => (third.as_str(), 3),
+        _ => (rest, 2),
+    };
+    let token = NameToken {
+        text: format!("{word} {next}"),
+        key: format!("bd{}", key_of(rest)),
+        article: false,
+        name: None,
+    };
+    Some((token, used))
+}
+
+/// Written together: "Abdelrahman", "Abdulrahman". One word.
+fn abd_written_together(word: &str) -> Option<(NameToken, usize)> {
+    let rest = ["abdel", "abdul", "abdal", "abd"]
+        .iter()
+        .find_map(|p| word.strip_prefix(p).filter(|r| r.chars().count() >= 3))?;
+    let (_, rest) = strip_article(rest);
+    let token = NameToken {
+        text: word.to_owned(),
+        key: format!("bd{}", key_of(rest)),
+        article: false,
+        name: None,
+    };
+    Some((token, 1))
+}
+
+/// Any other word, its article (`al-`, `ال`) noted; none when nothing of it
+/// has a key.
+fn plain_word(word: &str) -> Option<NameToken> {
+    let (article, rest) = strip_article(word);
+    let key = key_of(rest);
+    (!key.is_empty()).then(|| NameToken {
+        text: word.to_owned(),
+        key,
+        article,
+        name: known_name(rest),
+    })
 }
 
 /// One query token and the record token it matched.
@@ -355,6 +371,17 @@ pub struct ScoredMatch {
 
 /// Below this, a file is not a plausible answer to a query.
 pub const MIN_SCORE: f64 = 0.45;
+
+/// How a score weighs its parts (`score`): how much of the query matched
+/// counts most; how much of the record matched, a little (a father's name
+/// present in one and not the other costs at most this share).
+const QUERY_COVERAGE_WEIGHT: f64 = 0.85;
+const RECORD_COVERAGE_WEIGHT: f64 = 0.15;
+
+/// Parts matched in another order than the query's (a family name first on
+/// a list) still match, but not as surely: "Ahmad Mohammed X" and
+/// "Mohammed Ahmad X" can be two different people, father and son.
+const OUT_OF_ORDER: f64 = 0.88;
 
 /// The best-matching name field of a file: `(field, value, match)`.
 pub fn best_field(
@@ -438,13 +465,11 @@ pub fn score(query: &[NameToken], record: &[NameToken]) -> ScoredMatch {
     }
     let query_coverage = total / query.len() as f64;
     let record_coverage = matched.len() as f64 / record.len() as f64;
-    // Parts in another order still match (a family name first on a list),
-    // but not as surely: "Ahmad Mohammed X" and "Mohammed Ahmad X" can be
-    // two different people, father and son.
     let in_order = order.windows(2).all(|w| w[0] < w[1]);
-    let order_factor = if in_order { 1.0 } else { 0.88 };
+    let order_factor = if in_order { 1.0 } else { OUT_OF_ORDER };
+    let coverage = QUERY_COVERAGE_WEIGHT + RECORD_COVERAGE_WEIGHT * record_coverage;
     ScoredMatch {
-        score: (query_coverage * (0.85 + 0.15 * record_coverage) * order_factor).clamp(0.0, 1.0),
+        score: (query_coverage * coverage * order_factor).clamp(0.0, 1.0),
         matched,
     }
 }
