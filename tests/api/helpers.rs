@@ -415,6 +415,17 @@ impl TestApp {
             .expect("request")
     }
 
+    /// `DELETE` (an archive) with `If-Match`.
+    pub async fn delete(&self, path: &str, token: &str, if_match: &str) -> Response {
+        self.client
+            .delete(self.url(path))
+            .bearer_auth(token)
+            .header("If-Match", if_match)
+            .send()
+            .await
+            .expect("request")
+    }
+
     pub async fn login(&self, username: &str, password: &str) -> Response {
         self.request(
             Method::POST,
@@ -519,6 +530,84 @@ impl TestApp {
             }
         }
     }
+}
+
+// ------------------------------------------------------------------------
+// Case data set up as a scenario would: facilities, files, custody, reviews.
+
+/// The `id` of a created resource.
+pub fn id_of(value: &Value) -> String {
+    value["id"].as_str().expect("an id").to_owned()
+}
+
+/// A facility with every member set.
+pub fn sednaya() -> Value {
+    json!({
+        "name": "Sednaya Military Prison",
+        "name_ar": "سجن صيدنايا العسكري",
+        "kind": "military_prison",
+        "governorate": "Rif Dimashq",
+        "location": "Sednaya",
+        "latitude": 33.6649,
+        "longitude": 36.3313,
+        "controlling_authority": "Military Police",
+        "status": "liberated",
+        "notes": "Opened on 8 December 2024.\nThe 'red building' and the 'white building'."
+    })
+}
+
+/// A new facility (`sednaya()`), created by `token` (a caseworker); its id.
+pub async fn new_facility(app: &TestApp, token: &str) -> String {
+    let res = app.post("/api/v1/facilities", token, &sednaya()).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    id_of(&res.json().await.unwrap())
+}
+
+/// A new detainee file of `token`'s organisation, as created.
+pub async fn new_file(app: &TestApp, token: &str, body: &Value) -> Value {
+    let res = app.post("/api/v1/detainees", token, body).await;
+    assert_eq!(res.status(), StatusCode::CREATED, "{:?}", res.text().await);
+    res.json().await.unwrap()
+}
+
+/// A file with every member set, confidential source notes included.
+pub fn full_file(facility: &str) -> Value {
+    json!({
+        "full_name": "Mohammed Abdulrahman Al-Hassan",
+        "name_ar": "مُحَمَّد عبد الرحمن الحسن",
+        "aliases": ["Abu Ahmad", "أبو أحمد"],
+        "sex": "male",
+        "birth_date": "1987",
+        "place_of_origin": "Douma",
+        "status": "disappeared",
+        "category": "political",
+        "major_crimes_accusation": false,
+        "accusation_summary": null,
+        "facility_id": facility,
+        "detained_on": "2013-04",
+        "last_seen_on": "2014-11-02",
+        "released_on": null,
+        "notes": "Arrested at a checkpoint in Harasta.\nFamily informed in 2014.",
+        "source_notes": "Testimony of a former cellmate (interview 12 January 2025)."
+    })
+}
+
+/// A file as `token` reads it (`GET /detainees/{id}`), whatever the status.
+pub async fn file_of(app: &TestApp, token: &str, file: &str) -> Value {
+    app.get(&format!("/api/v1/detainees/{file}"), token)
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
+/// A new custody record of `file`; the record.
+pub async fn new_custody(app: &TestApp, token: &str, file: &str, body: &Value) -> Value {
+    let res = app
+        .post(&format!("/api/v1/detainees/{file}/custody"), token, body)
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED, "{:?}", res.text().await);
+    res.json().await.unwrap()
 }
 
 /// Assert a problem+json response with this status and code; returns the body.

@@ -29,7 +29,6 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::watch;
 
-use crate::detainees::new_facility;
 use crate::helpers::*;
 use crate::scenarios;
 

@@ -3,7 +3,6 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::detainees::{full_file, new_facility, new_file};
 use crate::helpers::*;
 use crate::scenarios;
 
@@ -95,7 +94,7 @@ async fn the_file_permission_table_holds(engine: Engine) {
         &json!({"full_name": "Hala Yusuf Haddad"}),
     )
     .await;
-    let id = file["id"].as_str().unwrap().to_owned();
+    let id = id_of(&file);
     //                         list  get  create patch delete restore custody history
     let table: Vec<(&str, [u16; 8])> = vec![
         ("admin", [403, 403, 403, 403, 403, 403, 403, 403]),
@@ -130,13 +129,8 @@ async fn the_file_permission_table_holds(engine: Engine) {
             .await
             .status()
             .as_u16(),
-            app.client
-                .delete(app.url(&format!("/api/v1/detainees/{id}")))
-                .bearer_auth(t)
-                .header("If-Match", "\"1\"")
-                .send()
+            app.delete(&format!("/api/v1/detainees/{id}"), t, "\"1\"")
                 .await
-                .unwrap()
                 .status()
                 .as_u16(),
             app.request(
@@ -244,32 +238,29 @@ async fn custody_history_is_recorded_and_checked(engine: Engine) {
         &json!({"full_name": "Bassel Mahmoud Kurdi"}),
     )
     .await;
-    let custody = format!("/api/v1/detainees/{}/custody", file["id"].as_str().unwrap());
+    let id = id_of(&file);
+    let custody = format!("/api/v1/detainees/{id}/custody");
 
-    let res = app.post(&custody, &caseworker.token, &json!({"facility_id": branch, "from": "2012-06", "to": "2013", "note": "Held in a group cell."})).await;
-    assert_eq!(res.status(), StatusCode::CREATED);
-    let first: Value = res.json().await.unwrap();
+    let first = new_custody(&app, &caseworker.token, &id, &json!({"facility_id": branch, "from": "2012-06", "to": "2013", "note": "Held in a group cell."})).await;
     assert_eq!(
         (first["from"].clone(), first["to"].clone()),
         (json!("2012-06"), json!("2013"))
     );
-    let res = app
-        .post(
-            &custody,
-            &caseworker.token,
-            &json!({"facility_id": sednaya, "from": "2013-02-11"}),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::CREATED);
+    new_custody(
+        &app,
+        &caseworker.token,
+        &id,
+        &json!({"facility_id": sednaya, "from": "2013-02-11"}),
+    )
+    .await;
     // Same year at different precision is not "after".
-    let res = app
-        .post(
-            &custody,
-            &caseworker.token,
-            &json!({"facility_id": sednaya, "from": "2013-05", "to": "2013"}),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::CREATED);
+    new_custody(
+        &app,
+        &caseworker.token,
+        &id,
+        &json!({"facility_id": sednaya, "from": "2013-05", "to": "2013"}),
+    )
+    .await;
 
     for (body, status, code) in [
         (
@@ -346,20 +337,15 @@ async fn history_shows_each_change_old_to_new_oldest_first(engine: Engine) {
         &json!({"status": "disappeared", "last_seen_on": "2016-03"}),
     )
     .await;
-    app.post(
-        &format!("{path}/custody"),
+    new_custody(
+        &app,
         &caseworker.token,
+        id,
         &json!({"facility_id": facility, "from": "2014"}),
     )
     .await;
-    app.client
-        .delete(app.url(&path))
-        .bearer_auth(&caseworker.token)
-        // A custody record is a write to the file: version 3 now.
-        .header("If-Match", "\"3\"")
-        .send()
-        .await
-        .unwrap();
+    // A custody record is a write to the file: version 3 now.
+    app.delete(&path, &caseworker.token, "\"3\"").await;
     app.request(
         Method::POST,
         &format!("{path}/restore"),
@@ -430,7 +416,7 @@ async fn every_read_of_a_file_is_in_the_access_log(engine: Engine) {
             &json!({"full_name": format!("Salma {n}")}),
         )
         .await;
-        ids.push(file["id"].as_str().unwrap().to_owned());
+        ids.push(id_of(&file));
     }
     let one = &ids[0];
     app.get(&format!("/api/v1/detainees/{one}"), &caseworker.token)

@@ -3,7 +3,6 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::detainees::new_file;
 use crate::helpers::*;
 use crate::scenarios;
 
@@ -81,14 +80,6 @@ pub async fn step_ok(app: &TestApp, token: &str, review: &str, action: &str, bod
         res.text().await
     );
     res.json().await.unwrap()
-}
-
-pub async fn file_of(app: &TestApp, token: &str, file: &str) -> Value {
-    app.get(&format!("/api/v1/detainees/{file}"), token)
-        .await
-        .json()
-        .await
-        .unwrap()
 }
 
 /// The release gate is shut for this file: marking it released is refused.
@@ -927,14 +918,7 @@ async fn a_withdrawn_review_brings_back_no_clearance_after_a_change_of_accusatio
             .unwrap()
             .to_owned();
         // Under review, the file can be neither archived …
-        let res = app
-            .client
-            .delete(app.url(&path))
-            .bearer_auth(&c.owner.token)
-            .header("If-Match", "*")
-            .send()
-            .await
-            .unwrap();
+        let res = app.delete(&path, &c.owner.token, "*").await;
         assert_problem(res, 409, "conflict").await;
         // … nor taken out of its accusation's reach by an edit and a withdrawal.
         let res = app.patch(&path, &c.owner.token, "*", &change).await;
