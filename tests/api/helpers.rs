@@ -610,6 +610,131 @@ pub async fn new_custody(app: &TestApp, token: &str, file: &str, body: &Value) -
     res.json().await.unwrap()
 }
 
+/// A rationale long enough for a decision.
+pub const RATIONALE: &str =
+    "Witnesses place him in Douma throughout; no evidence of the accusation.";
+
+/// Everyone a review involves, each in an organisation of their own but
+/// for `reviewer` and `colleague`.
+pub struct Cast {
+    pub owner: TestUser,
+    pub stranger: TestUser,
+    /// Two reviewers of one independent organisation, one of another.
+    pub reviewer: TestUser,
+    pub colleague: TestUser,
+    pub second: TestUser,
+    pub family: TestUser,
+    pub auditor: TestUser,
+}
+
+pub async fn cast(app: &TestApp) -> Cast {
+    let admin = app.admin_token().await;
+    let board = app.create_organization(&admin, "independent_review").await;
+    let reviewer = app.user_in(&admin, &board, "reviewer").await;
+    let colleague = app.user_in(&admin, &board, "reviewer").await;
+    Cast {
+        owner: app.user_with_role("caseworker").await,
+        stranger: app.user_with_role("caseworker").await,
+        reviewer,
+        colleague,
+        second: app.user_with_role("reviewer").await,
+        family: app.user_with_role("family_representative").await,
+        auditor: app.user_with_role("auditor").await,
+    }
+}
+
+/// A file to review: political, or accused of major crimes; with notes and
+/// confidential source notes.
+pub fn file_body(major: bool) -> Value {
+    json!({
+        "full_name": if major { "Tareq Samer Haddad" } else { "Anas Firas Al-Ali" },
+        "status": "detained",
+        "category": if major { "criminal_accusation" } else { "political" },
+        "major_crimes_accusation": major,
+        "accusation_summary": if major { json!("Accused of taking part in killings at a checkpoint in 2013.") } else { json!(null) },
+        "notes": "Family visits stopped in 2014.",
+        "source_notes": "Informant K., interviewed 2025-02-03."
+    })
+}
+
+/// Open a review of `file` (201); the review.
+pub async fn open(app: &TestApp, token: &str, file: &str) -> Value {
+    let res = app
+        .post(
+            &format!("/api/v1/detainees/{file}/reviews"),
+            token,
+            &json!({"reason": "The prison was opened."}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED, "{:?}", res.text().await);
+    res.json().await.unwrap()
+}
+
+/// Take a review step (`claim`, `decision`, …); the answer, whatever it is.
+pub async fn step(
+    app: &TestApp,
+    token: &str,
+    review: &str,
+    action: &str,
+    body: Value,
+) -> reqwest::Response {
+    app.post(&format!("/api/v1/reviews/{review}/{action}"), token, &body)
+        .await
+}
+
+/// Take a review step that must succeed; the review after it.
+pub async fn step_ok(app: &TestApp, token: &str, review: &str, action: &str, body: Value) -> Value {
+    let res = step(app, token, review, action, body).await;
+    assert!(
+        res.status().is_success(),
+        "{action}: {} {:?}",
+        res.status(),
+        res.text().await
+    );
+    res.json().await.unwrap()
+}
+
+/// The release gate is shut for this file: marking it released is refused.
+pub async fn assert_release_refused(app: &TestApp, token: &str, file: &str) {
+    let path = format!("/api/v1/detainees/{file}");
+    let res = app
+        .patch(&path, token, "*", &json!({"status": "released"}))
+        .await;
+    assert_problem(res, 409, "review_required").await;
+}
+
+/// A new political file of the owner's, cleared for release by the
+/// reviewer; its id.
+pub async fn cleared_file(app: &TestApp, c: &Cast) -> String {
+    decided_file(app, c, "cleared_for_release").await
+}
+
+/// A new political file of the owner's, reviewed to `decision`; its id.
+pub async fn decided_file(app: &TestApp, c: &Cast, decision: &str) -> String {
+    let id = id_of(&new_file(app, &c.owner.token, &file_body(false)).await);
+    let rid = id_of(&open(app, &c.owner.token, &id).await);
+    claim_and_decide(app, &c.reviewer.token, &rid, decision).await;
+    assert_eq!(
+        file_of(app, &c.owner.token, &id).await["review_status"],
+        decision
+    );
+    id
+}
+
+/// Claim a review and decide it (`cleared_for_release` or
+/// `release_withheld`, with `RATIONALE`); the review after the decision.
+pub async fn claim_and_decide(app: &TestApp, token: &str, review: &str, decision: &str) -> Value {
+    step_ok(app, token, review, "claim", json!({})).await;
+    step_ok(
+        app,
+        token,
+        review,
+        "decision",
+        json!({"decision": decision, "rationale": RATIONALE}),
+    )
+    .await
+}
+
 /// Assert a problem+json response with this status and code; returns the body.
 pub async fn assert_problem(res: Response, status: u16, code: &str) -> Value {
     assert_eq!(

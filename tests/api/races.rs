@@ -9,9 +9,6 @@ use std::collections::HashSet;
 use serde_json::{json, Value};
 
 use crate::helpers::*;
-use crate::reviews::{
-    assert_release_refused, cast, cleared_file, file_body, open, step, step_ok, RATIONALE,
-};
 use crate::scenarios;
 
 const ROUNDS: usize = 12;

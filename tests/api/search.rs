@@ -505,7 +505,6 @@ async fn duplicates_are_merged_and_a_merge_can_be_undone(engine: Engine) {
 /// clearance does not survive the merge. What the two would make together
 /// but break a rule is refused, and neither file changes.
 async fn a_merge_keeps_the_graver_accusation_and_every_rule(engine: Engine) {
-    use crate::reviews::{assert_release_refused, cast, cleared_file, decided_file};
     let app = spawn_app(engine).await;
     let c = cast(&app).await;
     let owner = &c.owner.token;
