@@ -528,6 +528,14 @@ impl TestApp {
         }
     }
 
+    /// The OpenAPI document the server serves (`GET /openapi.json`).
+    pub async fn openapi(&self) -> Value {
+        let res = self.client.get(self.url("/openapi.json")).send().await;
+        let res = res.expect("request");
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json().await.expect("json")
+    }
+
     /// The server's own verification of the chain (`GET /audit/verify`).
     pub async fn verify_report(&self, auditor: &str) -> Value {
         let res = self.get("/api/v1/audit/verify", auditor).await;

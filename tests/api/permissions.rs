@@ -244,15 +244,7 @@ async fn the_table_covers_every_action_and_route(engine: Engine) {
 
     // The server: every operation under /api/v1 has a row.
     let app = spawn_app(engine).await;
-    let document: Value = app
-        .client
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let document = app.openapi().await;
     let mut served = BTreeSet::new();
     for (path, item) in document["paths"].as_object().unwrap() {
         let Some(path) = path.strip_prefix("/api/v1") else {
