@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::detainees::new_facility;
 use crate::helpers::*;
 use crate::scenarios;
 

@@ -5,45 +5,8 @@ use std::collections::HashSet;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::facilities::sednaya;
 use crate::helpers::*;
 use crate::scenarios;
-
-pub async fn new_facility(app: &TestApp, token: &str) -> String {
-    let res = app.post("/api/v1/facilities", token, &sednaya()).await;
-    assert_eq!(res.status(), StatusCode::CREATED);
-    res.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-pub async fn new_file(app: &TestApp, token: &str, body: &Value) -> Value {
-    let res = app.post("/api/v1/detainees", token, body).await;
-    assert_eq!(res.status(), StatusCode::CREATED, "{:?}", res.text().await);
-    res.json().await.unwrap()
-}
-
-pub fn full_file(facility: &str) -> Value {
-    json!({
-        "full_name": "Mohammed Abdulrahman Al-Hassan",
-        "name_ar": "مُحَمَّد عبد الرحمن الحسن",
-        "aliases": ["Abu Ahmad", "أبو أحمد"],
-        "sex": "male",
-        "birth_date": "1987",
-        "place_of_origin": "Douma",
-        "status": "disappeared",
-        "category": "political",
-        "major_crimes_accusation": false,
-        "accusation_summary": null,
-        "facility_id": facility,
-        "detained_on": "2013-04",
-        "last_seen_on": "2014-11-02",
-        "released_on": null,
-        "notes": "Arrested at a checkpoint in Harasta.\nFamily informed in 2014.",
-        "source_notes": "Testimony of a former cellmate (interview 12 January 2025)."
-    })
-}
 
 async fn files_keep_every_field_exactly(engine: Engine) {
     let app = spawn_app(engine).await;
@@ -275,7 +238,8 @@ async fn server_owned_fields_cannot_be_sent(engine: Engine) {
         &json!({"full_name": "Khaled Omar Qassem"}),
     )
     .await;
-    let path = format!("/api/v1/detainees/{}", file["id"].as_str().unwrap());
+    let id = id_of(&file);
+    let path = format!("/api/v1/detainees/{id}");
     let other_org = app
         .create_organization(&app.admin_token().await, "documentation")
         .await;
@@ -304,12 +268,7 @@ async fn server_owned_fields_cannot_be_sent(engine: Engine) {
         )
         .await;
     }
-    let after: Value = app
-        .get(&path, &caseworker.token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let after = file_of(&app, &caseworker.token, &id).await;
     assert_eq!(after["version"], 1);
     assert_eq!(
         after["organization_id"],
@@ -326,7 +285,8 @@ async fn patch_needs_if_match_and_the_loser_of_a_race_gets_412(engine: Engine) {
         &json!({"full_name": "Omar Khaled Darwish"}),
     )
     .await;
-    let path = format!("/api/v1/detainees/{}", file["id"].as_str().unwrap());
+    let id = id_of(&file);
+    let path = format!("/api/v1/detainees/{id}");
     let patch = json!({"status": "deceased", "last_seen_on": "2015"});
     let res = app
         .request(
@@ -379,12 +339,7 @@ async fn patch_needs_if_match_and_the_loser_of_a_race_gets_412(engine: Engine) {
     } else {
         "edit B"
     };
-    let body: Value = app
-        .get(&path, &caseworker.token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let body = file_of(&app, &caseworker.token, &id).await;
     assert_eq!(body["notes"], winner);
     assert_eq!(body["version"], 4);
 
@@ -438,22 +393,10 @@ async fn archive_hides_and_restore_brings_back(engine: Engine) {
         .await
         .unwrap();
     assert_problem(res, 428, "precondition_required").await;
-    let res = app
-        .client
-        .delete(app.url(&path))
-        .bearer_auth(&caseworker.token)
-        .header("If-Match", "\"1\"")
-        .send()
-        .await
-        .unwrap();
+    let res = app.delete(&path, &caseworker.token, "\"1\"").await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
 
-    let archived: Value = app
-        .get(&path, &caseworker.token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let archived = file_of(&app, &caseworker.token, id).await;
     assert!(archived["archived_at"].is_string());
     assert_eq!(archived["version"], 2);
     assert!(listed("").await.is_empty());
@@ -465,14 +408,7 @@ async fn archive_hides_and_restore_brings_back(engine: Engine) {
         "conflict",
     )
     .await;
-    let again = app
-        .client
-        .delete(app.url(&path))
-        .bearer_auth(&caseworker.token)
-        .header("If-Match", "\"2\"")
-        .send()
-        .await
-        .unwrap();
+    let again = app.delete(&path, &caseworker.token, "\"2\"").await;
     assert_problem(again, 409, "conflict").await;
 
     let res = app
@@ -529,7 +465,7 @@ async fn lists_filter_and_visit_every_file_once_while_files_are_added(engine: En
             body["facility_id"] = json!(facility);
         }
         let file = new_file(&app, &caseworker.token, &body).await;
-        expected.insert(file["id"].as_str().unwrap().to_owned());
+        expected.insert(id_of(&file));
     }
     let mut seen = Vec::new();
     let mut path = "/api/v1/detainees?limit=37".to_owned();

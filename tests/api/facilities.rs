@@ -6,21 +6,6 @@ use serde_json::{json, Value};
 use crate::helpers::*;
 use crate::scenarios;
 
-pub fn sednaya() -> Value {
-    json!({
-        "name": "Sednaya Military Prison",
-        "name_ar": "سجن صيدنايا العسكري",
-        "kind": "military_prison",
-        "governorate": "Rif Dimashq",
-        "location": "Sednaya",
-        "latitude": 33.6649,
-        "longitude": 36.3313,
-        "controlling_authority": "Military Police",
-        "status": "liberated",
-        "notes": "Opened on 8 December 2024.\nThe 'red building' and the 'white building'."
-    })
-}
-
 async fn facilities_are_created_read_listed_and_updated(engine: Engine) {
     let app = spawn_app(engine).await;
     let caseworker = app.user_with_role("caseworker").await;

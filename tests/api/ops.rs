@@ -1,7 +1,6 @@
 //! Health, readiness, metrics and the OpenAPI document.
 
 use reqwest::StatusCode;
-use serde_json::Value;
 
 use crate::helpers::*;
 use crate::scenarios;
@@ -48,15 +47,7 @@ async fn metrics_count_requests_by_route_and_status(engine: Engine) {
 /// ones are 404. Every error response is problem+json.
 async fn the_openapi_document_lists_every_route(engine: Engine) {
     let app = spawn_app(engine).await;
-    let doc: Value = app
-        .client
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = app.openapi().await;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     assert_eq!(
         doc["components"]["securitySchemes"]["bearer"]["scheme"],

@@ -13,12 +13,17 @@
 //! hangs: only sijill's own bounds end a wait then). A third, *reset*, closes
 //! every established connection and accepts new ones at once, as a restart
 //! of PostgreSQL does.
+//!
+//! `/readyz` on its own: 503 `unavailable` while the database is gone, on
+//! PostgreSQL through the proxy, on SQLite with the database file's
+//! contents destroyed in place (a known bug there: see `SQLITE_READYZ_BUG`).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sijill::db::{
     CHECKOUT_TIMEOUT, CHECKOUT_TIMEOUT_WHEN_UNREACHABLE, READINESS_TIMEOUT, STALL_TIMEOUT,
@@ -29,7 +34,6 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::watch;
 
-use crate::detainees::new_facility;
 use crate::helpers::*;
 use crate::scenarios;
 
@@ -714,9 +718,115 @@ async fn a_restarted_database_fails_only_the_requests_in_flight(engine: Engine) 
     assert_nothing_acknowledged_is_lost(&app, &caseworker, &auditor, &outcomes).await;
 }
 
+/// `/readyz` is ready, with its body.
+async fn assert_ready(app: &TestApp) {
+    let res = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.json::<Value>().await.unwrap(),
+        json!({"status": "ready"})
+    );
+}
+
+/// `/readyz` is the whole problem document of `unavailable`, within
+/// READINESS_TIMEOUT, asked without a token; `/healthz` is alive all the same.
+async fn assert_not_ready(app: &TestApp) {
+    let started = Instant::now();
+    let res = app
+        .client
+        .get(app.url("/readyz"))
+        .timeout(Duration::from_secs(60))
+        .send()
+        .await
+        .unwrap();
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed <= READINESS_TIMEOUT + SLACK,
+        "/readyz answered after {elapsed:?}"
+    );
+    let headers = res.headers().clone();
+    let problem = assert_problem(res, 503, "unavailable").await;
+    assert_eq!(headers["retry-after"], "1");
+    assert_eq!(headers["cache-control"], "no-store");
+    assert_eq!(
+        problem,
+        json!({
+            "type": "urn:sijill:problem:unavailable",
+            "title": "Service Unavailable",
+            "status": 503,
+            "detail": "the service is temporarily unavailable",
+            "code": "unavailable",
+        })
+    );
+    let alive = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(alive.status(), StatusCode::OK);
+}
+
+/// On SQLite a database whose file cannot be read any more is still "ready".
+const SQLITE_READYZ_BUG: &str = "on SQLite, /readyz pings with `SELECT 1`, which reads \
+    nothing of the database file (src/db/mod.rs, Database::ping): with the database's \
+    files overwritten, every request that needs the database fails (500 internal_error, \
+    \"file is not a database\") while /readyz answers 200 ready";
+
+/// `/readyz` while the database is gone: 503 `unavailable` within its bound,
+/// and ready again once the database is back. On PostgreSQL the proxy
+/// refuses, then black-holes. On SQLite the database is a file the server
+/// holds open: removing it changes nothing the server sees (it serves on,
+/// into a file that no longer has a name), so here the file, its
+/// write-ahead log and its shared-memory index are overwritten in place, and
+/// no query can read them.
+async fn readyz_answers_503_unavailable_while_the_database_is_gone(engine: Engine) {
+    match engine {
+        Engine::Postgres => {
+            let (proxy, app) = behind_a_proxy(engine).await;
+            let caseworker = app.user_with_role("caseworker").await;
+            assert_ready(&app).await;
+            for black_hole in [false, true] {
+                if black_hole {
+                    proxy.black_hole();
+                } else {
+                    proxy.refuse();
+                }
+                assert_not_ready(&app).await;
+                proxy.restore();
+                assert_back_within(&app, &caseworker.token, RECOVERY).await;
+                assert_ready(&app).await;
+            }
+        }
+        Engine::Sqlite => {
+            let app = spawn_app(engine).await;
+            let caseworker = app.user_with_role("caseworker").await;
+            new_file(
+                &app,
+                &caseworker.token,
+                &json!({"full_name": "Known Before"}),
+            )
+            .await;
+            assert_ready(&app).await;
+            let database = app.db.url.trim_start_matches("sqlite://").to_owned();
+            for path in [
+                database.clone(),
+                format!("{database}-wal"),
+                format!("{database}-shm"),
+            ] {
+                let len = std::fs::metadata(&path).unwrap().len();
+                std::fs::write(&path, vec![0u8; len as usize]).unwrap();
+            }
+            // Gone indeed: what needs the database fails.
+            let res = app.get("/api/v1/detainees", &caseworker.token).await;
+            assert!(res.status().is_server_error(), "{}", res.status());
+            assert_not_ready(&app).await;
+        }
+    }
+}
+
 scenarios! {
     postgres: [
         a_cut_database_is_answered_503_and_loses_nothing_acknowledged,
         a_restarted_database_fails_only_the_requests_in_flight,
+        readyz_answers_503_unavailable_while_the_database_is_gone,
+    ],
+    sqlite_known_bug: [
+        readyz_answers_503_unavailable_while_the_database_is_gone = SQLITE_READYZ_BUG,
     ],
 }

@@ -1,7 +1,24 @@
-//! The permission matrix as a table: role × action → status.
+//! The permission matrix as a table: role × action → status, through HTTP,
+//! on every route the matrix governs.
+//!
+//! Each row names its action (`MATRIX` in `src/auth/permissions.rs`) and
+//! its route as the table "Roles and permissions" of docs/api.md writes
+//! them. `the_table_covers_every_action_and_route` holds the rows to the
+//! matrix, to that document and to the routes the server serves
+//! (`/openapi.json`): a new action, or a new route, without its row fails
+//! there, and so does a row that refuses (403) other roles than the matrix
+//! and the document do.
+//!
+//! Each row is run on an object of its own, set up so that the roles the
+//! matrix allows succeed (their scope holds the object, its state allows
+//! the step): a refusal can only be the permission check.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use reqwest::Method;
 use serde_json::{json, Value};
+use sijill::auth::permissions::{allows, MATRIX};
+use sijill::users::Role;
 
 use crate::helpers::*;
 use crate::scenarios;
@@ -15,144 +32,478 @@ const ROLES: [&str; 5] = [
 ];
 
 struct Case {
+    /// The action of `MATRIX` the route's handler names (`Authorized<can::…>`).
+    action: &'static str,
     method: Method,
+    /// As docs/api.md writes it, below `/api/v1`.
     path: &'static str,
     /// The status each role gets, in the order of `ROLES`.
     expected: [u16; 5],
 }
 
+fn case(action: &'static str, method: Method, path: &'static str, expected: [u16; 5]) -> Case {
+    Case {
+        action,
+        method,
+        path,
+        expected,
+    }
+}
+
+#[rustfmt::skip]
 fn table() -> Vec<Case> {
-    use Method as M;
+    const GET: Method = Method::GET;
+    const POST: Method = Method::POST;
+    const PATCH: Method = Method::PATCH;
+    const DELETE: Method = Method::DELETE;
     vec![
-        //                                          admin cw   rev  fam  aud
-        Case {
-            method: M::GET,
-            path: "/api/v1/auth/me",
-            expected: [200, 200, 200, 200, 200],
-        },
-        Case {
-            method: M::POST,
-            path: "/api/v1/organizations",
-            expected: [201, 403, 403, 403, 403],
-        },
-        Case {
-            method: M::GET,
-            path: "/api/v1/organizations",
-            expected: [200, 403, 403, 403, 200],
-        },
-        Case {
-            method: M::GET,
-            path: "/api/v1/organizations/{org}",
-            expected: [200, 403, 403, 403, 200],
-        },
-        Case {
-            method: M::POST,
-            path: "/api/v1/users",
-            expected: [201, 403, 403, 403, 403],
-        },
-        Case {
-            method: M::GET,
-            path: "/api/v1/users",
-            expected: [200, 403, 403, 403, 200],
-        },
-        Case {
-            method: M::GET,
-            path: "/api/v1/users/{user}",
-            expected: [200, 403, 403, 403, 200],
-        },
-        Case {
-            method: M::PATCH,
-            path: "/api/v1/users/{user}",
-            expected: [200, 403, 403, 403, 403],
-        },
-        Case {
-            method: M::POST,
-            path: "/api/v1/users/{user}/password",
-            expected: [204, 403, 403, 403, 403],
-        },
-        Case {
-            method: M::GET,
-            path: "/api/v1/audit",
-            expected: [403, 403, 403, 403, 200],
-        },
-        Case {
-            method: M::GET,
-            path: "/api/v1/audit/verify",
-            expected: [403, 403, 403, 403, 200],
-        },
-        Case {
-            method: M::GET,
-            path: "/api/v1/audit/head",
-            expected: [403, 403, 403, 403, 200],
-        },
+        //                                                                     admin cw   rev  fam  aud
+        case("UseOwnSession", GET, "/auth/me",                                 [200, 200, 200, 200, 200]),
+        case("UseOwnSession", POST, "/auth/logout",                            [204, 204, 204, 204, 204]),
+        case("ManageOrganizations", POST, "/organizations",                    [201, 403, 403, 403, 403]),
+        case("ReadOrganizations", GET, "/organizations",                       [200, 403, 403, 403, 200]),
+        case("ReadOrganizations", GET, "/organizations/{id}",                  [200, 403, 403, 403, 200]),
+        case("ManageUsers", POST, "/users",                                    [201, 403, 403, 403, 403]),
+        case("ManageUsers", PATCH, "/users/{id}",                              [200, 403, 403, 403, 403]),
+        case("ManageUsers", POST, "/users/{id}/password",                      [204, 403, 403, 403, 403]),
+        case("ReadUsers", GET, "/users",                                       [200, 403, 403, 403, 200]),
+        case("ReadUsers", GET, "/users/{id}",                                  [200, 403, 403, 403, 200]),
+        case("ReadAudit", GET, "/audit",                                       [403, 403, 403, 403, 200]),
+        case("ReadAudit", GET, "/audit/access",                                [403, 403, 403, 403, 200]),
+        case("ReadAudit", GET, "/audit/verify",                                [403, 403, 403, 403, 200]),
+        case("ReadAudit", GET, "/audit/head",                                  [403, 403, 403, 403, 200]),
+        case("ReadFacilities", GET, "/facilities",                             [200, 200, 200, 200, 200]),
+        case("ReadFacilities", GET, "/facilities/{id}",                        [200, 200, 200, 200, 200]),
+        case("WriteFacilities", POST, "/facilities",                           [403, 201, 403, 403, 403]),
+        case("WriteFacilities", PATCH, "/facilities/{id}",                     [403, 200, 403, 403, 403]),
+        case("ReadDetainees", GET, "/detainees",                               [403, 200, 200, 403, 200]),
+        case("ReadDetainees", GET, "/detainees/{id}",                          [403, 200, 200, 403, 200]),
+        case("ReadDetainees", POST, "/detainees/search",                       [403, 200, 200, 403, 200]),
+        case("ReadDetainees", GET, "/detainees/{id}/duplicates",               [403, 200, 200, 403, 200]),
+        case("ReadDetainees", GET, "/detainees/{id}/custody",                  [403, 200, 200, 403, 200]),
+        case("ReadDetainees", GET, "/detainees/{id}/history",                  [403, 200, 200, 403, 200]),
+        case("WriteDetainees", POST, "/detainees",                             [403, 201, 403, 403, 403]),
+        case("WriteDetainees", PATCH, "/detainees/{id}",                       [403, 200, 403, 403, 403]),
+        case("WriteDetainees", DELETE, "/detainees/{id}",                      [403, 204, 403, 403, 403]),
+        case("WriteDetainees", POST, "/detainees/{id}/restore",                [403, 200, 403, 403, 403]),
+        case("WriteDetainees", POST, "/detainees/{id}/custody",                [403, 201, 403, 403, 403]),
+        case("WriteDetainees", POST, "/detainees/{id}/merge",                  [403, 200, 403, 403, 403]),
+        case("WriteDetainees", POST, "/detainees/{id}/unmerge",                [403, 200, 403, 403, 403]),
+        case("RequestReview", POST, "/detainees/{id}/reviews",                 [403, 201, 403, 403, 403]),
+        case("RequestReview", POST, "/reviews/{id}/withdraw",                  [403, 200, 403, 403, 403]),
+        case("ReadFileReviews", GET, "/detainees/{id}/reviews",                [403, 200, 403, 403, 200]),
+        case("ReadReviews", GET, "/reviews",                                   [403, 200, 200, 200, 200]),
+        case("ReadReviews", GET, "/reviews/{id}",                              [403, 200, 200, 200, 200]),
+        case("ActOnReview", POST, "/reviews/{id}/claim",                       [403, 403, 200, 403, 403]),
+        case("ActOnReview", POST, "/reviews/{id}/decision",                    [403, 403, 200, 403, 403]),
+        case("ActOnReview", POST, "/reviews/{id}/confirm",                     [403, 403, 200, 403, 403]),
+        case("ActOnReview", POST, "/reviews/{id}/dispute",                     [403, 403, 200, 403, 403]),
+        case("Consult", POST, "/reviews/{id}/consultations",                   [403, 403, 403, 201, 403]),
     ]
 }
 
-/// A body that would succeed, so a refusal can only be the permission check.
-fn body_for(method: &Method, path: &str, org: &str) -> Option<Value> {
-    match (method.as_str(), path) {
-        ("POST", "/api/v1/organizations") => Some(json!({
-            "name": format!("Org {}", uuid::Uuid::now_v7().simple()), "kind": "documentation"})),
-        ("POST", "/api/v1/users") => Some(json!({
-            "username": format!("u{}", uuid::Uuid::now_v7().simple()),
-            "password": strong_password(),
-            "display_name": "Matrix",
-            "role": "caseworker",
-            "organization_id": org,
-        })),
-        ("PATCH", _) => {
-            Some(json!({"display_name": format!("Renamed {}", uuid::Uuid::now_v7().simple())}))
+// ---------------------------------------------------------------- coverage
+
+/// A route as `(method, path)`, the path below `/api/v1`.
+type Route = (String, String);
+
+/// A row of the table "Roles and permissions" of docs/api.md.
+struct Documented {
+    roles: BTreeSet<String>,
+    routes: BTreeSet<Route>,
+}
+
+/// The table "Roles and permissions" of docs/api.md, by action.
+fn documented() -> BTreeMap<String, Documented> {
+    let doc = include_str!("../../docs/api.md");
+    let rows: Vec<Vec<&str>> = doc
+        .lines()
+        .skip_while(|l| !l.starts_with("| action | roles | routes |"))
+        .take_while(|l| l.starts_with('|'))
+        .skip(2)
+        .map(|l| l.trim_matches('|').split('|').map(str::trim).collect())
+        .collect();
+    assert!(
+        !rows.is_empty(),
+        "docs/api.md has no table `| action | roles | routes |`"
+    );
+    let mut actions = BTreeMap::new();
+    for row in rows {
+        let action = row[0].trim_matches('`').to_owned();
+        let roles: BTreeSet<String> = if row[1] == "every role" {
+            ROLES.iter().map(|r| r.to_string()).collect()
+        } else {
+            row[1].split(',').map(|r| r.trim().to_owned()).collect()
+        };
+        // "`POST /reviews/{id}/claim`, `/decision`": a bare path stands for
+        // the method and the parent of the route before it.
+        let mut routes = BTreeSet::new();
+        let mut last: Option<Route> = None;
+        for item in row[2].split(", ") {
+            let item = item.trim_matches('`');
+            let route = match item.split_once(' ') {
+                Some((method, path)) => (method.to_owned(), path.to_owned()),
+                None => {
+                    let (method, path) = last.clone().expect("a route before a bare path");
+                    let parent = path.rsplit_once('/').expect("a parent").0;
+                    (method, format!("{parent}{item}"))
+                }
+            };
+            routes.insert(route.clone());
+            last = Some(route);
         }
-        ("POST", p) if p.ends_with("/password") => Some(json!({"password": strong_password()})),
-        _ => None,
+        actions.insert(action, Documented { roles, routes });
+    }
+    actions
+}
+
+/// The roles a row lets through (anything but 403).
+fn let_through(case: &Case) -> BTreeSet<String> {
+    ROLES
+        .iter()
+        .zip(case.expected)
+        .filter(|(_, status)| *status != 403)
+        .map(|(role, _)| role.to_string())
+        .collect()
+}
+
+/// The rows are exactly the matrix's actions, the documented routes and the
+/// served ones (but logging in and refreshing, which need no permission),
+/// and each lets through exactly the roles the matrix and the document allow.
+async fn the_table_covers_every_action_and_route(engine: Engine) {
+    let table = table();
+    let mut wrong = Vec::new();
+
+    // Every action of the matrix has rows, and no row names another.
+    let in_matrix: BTreeSet<String> = MATRIX.iter().map(|(a, _)| format!("{a:?}")).collect();
+    let in_table: BTreeSet<String> = table.iter().map(|c| c.action.to_owned()).collect();
+    for action in in_matrix.difference(&in_table) {
+        wrong.push(format!("{action}: an action of the matrix with no row"));
+    }
+    for action in in_table.difference(&in_matrix) {
+        wrong.push(format!("{action}: a row for an action the matrix lacks"));
+    }
+
+    // Each row refuses exactly the roles the matrix refuses.
+    for case in &table {
+        let Some((action, _)) = MATRIX.iter().find(|(a, _)| format!("{a:?}") == case.action) else {
+            continue;
+        };
+        let allowed: BTreeSet<String> = Role::ALL
+            .iter()
+            .filter(|role| allows(**role, *action))
+            .map(|role| role.as_str().to_owned())
+            .collect();
+        if let_through(case) != allowed {
+            wrong.push(format!(
+                "{} {}: lets through {:?}, the matrix allows {allowed:?}",
+                case.method,
+                case.path,
+                let_through(case)
+            ));
+        }
+    }
+
+    // The document: the same actions, roles and routes.
+    let documented = documented();
+    let mut rows: BTreeMap<&str, BTreeSet<Route>> = BTreeMap::new();
+    for case in &table {
+        rows.entry(case.action)
+            .or_default()
+            .insert((case.method.to_string(), case.path.to_owned()));
+    }
+    for (action, Documented { roles, routes }) in &documented {
+        let Some(tested) = rows.get(action.as_str()) else {
+            wrong.push(format!("{action}: documented, with no row"));
+            continue;
+        };
+        for (method, path) in routes.difference(tested) {
+            wrong.push(format!("{action}: {method} {path} documented, with no row"));
+        }
+        for (method, path) in tested.difference(routes) {
+            wrong.push(format!(
+                "{action}: {method} {path} has a row, and is not documented under it"
+            ));
+        }
+        for case in table.iter().filter(|c| c.action == action.as_str()) {
+            if let_through(case) != *roles {
+                wrong.push(format!(
+                    "{} {}: lets through {:?}, docs/api.md says {roles:?}",
+                    case.method,
+                    case.path,
+                    let_through(case)
+                ));
+            }
+        }
+    }
+    for action in rows.keys() {
+        if !documented.contains_key(*action) {
+            wrong.push(format!("{action}: has rows, and is not in docs/api.md"));
+        }
+    }
+
+    // The server: every operation under /api/v1 has a row.
+    let app = spawn_app(engine).await;
+    let document = app.openapi().await;
+    let mut served = BTreeSet::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        let Some(path) = path.strip_prefix("/api/v1") else {
+            continue;
+        };
+        for method in item.as_object().unwrap().keys() {
+            if ["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+                served.insert((method.to_uppercase(), path.to_owned()));
+            }
+        }
+    }
+    for public in ["/auth/login", "/auth/refresh"] {
+        assert!(served.remove(&("POST".to_owned(), public.to_owned())));
+    }
+    let tested: BTreeSet<Route> = table
+        .iter()
+        .map(|c| (c.method.to_string(), c.path.to_owned()))
+        .collect();
+    for (method, path) in served.difference(&tested) {
+        wrong.push(format!("{method} {path}: served, with no row"));
+    }
+    for (method, path) in tested.difference(&served) {
+        wrong.push(format!("{method} {path}: has a row, and is not served"));
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+// ------------------------------------------------------------- the objects
+
+/// One user of each role (each in an organisation of their own), and what
+/// the rows are set up with.
+struct Fixture {
+    users: Vec<TestUser>,
+    /// The first administrator, who makes the accounts the rows act on.
+    admin: String,
+    /// A documentation organisation, for those accounts.
+    organization: String,
+    /// A reviewer of another organisation than the fixture's reviewer: the
+    /// claimant of the clearances that one confirms or disputes.
+    claimant: TestUser,
+    facility: String,
+}
+
+impl Fixture {
+    fn user(&self, role: &str) -> &TestUser {
+        &self.users[ROLES.iter().position(|r| *r == role).unwrap()]
+    }
+
+    fn caseworker(&self) -> &str {
+        &self.user("caseworker").token
+    }
+}
+
+fn unique(what: &str) -> String {
+    format!("{what} {}", uuid::Uuid::now_v7().simple())
+}
+
+/// A file of the fixture's caseworker; its id.
+async fn a_file(app: &TestApp, fx: &Fixture, full_name: &str) -> String {
+    id_of(&new_file(app, fx.caseworker(), &json!({"full_name": full_name})).await)
+}
+
+/// A file of the fixture's caseworker, accused of major crimes (so that
+/// family representatives see its reviews), under an open review (so that
+/// reviewers see it); the ids of both.
+async fn under_review(app: &TestApp, fx: &Fixture) -> (String, String) {
+    let file = id_of(&new_file(app, fx.caseworker(), &file_body(true)).await);
+    let review = id_of(&open(app, fx.caseworker(), &file).await);
+    (file, review)
+}
+
+/// A clearance of a major-crimes file awaiting confirmation, claimed and
+/// decided by `fx.claimant`; its id.
+async fn awaiting_confirmation(app: &TestApp, fx: &Fixture) -> String {
+    let (_, review) = under_review(app, fx).await;
+    let family = &fx.user("family_representative").token;
+    let consultation = json!({"position": "no_position", "statement": "We have nothing to add."});
+    step_ok(app, family, &review, "consultations", consultation).await;
+    let decided = claim_and_decide(app, &fx.claimant.token, &review, "cleared_for_release").await;
+    assert_eq!(decided["status"], "awaiting_confirmation");
+    review
+}
+
+/// The id a row's `{id}` stands for, and the body it is sent, on objects
+/// made for it.
+async fn prepare(app: &TestApp, fx: &Fixture, case: &Case) -> (Option<String>, Option<Value>) {
+    let cw = fx.caseworker();
+    let account = || async move {
+        app.user_in(&fx.admin, &fx.organization, "caseworker")
+            .await
+            .id
+    };
+    let pair = || async move {
+        (
+            a_file(app, fx, "Yusuf Adel Haddad").await,
+            a_file(app, fx, "Yousef Adel Hadad").await,
+        )
+    };
+    match (case.method.as_str(), case.path) {
+        ("POST", "/organizations") => (
+            None,
+            Some(json!({"name": unique("Org"), "kind": "documentation"})),
+        ),
+        (_, "/organizations/{id}") => (Some(fx.organization.clone()), None),
+        ("POST", "/users") => (
+            None,
+            Some(json!({
+                "username": format!("u{}", uuid::Uuid::now_v7().simple()),
+                "password": strong_password(),
+                "display_name": "Matrix",
+                "role": "caseworker",
+                "organization_id": fx.organization,
+            })),
+        ),
+        ("GET", "/users/{id}") => (Some(account().await), None),
+        ("PATCH", "/users/{id}") => (
+            Some(account().await),
+            Some(json!({"display_name": unique("Renamed")})),
+        ),
+        ("POST", "/users/{id}/password") => (
+            Some(account().await),
+            Some(json!({"password": strong_password()})),
+        ),
+        ("POST", "/facilities") => (None, Some(sednaya())),
+        ("GET", "/facilities/{id}") => (Some(fx.facility.clone()), None),
+        ("PATCH", "/facilities/{id}") => (
+            Some(new_facility(app, cw).await),
+            Some(json!({"notes": unique("Seen")})),
+        ),
+        ("POST", "/detainees/search") => (None, Some(json!({"q": "Tareq Haddad"}))),
+        ("POST", "/detainees") => (None, Some(json!({"full_name": "Hala Yusuf Haddad"}))),
+        // What reviewers read: a file under a review they may act on.
+        ("GET", "/detainees/{id}" | "/detainees/{id}/duplicates")
+        | ("GET", "/detainees/{id}/custody" | "/detainees/{id}/history")
+        | ("GET", "/detainees/{id}/reviews") => (Some(under_review(app, fx).await.0), None),
+        ("PATCH", "/detainees/{id}") => (
+            Some(a_file(app, fx, "Hala Yusuf Haddad").await),
+            Some(json!({"notes": "Edited"})),
+        ),
+        ("DELETE", "/detainees/{id}") => (Some(a_file(app, fx, "Hala Yusuf Haddad").await), None),
+        ("POST", "/detainees/{id}/restore") => {
+            let id = a_file(app, fx, "Hala Yusuf Haddad").await;
+            let res = app
+                .delete(&format!("/api/v1/detainees/{id}"), cw, "*")
+                .await;
+            assert_eq!(res.status(), 204);
+            (Some(id), None)
+        }
+        ("POST", "/detainees/{id}/custody") => (
+            Some(a_file(app, fx, "Hala Yusuf Haddad").await),
+            Some(json!({"facility_id": fx.facility})),
+        ),
+        ("POST", "/detainees/{id}/merge") => {
+            let (survivor, duplicate) = pair().await;
+            (Some(survivor), Some(json!({"duplicate_id": duplicate})))
+        }
+        ("POST", "/detainees/{id}/unmerge") => {
+            let (survivor, duplicate) = pair().await;
+            let body = json!({"duplicate_id": duplicate});
+            let res = app
+                .post(&format!("/api/v1/detainees/{survivor}/merge"), cw, &body)
+                .await;
+            assert_eq!(res.status(), 200);
+            (Some(survivor), Some(body))
+        }
+        ("POST", "/detainees/{id}/reviews") => (
+            Some(a_file(app, fx, "Hala Yusuf Haddad").await),
+            Some(json!({})),
+        ),
+        ("GET", "/reviews/{id}") => (Some(under_review(app, fx).await.1), None),
+        ("POST", "/reviews/{id}/withdraw" | "/reviews/{id}/claim") => {
+            (Some(under_review(app, fx).await.1), Some(json!({})))
+        }
+        ("POST", "/reviews/{id}/decision") => {
+            let (_, review) = under_review(app, fx).await;
+            step_ok(app, &fx.user("reviewer").token, &review, "claim", json!({})).await;
+            let body = json!({"decision": "release_withheld", "rationale": RATIONALE});
+            (Some(review), Some(body))
+        }
+        ("POST", "/reviews/{id}/confirm") => {
+            (Some(awaiting_confirmation(app, fx).await), Some(json!({})))
+        }
+        ("POST", "/reviews/{id}/dispute") => (
+            Some(awaiting_confirmation(app, fx).await),
+            Some(json!({"reason": "The families' testimony was not weighed."})),
+        ),
+        ("POST", "/reviews/{id}/consultations") => (
+            Some(under_review(app, fx).await.1),
+            Some(
+                json!({"position": "opposes_release", "statement": "Our families hold testimony."}),
+            ),
+        ),
+        (_, path) => {
+            assert!(!path.contains("{id}"), "no object for {path}");
+            (None, None)
+        }
     }
 }
 
 async fn the_permission_matrix_holds(engine: Engine) {
     let app = spawn_app(engine).await;
     let admin = app.admin_token().await;
-    let org = app.create_organization(&admin, "documentation").await;
     let mut users = Vec::new();
     for role in ROLES {
         users.push(app.user_with_role(role).await);
     }
+    let fx = Fixture {
+        organization: app.create_organization(&admin, "documentation").await,
+        claimant: app.user_with_role("reviewer").await,
+        facility: new_facility(&app, &users[1].token).await,
+        users,
+        admin,
+    };
     let mut failures = Vec::new();
     for case in table() {
-        // A fresh target account per action (admin goes first, with version 1).
-        let target = app.user_in(&admin, &org, "caseworker").await;
-        for (role, expected) in ROLES.iter().zip(case.expected) {
-            let path = case
-                .path
-                .replace("{org}", &org)
-                .replace("{user}", &target.id);
-            let body = body_for(&case.method, case.path, &org);
-            let caller = &users[ROLES.iter().position(|r| r == role).unwrap()];
+        let (id, body) = prepare(&app, &fx, &case).await;
+        let path = match &id {
+            Some(id) => format!("/api/v1{}", case.path.replace("{id}", id)),
+            None => format!("/api/v1{}", case.path),
+        };
+        let send = |token: Option<String>| {
             let mut req = app
                 .client
                 .request(case.method.clone(), app.url(&path))
-                .bearer_auth(&caller.token);
-            if case.method == Method::PATCH {
-                req = req.header("If-Match", "\"1\"");
+                .header("If-Match", "*");
+            if let Some(token) = token {
+                req = req.bearer_auth(token);
             }
             if let Some(body) = &body {
                 req = req.json(body);
             }
-            let status = req.send().await.unwrap().status().as_u16();
+            req.send()
+        };
+        for (role, expected) in ROLES.iter().zip(case.expected) {
+            let user = fx.user(role);
+            // Logging out ends the session: a session of its own.
+            let token = if case.path == "/auth/logout" {
+                app.login_ok(&user.username, &user.password).await.0
+            } else {
+                user.token.clone()
+            };
+            let res = send(Some(token)).await.unwrap();
+            let status = res.status().as_u16();
             if status != expected {
                 failures.push(format!(
-                    "{role} {} {}: {status}, expected {expected}",
-                    case.method, case.path
+                    "{role} {} {} ({}): {status}, expected {expected}: {}",
+                    case.method,
+                    case.path,
+                    case.action,
+                    res.text().await.unwrap_or_default()
                 ));
+            } else if status == 403 {
+                assert_problem(res, 403, "forbidden").await;
             }
-            // Anonymous callers are always 401.
-            let mut anon = app.client.request(case.method.clone(), app.url(&path));
-            if let Some(body) = &body {
-                anon = anon.json(body);
-            }
-            let status = anon.send().await.unwrap().status().as_u16();
-            if status != 401 {
-                failures.push(format!("anonymous {} {}: {status}", case.method, case.path));
-            }
+        }
+        // Anonymous callers are always 401.
+        let status = send(None).await.unwrap().status().as_u16();
+        if status != 401 {
+            failures.push(format!("anonymous {} {}: {status}", case.method, case.path));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -160,6 +511,7 @@ async fn the_permission_matrix_holds(engine: Engine) {
 
 scenarios! {
     both: [
+        the_table_covers_every_action_and_route,
         the_permission_matrix_holds,
     ],
 }

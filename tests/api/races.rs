@@ -8,18 +8,10 @@ use std::collections::HashSet;
 
 use serde_json::{json, Value};
 
-use crate::detainees::{new_facility, new_file};
 use crate::helpers::*;
-use crate::reviews::{
-    assert_release_refused, cast, cleared_file, file_body, file_of, open, step, step_ok, RATIONALE,
-};
 use crate::scenarios;
 
 const ROUNDS: usize = 12;
-
-fn id_of(value: &Value) -> String {
-    value["id"].as_str().unwrap().to_owned()
-}
 
 /// The file's version changes as the audit log records them, oldest first:
 /// `version: [old, new]` on the file's own entries, `detainee_version` on

@@ -3,7 +3,6 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::detainees::{full_file, new_facility, new_file};
 use crate::helpers::*;
 use crate::scenarios;
 
@@ -95,7 +94,7 @@ async fn the_file_permission_table_holds(engine: Engine) {
         &json!({"full_name": "Hala Yusuf Haddad"}),
     )
     .await;
-    let id = file["id"].as_str().unwrap().to_owned();
+    let id = id_of(&file);
     //                         list  get  create patch delete restore custody history
     let table: Vec<(&str, [u16; 8])> = vec![
         ("admin", [403, 403, 403, 403, 403, 403, 403, 403]),
@@ -130,13 +129,8 @@ async fn the_file_permission_table_holds(engine: Engine) {
             .await
             .status()
             .as_u16(),
-            app.client
-                .delete(app.url(&format!("/api/v1/detainees/{id}")))
-                .bearer_auth(t)
-                .header("If-Match", "\"1\"")
-                .send()
+            app.delete(&format!("/api/v1/detainees/{id}"), t, "\"1\"")
                 .await
-                .unwrap()
                 .status()
                 .as_u16(),
             app.request(
@@ -227,6 +221,163 @@ async fn source_notes_are_shown_only_where_they_must_be(engine: Engine) {
     assert_ne!(old, new);
 }
 
+/// What a single-file answer shows of the confidential source notes: `S`
+/// the notes, `W` withheld (a 2xx whose file has no `source_notes` member
+/// at all), or the status of a refusal (whose body holds no notes either).
+async fn source_notes_in(res: reqwest::Response, file: &str, secret: &str) -> String {
+    let status = res.status();
+    let text = res.text().await.unwrap();
+    if !status.is_success() {
+        assert!(!text.contains(secret), "{status} with the notes: {text}");
+        return status.as_u16().to_string();
+    }
+    let body: Value = serde_json::from_str(&text).unwrap();
+    let shown = body.pointer(file).and_then(Value::as_object);
+    match shown.expect("a file in the answer").get("source_notes") {
+        Some(notes) => {
+            assert_eq!(notes.as_str(), Some(secret), "{text}");
+            "S".into()
+        }
+        None => {
+            assert!(!text.contains(secret), "withheld, and still there: {text}");
+            "W".into()
+        }
+    }
+}
+
+/// Everyone who may read a file at all, through `GET /detainees/{id}` and
+/// through the file a single review embeds (`GET /reviews/{id}`), in each
+/// state of the review: the source notes are shown to the owning
+/// organisation's caseworkers, to auditors and to the reviewers whose scope
+/// holds the file, and to no one else — a family representative gets the
+/// review with the notes withheld (the member absent), everyone else no
+/// file at all. The answers to review steps carry them for whoever took
+/// the step (even one that ends their access), and a consultation's answer
+/// carries no file.
+async fn source_notes_are_withheld_from_every_single_file_answer_but_the_entitled(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let c = cast(&app).await;
+    let admin = app.admin_token().await;
+    let owners_colleague = app
+        .user_in(&admin, &c.owner.organization_id, "caseworker")
+        .await;
+    let an_admin = app.user_with_role("admin").await;
+    let body = file_body(true);
+    let secret = body["source_notes"].as_str().unwrap();
+    let file = id_of(&new_file(&app, &c.owner.token, &body).await);
+
+    // `GET /detainees/{id}` / `GET /reviews/{id}` for each state of the
+    // review (open; in_review, claimed by `c.reviewer`; awaiting
+    // confirmation of its clearance; decided, confirmed by `c.second`):
+    // S shown, W withheld, or the status of the refusal.
+    #[rustfmt::skip]
+    let table: [(&str, &TestUser, [&str; 4]); 9] = [
+        //                                                        open       in_review  awaiting   decided
+        ("the owner's caseworker",           &c.owner,           ["S/S",     "S/S",     "S/S",     "S/S"]),
+        ("another caseworker of the owner",  &owners_colleague,  ["S/S",     "S/S",     "S/S",     "S/S"]),
+        ("a caseworker elsewhere",           &c.stranger,        ["404/404", "404/404", "404/404", "404/404"]),
+        ("the reviewer who claims it",       &c.reviewer,        ["S/S",     "S/S",     "S/S",     "404/404"]),
+        ("a colleague of that reviewer",     &c.colleague,       ["S/S",     "404/404", "404/404", "404/404"]),
+        ("a reviewer elsewhere",             &c.second,          ["S/S",     "404/404", "S/S",     "404/404"]),
+        ("a family representative",          &c.family,          ["403/W",   "403/W",   "403/W",   "403/404"]),
+        ("an auditor",                       &c.auditor,         ["S/S",     "S/S",     "S/S",     "S/S"]),
+        ("an admin",                         &an_admin,          ["403/403", "403/403", "403/403", "403/403"]),
+    ];
+    let mut wrong = Vec::new();
+    let check = |state: usize, review: String| {
+        let (app, table, file) = (&app, &table, &file);
+        async move {
+            let mut wrong = Vec::new();
+            for (who, user, expected) in table {
+                let in_file = source_notes_in(
+                    app.get(&format!("/api/v1/detainees/{file}"), &user.token)
+                        .await,
+                    "",
+                    secret,
+                )
+                .await;
+                let in_review = source_notes_in(
+                    app.get(&format!("/api/v1/reviews/{review}"), &user.token)
+                        .await,
+                    "/file",
+                    secret,
+                )
+                .await;
+                let seen = format!("{in_file}/{in_review}");
+                if seen != expected[state] {
+                    wrong.push(format!(
+                        "{who}, state {state}: {seen}, expected {}",
+                        expected[state]
+                    ));
+                }
+            }
+            wrong
+        }
+    };
+    let step_shows = |res: reqwest::Response, what: &'static str| async move {
+        assert_eq!(source_notes_in(res, "/file", secret).await, "S", "{what}");
+    };
+
+    let res = app
+        .post(
+            &format!("/api/v1/detainees/{file}/reviews"),
+            &c.owner.token,
+            &json!({}),
+        )
+        .await;
+    let review = res.headers()["location"].to_str().unwrap().to_owned();
+    let review = review.rsplit('/').next().unwrap().to_owned();
+    step_shows(res, "opening, by the owner").await;
+    wrong.extend(check(0, review.clone()).await);
+
+    let res = step(
+        &app,
+        &c.family.token,
+        &review,
+        "consultations",
+        json!({
+            "position": "no_position", "statement": "We have nothing to add."
+        }),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let consultation: Value = res.json().await.unwrap();
+    assert!(consultation.get("file").is_none() && !consultation.to_string().contains(secret));
+    let res = step(&app, &c.reviewer.token, &review, "claim", json!({})).await;
+    step_shows(res, "claiming").await;
+    wrong.extend(check(1, review.clone()).await);
+
+    let clear = json!({"decision": "cleared_for_release", "rationale": RATIONALE});
+    let res = step(&app, &c.reviewer.token, &review, "decision", clear.clone()).await;
+    step_shows(res, "deciding").await;
+    wrong.extend(check(2, review.clone()).await);
+
+    // A dispute and a confirmation each end the access of who takes them.
+    let dispute = json!({"reason": "The families' testimony was not weighed."});
+    let res = step(&app, &c.second.token, &review, "dispute", dispute).await;
+    step_shows(res, "disputing").await;
+    step_ok(&app, &c.reviewer.token, &review, "decision", clear).await;
+    let res = step(&app, &c.second.token, &review, "confirm", json!({})).await;
+    step_shows(res, "confirming").await;
+    wrong.extend(check(3, review.clone()).await);
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+
+    // Shown when there are none: `null`; withheld: absent all the same.
+    let mut bare = file_body(true);
+    bare.as_object_mut().unwrap().remove("source_notes");
+    let bare = id_of(&new_file(&app, &c.owner.token, &bare).await);
+    let review = id_of(&open(&app, &c.owner.token, &bare).await);
+    let shown = file_of(&app, &c.owner.token, &bare).await;
+    assert_eq!(shown.get("source_notes"), Some(&Value::Null), "{shown}");
+    let reduced: Value = app
+        .get(&format!("/api/v1/reviews/{review}"), &c.family.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(reduced["file"].get("source_notes").is_none(), "{reduced}");
+}
+
 async fn custody_history_is_recorded_and_checked(engine: Engine) {
     let app = spawn_app(engine).await;
     let caseworker = app.user_with_role("caseworker").await;
@@ -244,32 +395,29 @@ async fn custody_history_is_recorded_and_checked(engine: Engine) {
         &json!({"full_name": "Bassel Mahmoud Kurdi"}),
     )
     .await;
-    let custody = format!("/api/v1/detainees/{}/custody", file["id"].as_str().unwrap());
+    let id = id_of(&file);
+    let custody = format!("/api/v1/detainees/{id}/custody");
 
-    let res = app.post(&custody, &caseworker.token, &json!({"facility_id": branch, "from": "2012-06", "to": "2013", "note": "Held in a group cell."})).await;
-    assert_eq!(res.status(), StatusCode::CREATED);
-    let first: Value = res.json().await.unwrap();
+    let first = new_custody(&app, &caseworker.token, &id, &json!({"facility_id": branch, "from": "2012-06", "to": "2013", "note": "Held in a group cell."})).await;
     assert_eq!(
         (first["from"].clone(), first["to"].clone()),
         (json!("2012-06"), json!("2013"))
     );
-    let res = app
-        .post(
-            &custody,
-            &caseworker.token,
-            &json!({"facility_id": sednaya, "from": "2013-02-11"}),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::CREATED);
+    new_custody(
+        &app,
+        &caseworker.token,
+        &id,
+        &json!({"facility_id": sednaya, "from": "2013-02-11"}),
+    )
+    .await;
     // Same year at different precision is not "after".
-    let res = app
-        .post(
-            &custody,
-            &caseworker.token,
-            &json!({"facility_id": sednaya, "from": "2013-05", "to": "2013"}),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::CREATED);
+    new_custody(
+        &app,
+        &caseworker.token,
+        &id,
+        &json!({"facility_id": sednaya, "from": "2013-05", "to": "2013"}),
+    )
+    .await;
 
     for (body, status, code) in [
         (
@@ -346,20 +494,15 @@ async fn history_shows_each_change_old_to_new_oldest_first(engine: Engine) {
         &json!({"status": "disappeared", "last_seen_on": "2016-03"}),
     )
     .await;
-    app.post(
-        &format!("{path}/custody"),
+    new_custody(
+        &app,
         &caseworker.token,
+        id,
         &json!({"facility_id": facility, "from": "2014"}),
     )
     .await;
-    app.client
-        .delete(app.url(&path))
-        .bearer_auth(&caseworker.token)
-        // A custody record is a write to the file: version 3 now.
-        .header("If-Match", "\"3\"")
-        .send()
-        .await
-        .unwrap();
+    // A custody record is a write to the file: version 3 now.
+    app.delete(&path, &caseworker.token, "\"3\"").await;
     app.request(
         Method::POST,
         &format!("{path}/restore"),
@@ -430,7 +573,7 @@ async fn every_read_of_a_file_is_in_the_access_log(engine: Engine) {
             &json!({"full_name": format!("Salma {n}")}),
         )
         .await;
-        ids.push(file["id"].as_str().unwrap().to_owned());
+        ids.push(id_of(&file));
     }
     let one = &ids[0];
     app.get(&format!("/api/v1/detainees/{one}"), &caseworker.token)
@@ -510,6 +653,7 @@ scenarios! {
         another_organisations_file_is_not_found_on_every_route,
         the_file_permission_table_holds,
         source_notes_are_shown_only_where_they_must_be,
+        source_notes_are_withheld_from_every_single_file_answer_but_the_entitled,
         custody_history_is_recorded_and_checked,
         history_shows_each_change_old_to_new_oldest_first,
         every_read_of_a_file_is_in_the_access_log,

@@ -3,132 +3,8 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::detainees::new_file;
 use crate::helpers::*;
 use crate::scenarios;
-
-pub const RATIONALE: &str =
-    "Witnesses place him in Douma throughout; no evidence of the accusation.";
-
-pub struct Cast {
-    pub owner: TestUser,
-    pub stranger: TestUser,
-    /// Two reviewers of one independent organisation, one of another.
-    pub reviewer: TestUser,
-    pub colleague: TestUser,
-    pub second: TestUser,
-    pub family: TestUser,
-    pub auditor: TestUser,
-}
-
-pub async fn cast(app: &TestApp) -> Cast {
-    let admin = app.admin_token().await;
-    let board = app.create_organization(&admin, "independent_review").await;
-    let reviewer = app.user_in(&admin, &board, "reviewer").await;
-    let colleague = app.user_in(&admin, &board, "reviewer").await;
-    Cast {
-        owner: app.user_with_role("caseworker").await,
-        stranger: app.user_with_role("caseworker").await,
-        reviewer,
-        colleague,
-        second: app.user_with_role("reviewer").await,
-        family: app.user_with_role("family_representative").await,
-        auditor: app.user_with_role("auditor").await,
-    }
-}
-
-pub fn file_body(major: bool) -> Value {
-    json!({
-        "full_name": if major { "Tareq Samer Haddad" } else { "Anas Firas Al-Ali" },
-        "status": "detained",
-        "category": if major { "criminal_accusation" } else { "political" },
-        "major_crimes_accusation": major,
-        "accusation_summary": if major { json!("Accused of taking part in killings at a checkpoint in 2013.") } else { json!(null) },
-        "notes": "Family visits stopped in 2014.",
-        "source_notes": "Informant K., interviewed 2025-02-03."
-    })
-}
-
-pub async fn open(app: &TestApp, token: &str, file: &str) -> Value {
-    let res = app
-        .post(
-            &format!("/api/v1/detainees/{file}/reviews"),
-            token,
-            &json!({"reason": "The prison was opened."}),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::CREATED, "{:?}", res.text().await);
-    res.json().await.unwrap()
-}
-
-pub async fn step(
-    app: &TestApp,
-    token: &str,
-    review: &str,
-    action: &str,
-    body: Value,
-) -> reqwest::Response {
-    app.post(&format!("/api/v1/reviews/{review}/{action}"), token, &body)
-        .await
-}
-
-pub async fn step_ok(app: &TestApp, token: &str, review: &str, action: &str, body: Value) -> Value {
-    let res = step(app, token, review, action, body).await;
-    assert!(
-        res.status().is_success(),
-        "{action}: {} {:?}",
-        res.status(),
-        res.text().await
-    );
-    res.json().await.unwrap()
-}
-
-pub async fn file_of(app: &TestApp, token: &str, file: &str) -> Value {
-    app.get(&format!("/api/v1/detainees/{file}"), token)
-        .await
-        .json()
-        .await
-        .unwrap()
-}
-
-/// The release gate is shut for this file: marking it released is refused.
-pub async fn assert_release_refused(app: &TestApp, token: &str, file: &str) {
-    let path = format!("/api/v1/detainees/{file}");
-    let res = app
-        .patch(&path, token, "*", &json!({"status": "released"}))
-        .await;
-    assert_problem(res, 409, "review_required").await;
-}
-
-/// A new political file of the owner's, cleared for release by the
-/// reviewer; its id.
-pub async fn cleared_file(app: &TestApp, c: &Cast) -> String {
-    decided_file(app, c, "cleared_for_release").await
-}
-
-/// A new political file of the owner's, reviewed to `decision`; its id.
-pub async fn decided_file(app: &TestApp, c: &Cast, decision: &str) -> String {
-    let file = new_file(app, &c.owner.token, &file_body(false)).await;
-    let id = file["id"].as_str().unwrap().to_owned();
-    let rid = open(app, &c.owner.token, &id).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    step_ok(app, &c.reviewer.token, &rid, "claim", json!({})).await;
-    step_ok(
-        app,
-        &c.reviewer.token,
-        &rid,
-        "decision",
-        json!({"decision": decision, "rationale": RATIONALE}),
-    )
-    .await;
-    assert_eq!(
-        file_of(app, &c.owner.token, &id).await["review_status"],
-        decision
-    );
-    id
-}
 
 async fn a_political_detainee_is_reviewed_and_released(engine: Engine) {
     let app = spawn_app(engine).await;
@@ -264,10 +140,7 @@ async fn a_major_crimes_case_needs_families_and_a_second_organisation(engine: En
     let c = cast(&app).await;
     let file = new_file(&app, &c.owner.token, &file_body(true)).await;
     let id = file["id"].as_str().unwrap();
-    let rid = open(&app, &c.owner.token, id).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let rid = id_of(&open(&app, &c.owner.token, id).await);
     step_ok(&app, &c.reviewer.token, &rid, "claim", json!({})).await;
 
     let clear = json!({"decision": "cleared_for_release", "rationale": RATIONALE});
@@ -428,10 +301,7 @@ async fn each_rule_refuses_the_request_that_breaks_it(engine: Engine) {
     let c = cast(&app).await;
     let file = new_file(&app, &c.owner.token, &file_body(false)).await;
     let id = file["id"].as_str().unwrap();
-    let rid = open(&app, &c.owner.token, id).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let rid = id_of(&open(&app, &c.owner.token, id).await);
 
     // One undecided review per file.
     let res = app
@@ -570,10 +440,7 @@ async fn each_rule_refuses_the_request_that_breaks_it(engine: Engine) {
     .await;
 
     // Decided reviews cannot be withdrawn; a new review may follow.
-    let rid = open(&app, &c.owner.token, id).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let rid = id_of(&open(&app, &c.owner.token, id).await);
     step_ok(&app, &c.reviewer.token, &rid, "claim", json!({})).await;
     step_ok(&app, &c.reviewer.token, &rid, "decision", withheld).await;
     assert_eq!(
@@ -640,10 +507,7 @@ async fn two_reviewers_claiming_at_once_have_one_winner(engine: Engine) {
             &json!({"full_name": format!("Claim race {round}")}),
         )
         .await;
-        let rid = open(&app, &c.owner.token, file["id"].as_str().unwrap()).await["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let rid = id_of(&open(&app, &c.owner.token, file["id"].as_str().unwrap()).await);
         let (a, b) = tokio::join!(
             step(&app, &c.reviewer.token, &rid, "claim", json!({})),
             step(&app, &c.second.token, &rid, "claim", json!({})),
@@ -673,19 +537,8 @@ async fn a_cleared_file_edited_afterwards_needs_review_again(engine: Engine) {
         "review_required",
     )
     .await;
-    let rid = open(&app, &c.owner.token, id).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    step_ok(&app, &c.reviewer.token, &rid, "claim", json!({})).await;
-    step_ok(
-        &app,
-        &c.reviewer.token,
-        &rid,
-        "decision",
-        json!({"decision": "cleared_for_release", "rationale": RATIONALE}),
-    )
-    .await;
+    let rid = id_of(&open(&app, &c.owner.token, id).await);
+    claim_and_decide(&app, &c.reviewer.token, &rid, "cleared_for_release").await;
     let cleared = file_of(&app, &c.owner.token, id).await;
     assert_eq!(cleared["review_status"], "cleared_for_release");
     let etag = format!("\"{}\"", cleared["version"]);
@@ -724,19 +577,8 @@ async fn a_cleared_file_edited_afterwards_needs_review_again(engine: Engine) {
     // Changing the accusation and releasing in one edit is refused too.
     let file2 = new_file(&app, &c.owner.token, &file_body(false)).await;
     let id2 = file2["id"].as_str().unwrap();
-    let rid2 = open(&app, &c.owner.token, id2).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    step_ok(&app, &c.reviewer.token, &rid2, "claim", json!({})).await;
-    step_ok(
-        &app,
-        &c.reviewer.token,
-        &rid2,
-        "decision",
-        json!({"decision": "cleared_for_release", "rationale": RATIONALE}),
-    )
-    .await;
+    let rid2 = id_of(&open(&app, &c.owner.token, id2).await);
+    claim_and_decide(&app, &c.reviewer.token, &rid2, "cleared_for_release").await;
     let v = file_of(&app, &c.owner.token, id2).await["version"].clone();
     let res = app
         .patch(
@@ -755,14 +597,8 @@ async fn each_role_sees_exactly_its_reviews(engine: Engine) {
     let admin = app.admin_token().await;
     let plain = new_file(&app, &c.owner.token, &file_body(false)).await;
     let major = new_file(&app, &c.owner.token, &file_body(true)).await;
-    let r_plain = open(&app, &c.owner.token, plain["id"].as_str().unwrap()).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let r_major = open(&app, &c.owner.token, major["id"].as_str().unwrap()).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let r_plain = id_of(&open(&app, &c.owner.token, plain["id"].as_str().unwrap()).await);
+    let r_major = id_of(&open(&app, &c.owner.token, major["id"].as_str().unwrap()).await);
 
     let ids = |token: String, query: &'static str| {
         let app = &app;
@@ -858,15 +694,7 @@ async fn each_role_sees_exactly_its_reviews(engine: Engine) {
     .await;
 
     // Family representatives lose sight of a review once it is decided.
-    step_ok(&app, &c.reviewer.token, &r_major, "claim", json!({})).await;
-    step_ok(
-        &app,
-        &c.reviewer.token,
-        &r_major,
-        "decision",
-        json!({"decision": "release_withheld", "rationale": RATIONALE}),
-    )
-    .await;
+    claim_and_decide(&app, &c.reviewer.token, &r_major, "release_withheld").await;
     assert_problem(
         app.get(&format!("/api/v1/reviews/{r_major}"), &c.family.token)
             .await,
@@ -922,19 +750,9 @@ async fn a_withdrawn_review_brings_back_no_clearance_after_a_change_of_accusatio
     for change in changes {
         let id = cleared_file(&app, &c).await;
         let path = format!("/api/v1/detainees/{id}");
-        let rid = open(&app, &c.owner.token, &id).await["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let rid = id_of(&open(&app, &c.owner.token, &id).await);
         // Under review, the file can be neither archived …
-        let res = app
-            .client
-            .delete(app.url(&path))
-            .bearer_auth(&c.owner.token)
-            .header("If-Match", "*")
-            .send()
-            .await
-            .unwrap();
+        let res = app.delete(&path, &c.owner.token, "*").await;
         assert_problem(res, 409, "conflict").await;
         // … nor taken out of its accusation's reach by an edit and a withdrawal.
         let res = app.patch(&path, &c.owner.token, "*", &change).await;
@@ -959,10 +777,7 @@ async fn a_withdrawn_review_brings_back_no_clearance_after_a_change_of_accusatio
     // undone): the withdrawal gives the clearance back.
     let id = cleared_file(&app, &c).await;
     let path = format!("/api/v1/detainees/{id}");
-    let rid = open(&app, &c.owner.token, &id).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let rid = id_of(&open(&app, &c.owner.token, &id).await);
     for change in [
         json!({"notes": "The family visited the prison."}),
         json!({"category": "criminal_accusation"}),
@@ -990,10 +805,7 @@ async fn a_files_reviews_are_listed_for_its_owner_and_auditors_only(engine: Engi
     let admin = app.admin_token().await;
     let file = new_file(&app, &c.owner.token, &file_body(true)).await;
     let id = file["id"].as_str().unwrap();
-    let rid = open(&app, &c.owner.token, id).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let rid = id_of(&open(&app, &c.owner.token, id).await);
     // The reviewer may act on the review (and read the file) …
     step_ok(&app, &c.reviewer.token, &rid, "claim", json!({})).await;
     assert_eq!(

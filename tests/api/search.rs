@@ -3,7 +3,6 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::detainees::new_file;
 use crate::helpers::*;
 use crate::scenarios;
 
@@ -189,13 +188,7 @@ async fn search_respects_scope_archive_filters_and_renames(engine: Engine) {
     );
 
     // Archived files only when asked.
-    app.client
-        .delete(app.url(&path))
-        .bearer_auth(&owner.token)
-        .header("If-Match", "\"2\"")
-        .send()
-        .await
-        .unwrap();
+    app.delete(&path, &owner.token, "\"2\"").await;
     assert!(names(&search(&app, &owner.token, json!({"q": "Shadi Haddad"})).await).is_empty());
     let archived = search(
         &app,
@@ -325,7 +318,7 @@ async fn duplicates_are_merged_and_a_merge_can_be_undone(engine: Engine) {
     let app = spawn_app(engine).await;
     let owner = app.user_with_role("caseworker").await;
     let stranger = app.user_with_role("caseworker").await;
-    let facility = crate::detainees::new_facility(&app, &owner.token).await;
+    let facility = new_facility(&app, &owner.token).await;
     let a = new_file(
         &app,
         &owner.token,
@@ -342,14 +335,13 @@ async fn duplicates_are_merged_and_a_merge_can_be_undone(engine: Engine) {
     )
     .await;
     let (a_id, b_id) = (a["id"].as_str().unwrap(), b["id"].as_str().unwrap());
-    let custody = app
-        .post(
-            &format!("/api/v1/detainees/{b_id}/custody"),
-            &owner.token,
-            &json!({"facility_id": facility, "from": "2013"}),
-        )
-        .await;
-    assert_eq!(custody.status(), StatusCode::CREATED);
+    new_custody(
+        &app,
+        &owner.token,
+        b_id,
+        &json!({"facility_id": facility, "from": "2013"}),
+    )
+    .await;
 
     let merge = |token: String, survivor: String, duplicate: String| {
         let app = &app;
@@ -403,12 +395,7 @@ async fn duplicates_are_merged_and_a_merge_can_be_undone(engine: Engine) {
         .await
         .unwrap();
     assert_eq!(custody["items"].as_array().unwrap().len(), 1);
-    let folded: Value = app
-        .get(&format!("/api/v1/detainees/{b_id}"), &owner.token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let folded = file_of(&app, &owner.token, b_id).await;
     assert_eq!(folded["merged_into"], a_id);
     assert!(folded["archived_at"].is_string());
     let res = app
@@ -437,12 +424,7 @@ async fn duplicates_are_merged_and_a_merge_can_be_undone(engine: Engine) {
     assert_eq!(restored["birth_date"], Value::Null);
     assert_eq!(restored["aliases"], json!([]));
     assert_eq!(restored["notes"], "File A.");
-    let back: Value = app
-        .get(&format!("/api/v1/detainees/{b_id}"), &owner.token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let back = file_of(&app, &owner.token, b_id).await;
     assert_eq!(
         (back["archived_at"].clone(), back["merged_into"].clone()),
         (Value::Null, Value::Null)
@@ -462,13 +444,7 @@ async fn duplicates_are_merged_and_a_merge_can_be_undone(engine: Engine) {
             .status(),
         StatusCode::OK
     );
-    let version: Value = app
-        .get(&format!("/api/v1/detainees/{a_id}"), &owner.token)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let etag = format!("\"{}\"", version["version"]);
+    let etag = format!("\"{}\"", file_of(&app, &owner.token, a_id).await["version"]);
     app.patch(
         &format!("/api/v1/detainees/{a_id}"),
         &owner.token,
@@ -529,7 +505,6 @@ async fn duplicates_are_merged_and_a_merge_can_be_undone(engine: Engine) {
 /// clearance does not survive the merge. What the two would make together
 /// but break a rule is refused, and neither file changes.
 async fn a_merge_keeps_the_graver_accusation_and_every_rule(engine: Engine) {
-    use crate::reviews::{assert_release_refused, cast, cleared_file, decided_file, file_of};
     let app = spawn_app(engine).await;
     let c = cast(&app).await;
     let owner = &c.owner.token;
