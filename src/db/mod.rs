@@ -652,8 +652,11 @@ impl Database {
     pub async fn ping(&self) -> Result<(), AppError> {
         match self.engine {
             Engine::Sqlite => {
+                // Read the file itself (the schema, on its first page):
+                // `SELECT 1` would answer from a connection whose file is
+                // unreadable.
                 self.read(|conn| {
-                    conn.batch_execute("SELECT 1")?;
+                    conn.batch_execute("SELECT count(*) FROM sqlite_master")?;
                     Ok(())
                 })
                 .await

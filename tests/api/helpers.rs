@@ -68,9 +68,6 @@ impl Need {
 /// Why PostgreSQL scenarios are skipped outside CI, shown beside each of them.
 pub const NO_POSTGRES: &str = "no SIJILL_TEST_DATABASE_URL";
 
-/// Shown beside a scenario that shows a known bug of the service.
-pub const KNOWN_BUG: &str = "known bug";
-
 /// Does this run count as CI (where nothing may be skipped)?
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true")
@@ -83,36 +80,20 @@ pub struct Scenario {
     pub name: String,
     pub engine: Engine,
     pub needs: Vec<Need>,
-    /// A bug of the service this scenario shows on this engine, said in a
-    /// sentence: the scenario is listed as ignored (in CI too), and runs,
-    /// failing, with `--ignored`.
-    pub known_bug: Option<&'static str>,
     pub run: ScenarioFn,
 }
 
 impl Scenario {
     /// The scenario `name` of `module` on the engines `which` names:
-    /// `both`, `sqlite`, `postgres`, `sqlite_with_python3`, or
-    /// `sqlite_known_bug` / `postgres_known_bug` with the bug in `known_bug`.
-    pub fn on(
-        which: &str,
-        module: &str,
-        name: &str,
-        known_bug: Option<&'static str>,
-        run: ScenarioFn,
-    ) -> Vec<Scenario> {
+    /// `both`, `sqlite`, `postgres`, or `sqlite_with_python3`.
+    pub fn on(which: &str, module: &str, name: &str, run: ScenarioFn) -> Vec<Scenario> {
         let (engines, extra): (&[Engine], &[Need]) = match which {
             "both" => (&[Engine::Sqlite, Engine::Postgres], &[]),
-            "sqlite" | "sqlite_known_bug" => (&[Engine::Sqlite], &[]),
-            "postgres" | "postgres_known_bug" => (&[Engine::Postgres], &[]),
+            "sqlite" => (&[Engine::Sqlite], &[]),
+            "postgres" => (&[Engine::Postgres], &[]),
             "sqlite_with_python3" => (&[Engine::Sqlite], &[Need::Python3]),
             other => panic!("unknown engine list `{other}` in {module}"),
         };
-        assert_eq!(
-            which.ends_with("_known_bug"),
-            known_bug.is_some(),
-            "{module}::{name}: a known bug is written `{which}: [{name} = \"the bug\"]`, and only there"
-        );
         let module = module.split_once("::").map_or(module, |(_, rest)| rest);
         engines
             .iter()
@@ -131,7 +112,6 @@ impl Scenario {
                     ),
                     engine,
                     needs,
-                    known_bug,
                     run,
                 }
             })
@@ -156,15 +136,12 @@ impl Scenario {
 }
 
 /// Declare a module's scenarios: `scenarios! { both: [a, b], sqlite: [c], postgres: [d] }`
-/// (and `sqlite_with_python3: [e]`). A scenario that shows a bug of the
-/// service on one engine is declared there with the bug, `postgres: [f],
-/// sqlite_known_bug: [f = "what is wrong"]`: listed as ignored, with the
-/// bug said once at the start of the run.
+/// (and `sqlite_with_python3: [e]`).
 /// Each is an `async fn name(engine: Engine)`; `main.rs` collects every
 /// module's `scenarios()` into the harness.
 #[macro_export]
 macro_rules! scenarios {
-    ($($engines:ident: [$($name:ident $(= $bug:expr)?),* $(,)?]),+ $(,)?) => {
+    ($($engines:ident: [$($name:ident),* $(,)?]),+ $(,)?) => {
         pub fn scenarios() -> Vec<$crate::helpers::Scenario> {
             let mut all = Vec::new();
             $($(
@@ -172,7 +149,6 @@ macro_rules! scenarios {
                     stringify!($engines),
                     module_path!(),
                     stringify!($name),
-                    None $(.or(Some($bug)))?,
                     |engine| Box::pin($name(engine)),
                 ));
             )*)+

@@ -5,15 +5,13 @@
 //! A harness of our own (libtest-mimic) rather than `#[test]` functions, so
 //! that a scenario that cannot run here is reported as *ignored*, with the
 //! reason, instead of passing without having run. In CI (`CI=true`) a
-//! missing PostgreSQL is a failure, never a skip. A scenario that shows a
-//! known bug of the service on one engine is ignored everywhere, with the
-//! bug said at the start of the run, until the bug is fixed.
+//! missing PostgreSQL is a failure, never a skip.
 
 use std::process::ExitCode;
 
 use libtest_mimic::{Arguments, Trial};
 
-use helpers::{in_ci, Need, Scenario, KNOWN_BUG};
+use helpers::{in_ci, Need};
 
 mod helpers;
 
@@ -51,8 +49,9 @@ fn log_server_warnings() {
         .try_init();
 }
 
-/// Every module's scenarios.
-pub fn every_scenario() -> Vec<Scenario> {
+fn main() -> ExitCode {
+    log_server_warnings();
+    let args = Arguments::from_args();
     let modules = [
         accounts::scenarios,
         audit::scenarios,
@@ -73,12 +72,6 @@ pub fn every_scenario() -> Vec<Scenario> {
         search::scenarios,
         tokens::scenarios,
     ];
-    modules.iter().flat_map(|scenarios| scenarios()).collect()
-}
-
-fn main() -> ExitCode {
-    log_server_warnings();
-    let args = Arguments::from_args();
     let missing: Vec<Need> = [Need::Postgres, Need::Python3]
         .into_iter()
         .filter(|need| !need.met())
@@ -98,17 +91,9 @@ fn main() -> ExitCode {
             );
         }
     }
-    let scenarios = every_scenario();
-    for scenario in &scenarios {
-        if let Some(bug) = scenario.known_bug {
-            eprintln!(
-                "{}: ignored, a known bug (run it with --ignored): {bug}",
-                scenario.name
-            );
-        }
-    }
-    let trials = scenarios
-        .into_iter()
+    let trials = modules
+        .iter()
+        .flat_map(|scenarios| scenarios())
         .map(|scenario| {
             let unmet = scenario
                 .needs
@@ -116,13 +101,6 @@ fn main() -> ExitCode {
                 .copied()
                 .find(|need| missing.contains(need));
             let name = scenario.name.clone();
-            if scenario.known_bug.is_some() {
-                // In CI too: the service is wrong, not the machine. It still
-                // runs (and fails) when asked for with --ignored.
-                return Trial::test(name, move || scenario.run(unmet).map_err(Into::into))
-                    .with_ignored_flag(true)
-                    .with_kind(KNOWN_BUG);
-            }
             match unmet {
                 // Outside CI: reported as ignored, with the reason beside it.
                 Some(need) if !ci => Trial::test(name, || Ok(()))

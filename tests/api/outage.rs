@@ -16,7 +16,7 @@
 //!
 //! `/readyz` on its own: 503 `unavailable` while the database is gone, on
 //! PostgreSQL through the proxy, on SQLite with the database file's
-//! contents destroyed in place (a known bug there: see `SQLITE_READYZ_BUG`).
+//! contents destroyed in place.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -763,11 +763,6 @@ async fn assert_not_ready(app: &TestApp) {
 }
 
 /// On SQLite a database whose file cannot be read any more is still "ready".
-const SQLITE_READYZ_BUG: &str = "on SQLite, /readyz pings with `SELECT 1`, which reads \
-    nothing of the database file (src/db/mod.rs, Database::ping): with the database's \
-    files overwritten, every request that needs the database fails (500 internal_error, \
-    \"file is not a database\") while /readyz answers 200 ready";
-
 /// `/readyz` while the database is gone: 503 `unavailable` within its bound,
 /// and ready again once the database is back. On PostgreSQL the proxy
 /// refuses, then black-holes. On SQLite the database is a file the server
@@ -826,7 +821,5 @@ scenarios! {
         a_restarted_database_fails_only_the_requests_in_flight,
         readyz_answers_503_unavailable_while_the_database_is_gone,
     ],
-    sqlite_known_bug: [
-        readyz_answers_503_unavailable_while_the_database_is_gone = SQLITE_READYZ_BUG,
-    ],
+    sqlite: [readyz_answers_503_unavailable_while_the_database_is_gone],
 }

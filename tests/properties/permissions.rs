@@ -1,6 +1,6 @@
 //! The permission matrix: every role × action is decided, anything not
-//! listed is denied, and the matrix is the documented one (DESIGN.md
-//! section 2, docs/review-workflow.md "Who sees what").
+//! listed is denied, and the matrix is the documented one (docs/api.md "Roles and permissions",
+//! docs/review-workflow.md "Who sees what").
 
 use proptest::prelude::*;
 use sijill::auth::permissions::{allows, Action, MATRIX};
@@ -28,15 +28,15 @@ const ACTIONS: [Action; 15] = [
     Action::Consult,
 ];
 
-/// Who may do what, as the documentation says it (DESIGN.md section 2:
-/// "admin — manage organisations and accounts … never touches case data,
-/// reviews or the audit log"; "caseworker — create and edit facility
-/// records; create, edit and archive the detainee files of their own
-/// organisation; open and withdraw reviews"; "reviewer — see files under
-/// review; claim, decide and confirm reviews … never edits a file";
-/// "family_representative — see the reviews that await a consultation …;
-/// submit a consultation statement"; "auditor — read everything, including
-/// the audit log … writes nothing"; and docs/review-workflow.md).
+/// Who may do what, as the documentation says it in words (docs/api.md,
+/// "Roles and permissions": "admin — manages organisations and accounts;
+/// never touches files, reviews or the audit log"; "caseworker — keeps the
+/// facility registry; creates, edits, archives and merges the files of
+/// their own organisation; opens and withdraws reviews of them";
+/// "reviewer — … claims, decides, confirms and disputes reviews …; never
+/// edits a file"; "family_representative — reads the reviews that await a
+/// family's word …; adds consultations"; "auditor — reads everything,
+/// including the audit log …; writes nothing"; and docs/review-workflow.md).
 fn documented(action: Action) -> &'static [Role] {
     match action {
         // Every account reads itself and logs out.
@@ -123,7 +123,7 @@ fn the_matrix_is_the_documented_one() {
     }
 }
 
-/// DESIGN.md section 2 in general terms: auditors write nothing; admins
+/// The roles in general terms (docs/api.md): auditors write nothing; admins
 /// never touch case data, reviews or the audit log; reviewers never edit a
 /// file; every role may do something beyond its own session.
 #[test]
