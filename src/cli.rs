@@ -442,8 +442,10 @@ fn eval_search(cases: &std::path::Path, files: &std::path::Path) -> Result<ExitC
     let read = |p: &std::path::Path| {
         std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))
     };
-    let files = eval::files_from_csv(&read(files)?);
-    let cases = eval::cases_from_csv(&read(cases)?);
+    let files =
+        eval::files_from_csv(&read(files)?).map_err(|e| format!("{}: {e}", files.display()))?;
+    let cases =
+        eval::cases_from_csv(&read(cases)?).map_err(|e| format!("{}: {e}", cases.display()))?;
     let result = eval::evaluate(&files, &cases);
     println!(
         "files {}  queries {}  recall@1 {:.3}  recall@5 {:.3}  MRR {:.3}",

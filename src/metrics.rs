@@ -7,102 +7,82 @@
 //! number of series is bounded by the routes × 10 methods × the statuses
 //! the server can answer, and no id or invented text ever becomes a label.
 
-use std::collections::BTreeMap;
-use std::fmt::Write;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::web;
+use metrics::{counter, histogram, Label, Recorder};
+use metrics_exporter_prometheus::{
+    BuildError, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
+};
+
+const REQUESTS: &str = "sijill_http_requests_total";
+const DURATION: &str = "sijill_http_request_duration_seconds";
 
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 14] = [
     0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
-#[derive(Default)]
-struct Series {
-    count: u64,
-    sum: f64,
-    buckets: [u64; BUCKETS.len()],
-}
+/// Latency samples wait, lock-free, in the recorder until they are folded
+/// into the buckets: at the next render, or after this many requests,
+/// whichever comes first. So memory stays bounded when nobody scrapes
+/// (the exporter leaves this "upkeep" to whoever does not use its own
+/// HTTP listener).
+const UPKEEP_EVERY: u32 = 1024;
 
-#[derive(Default)]
+/// One recorder per served application, not the process-wide one of the
+/// `metrics` facade: each application counts its own requests (the API
+/// tests start many in one process and read each one's counts), and
+/// `/metrics` is served by the application itself from the recorder's
+/// handle, with no listener of the exporter's own.
 pub struct Metrics {
-    series: Mutex<BTreeMap<(String, String, u16), Series>>,
+    recorder: PrometheusRecorder,
+    handle: PrometheusHandle,
+    since_upkeep: AtomicU32,
 }
 
 impl Metrics {
-    pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
-        let mut series = self.series.lock().unwrap_or_else(|p| p.into_inner());
-        let entry = series
-            .entry((method.to_owned(), route.to_owned(), status))
-            .or_default();
-        entry.count += 1;
-        entry.sum += seconds;
-        for (bucket, bound) in entry.buckets.iter_mut().zip(BUCKETS) {
-            if seconds <= bound {
-                *bucket += 1;
-            }
+    pub fn new() -> Result<Self, BuildError> {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets(&BUCKETS)?
+            .build_recorder();
+        recorder.describe_counter(
+            REQUESTS.into(),
+            None,
+            "HTTP requests by method, route and status.".into(),
+        );
+        recorder.describe_histogram(DURATION.into(), None, "HTTP request latency.".into());
+        Ok(Metrics {
+            handle: recorder.handle(),
+            recorder,
+            since_upkeep: AtomicU32::new(0),
+        })
+    }
+
+    pub fn observe(&self, method: &'static str, route: String, status: u16, seconds: f64) {
+        let labels = vec![
+            Label::new("method", method),
+            Label::new("route", route),
+            Label::new("status", status.to_string()),
+        ];
+        metrics::with_local_recorder(&self.recorder, || {
+            counter!(REQUESTS, labels.iter()).increment(1);
+            histogram!(DURATION, labels).record(seconds);
+        });
+        // 2^32 is a multiple of UPKEEP_EVERY: the count may wrap.
+        if self.since_upkeep.fetch_add(1, Ordering::Relaxed) % UPKEEP_EVERY == UPKEEP_EVERY - 1 {
+            self.handle.run_upkeep();
         }
     }
 
     /// The Prometheus text exposition format.
     pub fn render(&self) -> String {
-        let series = self.series.lock().unwrap_or_else(|p| p.into_inner());
-        let mut out = String::new();
-        out.push_str(
-            "# HELP sijill_http_requests_total HTTP requests by method, route and status.\n",
-        );
-        out.push_str("# TYPE sijill_http_requests_total counter\n");
-        for ((method, route, status), s) in series.iter() {
-            let _ = writeln!(
-                out,
-                "sijill_http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {}",
-                escape(route),
-                s.count
-            );
-        }
-        out.push_str("# HELP sijill_http_request_duration_seconds HTTP request latency.\n");
-        out.push_str("# TYPE sijill_http_request_duration_seconds histogram\n");
-        for ((method, route, status), s) in series.iter() {
-            let labels = format!(
-                "method=\"{method}\",route=\"{}\",status=\"{status}\"",
-                escape(route)
-            );
-            for (count, bound) in s.buckets.iter().zip(BUCKETS) {
-                let _ = writeln!(
-                    out,
-                    "sijill_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {count}"
-                );
-            }
-            let _ = writeln!(
-                out,
-                "sijill_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
-                s.count
-            );
-            let _ = writeln!(
-                out,
-                "sijill_http_request_duration_seconds_sum{{{labels}}} {}",
-                s.sum
-            );
-            let _ = writeln!(
-                out,
-                "sijill_http_request_duration_seconds_count{{{labels}}} {}",
-                s.count
-            );
-        }
-        out
+        self.handle.render()
     }
-}
-
-fn escape(label: &str) -> String {
-    label
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
 }
 
 /// The method as a label: a standard method, or `other` for anything a
@@ -141,7 +121,7 @@ pub async fn record(
             .unwrap_or_else(|| "<unmatched>".to_owned());
         metrics.observe(
             method,
-            &route,
+            route,
             res.status().as_u16(),
             started.elapsed().as_secs_f64(),
         );
@@ -155,9 +135,9 @@ mod tests {
 
     #[test]
     fn histogram_buckets_are_cumulative() {
-        let m = Metrics::default();
-        m.observe("GET", "/healthz", 200, 0.003);
-        m.observe("GET", "/healthz", 200, 0.2);
+        let m = Metrics::new().unwrap();
+        m.observe("GET", "/healthz".to_owned(), 200, 0.003);
+        m.observe("GET", "/healthz".to_owned(), 200, 0.2);
         let text = m.render();
         assert!(text.contains(
             "sijill_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 2"
@@ -166,6 +146,23 @@ mod tests {
         assert!(text.contains("le=\"0.005\"} 1"));
         assert!(text.contains("le=\"0.25\"} 2"));
         assert!(text.contains("le=\"+Inf\"} 2"));
+    }
+
+    /// Samples folded into the buckets between renders are all counted.
+    #[test]
+    fn upkeep_loses_no_sample() {
+        let m = Metrics::new().unwrap();
+        let n = UPKEEP_EVERY * 3 + 7;
+        for _ in 0..n {
+            m.observe("POST", "/api/v1/auth/login".to_owned(), 401, 0.001);
+        }
+        let text = m.render();
+        let labels = r#"method="POST",route="/api/v1/auth/login",status="401""#;
+        assert!(text.contains(&format!("sijill_http_requests_total{{{labels}}} {n}")));
+        assert!(text.contains(&format!("le=\"0.001\"}} {n}")), "{text}");
+        assert!(text.contains(&format!(
+            "sijill_http_request_duration_seconds_count{{{labels}}} {n}"
+        )));
     }
 
     #[test]

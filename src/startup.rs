@@ -187,7 +187,7 @@ impl Application {
 
 fn serve(listener: TcpListener, state: AppState, settings: &Settings) -> std::io::Result<Server> {
     let state = web::Data::new(state);
-    let metrics = web::Data::new(Metrics::default());
+    let metrics = web::Data::new(Metrics::new().map_err(std::io::Error::other)?);
     let proxies = web::Data::new(settings.trusted_proxies.clone());
     let openapi = crate::openapi::document(routes);
     let methods = web::Data::new(MethodTable::from_document(&openapi));

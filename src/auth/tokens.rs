@@ -13,6 +13,8 @@ use base64::Engine;
 use ed25519_dalek::pkcs8::EncodePrivateKey;
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use moka::sync::Cache;
+use moka::Expiry;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -48,30 +50,64 @@ pub struct AccessClaims {
 /// authenticated read costs; a token is presented many times in its 15
 /// minutes. Only the signature and claims checks are skipped on a hit: the
 /// session and account are still checked in the database on every request.
-#[derive(Default)]
+///
+/// A `moka` cache rather than `quick_cache`: moka expires each entry by
+/// itself, here when its token expires (`UntilExpiry`), so a remembered
+/// token leaves memory with its validity, and a full cache evicts the
+/// least useful entries one by one (quick_cache has no expiry: we would
+/// keep checking and sweeping it by hand, which is what this replaces).
+/// The same crate serves `search::common_keys`.
 struct VerifiedTokens {
-    entries: std::sync::Mutex<HashMap<[u8; 32], AccessClaims>>,
+    entries: Cache<[u8; 32], AccessClaims>,
 }
 
-/// Bound on remembered tokens; the map is emptied when it is reached.
-const VERIFIED_TOKENS_MAX: usize = 10_000;
+/// Bound on remembered tokens.
+const VERIFIED_TOKENS_MAX: u64 = 10_000;
 
 impl VerifiedTokens {
+    /// Entries live at most `ttl`, the access-token lifetime.
+    fn new(ttl: Duration) -> Self {
+        VerifiedTokens {
+            entries: Cache::builder()
+                .max_capacity(VERIFIED_TOKENS_MAX)
+                .expire_after(UntilExpiry { ttl })
+                .build(),
+        }
+    }
+
+    /// The claims are checked again on every hit: the cache's expiry is
+    /// housekeeping, this is the rule.
     fn get(&self, key: &[u8; 32], now: i64) -> Option<AccessClaims> {
-        let entries = self.entries.lock().ok()?;
-        entries
+        self.entries
             .get(key)
             .filter(|c| c.exp > now && c.nbf <= now + LEEWAY_SECS as i64)
-            .cloned()
     }
 
     fn insert(&self, key: [u8; 32], claims: AccessClaims) {
-        if let Ok(mut entries) = self.entries.lock() {
-            if entries.len() >= VERIFIED_TOKENS_MAX {
-                entries.clear();
-            }
-            entries.insert(key, claims);
-        }
+        self.entries.insert(key, claims);
+    }
+}
+
+/// A remembered token is dropped when it expires (`exp`, to the
+/// millisecond), and never outlives the access-token lifetime, whatever
+/// `exp` a token signed with an earlier key carries.
+struct UntilExpiry {
+    ttl: Duration,
+}
+
+impl Expiry<[u8; 32], AccessClaims> for UntilExpiry {
+    fn expire_after_create(
+        &self,
+        _key: &[u8; 32],
+        claims: &AccessClaims,
+        _created_at: std::time::Instant,
+    ) -> Option<Duration> {
+        let left_ms = claims
+            .exp
+            .saturating_mul(1000)
+            .saturating_sub(chrono::Utc::now().timestamp_millis());
+        let left = Duration::from_millis(u64::try_from(left_ms).unwrap_or(0));
+        Some(left.min(self.ttl))
     }
 }
 
@@ -132,7 +168,7 @@ impl TokenService {
         validation.set_issuer(&[issuer]);
         validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
         Ok(TokenService {
-            verified: VerifiedTokens::default(),
+            verified: VerifiedTokens::new(ttl),
             issuer: issuer.to_owned(),
             ttl,
             signing_kid,
@@ -266,6 +302,31 @@ mod tests {
             tokens.verified.get(&digest, exp).is_none(),
             "expired in memory too"
         );
+    }
+
+    /// The memory itself lets a token go when it expires, or after the
+    /// access-token lifetime, whichever comes first.
+    #[test]
+    fn a_remembered_token_leaves_memory_when_it_expires() {
+        let claims = |exp: i64| AccessClaims {
+            iss: "sijill".to_owned(),
+            aud: AUDIENCE.to_owned(),
+            sub: Uuid::now_v7(),
+            sid: Uuid::now_v7(),
+            iat: exp - 900,
+            nbf: exp - 900,
+            exp,
+            jti: Uuid::now_v7(),
+            typ: ACCESS_CLAIM_TYP.to_owned(),
+        };
+        let now = chrono::Utc::now().timestamp();
+        let memory = VerifiedTokens::new(Duration::from_millis(100));
+        memory.insert([1; 32], claims(now));
+        memory.insert([2; 32], claims(now + 900));
+        assert!(memory.entries.get(&[1; 32]).is_none(), "expired already");
+        assert!(memory.entries.get(&[2; 32]).is_some());
+        std::thread::sleep(Duration::from_millis(150));
+        assert!(memory.entries.get(&[2; 32]).is_none(), "past the lifetime");
     }
 
     #[test]

@@ -106,44 +106,36 @@ pub fn evaluate(files: &[EvalFile], cases: &[(String, String)]) -> Evaluation {
     }
 }
 
-/// A minimal CSV reader (RFC 4180 quoting), enough for name lists.
-pub fn parse_csv(text: &str) -> Vec<Vec<String>> {
+/// The rows of a CSV text after its header row, fields trimmed: RFC 4180
+/// (quoted fields may hold commas, doubled quotes and newlines), rows of
+/// any length, lines starting with `#` ignored, blank rows skipped.
+pub fn parse_csv(text: &str) -> Result<Vec<csv::StringRecord>, csv::Error> {
     let mut rows = Vec::new();
-    for line in text
-        .lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+    for row in csv::ReaderBuilder::new()
+        .has_headers(false)
+        .comment(Some(b'#'))
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes())
+        .into_records()
     {
-        let mut fields = Vec::new();
-        let mut field = String::new();
-        let mut quoted = false;
-        let mut chars = line.chars().peekable();
-        while let Some(c) = chars.next() {
-            match (c, quoted) {
-                ('"', true) if chars.peek() == Some(&'"') => {
-                    field.push('"');
-                    chars.next();
-                }
-                ('"', _) => quoted = !quoted,
-                (',', false) => fields.push(std::mem::take(&mut field)),
-                (c, _) => field.push(c),
-            }
+        let row = row?;
+        if row.iter().any(|field| !field.is_empty()) {
+            rows.push(row);
         }
-        fields.push(field);
-        rows.push(fields.into_iter().map(|f| f.trim().to_owned()).collect());
     }
-    rows
+    // The header is the first row that is not blank.
+    Ok(rows.into_iter().skip(1).collect())
 }
 
 /// Files CSV: `full_name,name_ar,aliases` (aliases separated by `;`), with a header.
-pub fn files_from_csv(text: &str) -> Vec<EvalFile> {
-    parse_csv(text)
-        .into_iter()
-        .skip(1)
+pub fn files_from_csv(text: &str) -> Result<Vec<EvalFile>, csv::Error> {
+    Ok(parse_csv(text)?
+        .iter()
         .filter_map(|row| {
-            let full_name = row.first()?.clone();
             Some(EvalFile {
-                full_name,
-                name_ar: row.get(1).filter(|s| !s.is_empty()).cloned(),
+                full_name: row.get(0)?.to_owned(),
+                name_ar: row.get(1).filter(|s| !s.is_empty()).map(str::to_owned),
                 aliases: row
                     .get(2)
                     .map(|a| {
@@ -156,16 +148,15 @@ pub fn files_from_csv(text: &str) -> Vec<EvalFile> {
                     .unwrap_or_default(),
             })
         })
-        .collect()
+        .collect())
 }
 
 /// Cases CSV: `query,expected_full_name`, with a header.
-pub fn cases_from_csv(text: &str) -> Vec<(String, String)> {
-    parse_csv(text)
-        .into_iter()
-        .skip(1)
-        .filter_map(|row| Some((row.first()?.clone(), row.get(1)?.clone())))
-        .collect()
+pub fn cases_from_csv(text: &str) -> Result<Vec<(String, String)>, csv::Error> {
+    Ok(parse_csv(text)?
+        .iter()
+        .filter_map(|row| Some((row.get(0)?.to_owned(), row.get(1)?.to_owned())))
+        .collect())
 }
 
 #[cfg(test)]
@@ -177,22 +168,45 @@ mod tests {
 
     #[test]
     fn csv_quoting() {
-        let rows = parse_csv("a,\"b, c\",\"say \"\"hi\"\"\"\n");
+        let rows = parse_csv("# a comment\nh1,h2,h3\n\na,\"b, c\",\"say \"\"hi\"\"\"\n").unwrap();
+        assert_eq!(rows.len(), 1);
         assert_eq!(
-            rows,
-            vec![vec![
-                "a".to_owned(),
-                "b, c".to_owned(),
-                "say \"hi\"".to_owned()
-            ]]
+            rows[0].iter().collect::<Vec<_>>(),
+            ["a", "b, c", "say \"hi\""]
+        );
+    }
+
+    /// A quoted field may hold a newline and a comma: it stays one field
+    /// of one row, and the next line is the next row.
+    #[test]
+    fn csv_quoted_newline_and_comma() {
+        let text = "full_name,name_ar,aliases\n\
+            Mohammed Al-Hassan,محمد الحسن,\"Abu Ahmad;\nAbu Khaled, the tailor\"\n\
+            Ahmad Al-Khatib,,\n";
+        let files = files_from_csv(text).unwrap();
+        assert_eq!(files.len(), 2, "{files:?}");
+        assert_eq!(files[0].full_name, "Mohammed Al-Hassan");
+        assert_eq!(files[0].name_ar.as_deref(), Some("محمد الحسن"));
+        assert_eq!(files[0].aliases, ["Abu Ahmad", "Abu Khaled, the tailor"]);
+        assert_eq!(files[1].full_name, "Ahmad Al-Khatib");
+        assert_eq!(files[1].name_ar, None);
+        assert!(files[1].aliases.is_empty());
+        let cases = cases_from_csv("query,expected\n\"Al-Hassan,\nMohammed\",Mohammed Al-Hassan\n")
+            .unwrap();
+        assert_eq!(
+            cases,
+            [(
+                "Al-Hassan,\nMohammed".to_owned(),
+                "Mohammed Al-Hassan".to_owned()
+            )]
         );
     }
 
     /// Our own hard cases: Syrian names in both scripts and many spellings.
     #[test]
     fn recall_on_our_own_cases() {
-        let files = files_from_csv(FILES);
-        let cases = cases_from_csv(CASES);
+        let files = files_from_csv(FILES).unwrap();
+        let cases = cases_from_csv(CASES).unwrap();
         assert!(files.len() >= 30 && cases.len() >= 60);
         let result = evaluate(&files, &cases);
         eprintln!("own cases: {result:?}");
