@@ -20,11 +20,17 @@ OUT=bench/out
 mkdir -p "$OUT"
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 
-# A second binary without the access log, only to measure what the log costs.
-cargo build --release --quiet --features unlogged-reads-benchmark-only
-cp target/release/sijill "$OUT/sijill-unlogged"
-cargo build --release --quiet
-BIN=target/release/sijill
+# SIJILL_BIN=path runs another build (an A/B comparison of two commits,
+# bench/ab.sh) and skips the run without the access log.
+if [ -n "${SIJILL_BIN:-}" ]; then
+  BIN=$SIJILL_BIN
+else
+  # A second binary without the access log, only to measure what the log costs.
+  cargo build --release --quiet --features unlogged-reads-benchmark-only
+  cp target/release/sijill "$OUT/sijill-unlogged"
+  cargo build --release --quiet
+  BIN=target/release/sijill
+fi
 PIDS=()
 cleanup() { for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
@@ -56,17 +62,19 @@ for engine in $ENGINES; do
     SIJILL_BIND=127.0.0.1:0 SIJILL_BOOTSTRAP_ADMIN_PASSWORD="$PASSWORD" "$1" serve >"$2" 2>&1 &
     server=$!
     PIDS+=("$server")
-    port=$(listening_port "$2") || { echo "the server did not start" >&2; exit 1; }
+    port=$(listening_port "$2" 60) || { echo "the server did not start" >&2; cat "$2" >&2; exit 1; }
     base="http://127.0.0.1:$port"
     token=$(login "$port" demo.caseworker "$PASSWORD")
   }
 
-  start "$OUT/sijill-unlogged" "$OUT/records-$engine-unlogged.log"
-  echo "== $engine: GET /detainees/{id} WITHOUT the access log (benchmark-only build), 32 connections, $DURATION"
-  IDS_FILE="$dir/ids.txt" TOKEN=$token wrk -t2 -c32 -d"$DURATION" --latency -s bench/get_detainee.lua "$base" \
-    >"$OUT/$engine-get-detainee-unlogged.txt" 2>"$OUT/$engine-get-detainee-unlogged.err"
-  echo "   $(wrk_summary "$OUT/$engine-get-detainee-unlogged.txt")"
-  kill "$server"; wait "$server" 2>/dev/null || true
+  if [ -z "${SIJILL_BIN:-}" ]; then
+    start "$OUT/sijill-unlogged" "$OUT/records-$engine-unlogged.log"
+    echo "== $engine: GET /detainees/{id} WITHOUT the access log (benchmark-only build), 32 connections, $DURATION"
+    IDS_FILE="$dir/ids.txt" TOKEN=$token wrk -t2 -c32 -d"$DURATION" --latency -s bench/get_detainee.lua "$base" \
+      >"$OUT/$engine-get-detainee-unlogged.txt" 2>"$OUT/$engine-get-detainee-unlogged.err"
+    echo "   $(wrk_summary "$OUT/$engine-get-detainee-unlogged.txt")"
+    kill "$server"; wait "$server" 2>/dev/null || true
+  fi
 
   start "$BIN" "$OUT/records-$engine.log"
 

@@ -34,7 +34,7 @@ for engine in $ENGINES; do
   tail -n 10000 "$dir/ids.txt" > "$dir/open-ids.txt"
   SIJILL_BIND=127.0.0.1:0 "$BIN" serve >"$OUT/reviews-$engine.log" 2>&1 &
   server=$!; PIDS+=("$server")
-  port=$(listening_port "$OUT/reviews-$engine.log") || { echo "the server did not start" >&2; exit 1; }
+  port=$(listening_port "$OUT/reviews-$engine.log" 60) || { echo "the server did not start" >&2; cat "$OUT/reviews-$engine.log" >&2; exit 1; }
   base="http://127.0.0.1:$port"
   login() { api -XPOST "$base/api/v1/auth/login" -H 'content-type: application/json' -d "{\"username\":\"$1\",\"password\":\"$2\"}" | json_field access_token; }
   admin=$(login admin "$PASSWORD")

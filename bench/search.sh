@@ -27,10 +27,11 @@ OUT=bench/out
 mkdir -p "$OUT"
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 
-cargo build --release --quiet
-# A copy, so that a build during a long run cannot change the binary under it.
+# A copy, so that a build during a long run cannot change the binary under
+# it. SIJILL_BIN=path runs another build (an A/B comparison, bench/ab.sh).
+if [ -z "${SIJILL_BIN:-}" ]; then cargo build --release --quiet; fi
 BIN="$OUT/sijill-search"
-cp target/release/sijill "$BIN"
+cp "${SIJILL_BIN:-target/release/sijill}" "$BIN"
 PIDS=()
 cleanup() { for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
