@@ -8,9 +8,13 @@ use crate::db::schema::audit_log;
 use crate::db::{self, DbConnection, WriteTx};
 use crate::error::AppError;
 
-/// Transaction-scoped advisory lock that serialises appends on PostgreSQL,
-/// across every server process sharing the database.
-const CHAIN_LOCK_KEY: i64 = 0x5153_494A_494C_4C02;
+/// The class of the transaction-scoped two-key advisory lock that
+/// serialises appends on PostgreSQL, across every server process sharing
+/// the database. Its second key is the schema: advisory locks are
+/// database-wide, and two deployments in two schemas of one database (or
+/// two test servers) each have a chain of their own, so neither may wait
+/// for the other's.
+const CHAIN_LOCK_CLASS: i32 = 0x534A_4348;
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = audit_log)]
@@ -57,7 +61,9 @@ impl TryFrom<AuditRow> for AuditEntry {
 /// `BEGIN IMMEDIATE` write transaction already excludes other writers.
 pub fn lock_chain(tx: &mut WriteTx<'_>) -> Result<(), AppError> {
     if let DbConnection::Postgresql(pg) = tx.conn() {
-        diesel::sql_query(format!("SELECT pg_advisory_xact_lock({CHAIN_LOCK_KEY})")).execute(pg)?;
+        diesel::sql_query("SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))")
+            .bind::<diesel::sql_types::Integer, _>(CHAIN_LOCK_CLASS)
+            .execute(pg)?;
     }
     Ok(())
 }

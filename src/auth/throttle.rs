@@ -114,10 +114,14 @@ fn lock(tx: &mut WriteTx<'_>, who: &Attempter, side: Side) -> Result<(), AppErro
             Side::Username => (USERNAME_LOCK_CLASS, &who.login_key),
             Side::Address => (ADDRESS_LOCK_CLASS, &who.client_ip),
         };
-        diesel::sql_query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
-            .bind::<diesel::sql_types::Integer, _>(class)
-            .bind::<diesel::sql_types::Text, _>(key)
-            .execute(pg)?;
+        // Keyed by schema too: advisory locks are database-wide, and a
+        // deployment in another schema of the database counts apart.
+        diesel::sql_query(
+            "SELECT pg_advisory_xact_lock($1, hashtext(current_schema() || '/' || $2))",
+        )
+        .bind::<diesel::sql_types::Integer, _>(class)
+        .bind::<diesel::sql_types::Text, _>(key)
+        .execute(pg)?;
     }
     Ok(())
 }
