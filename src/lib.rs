@@ -26,6 +26,7 @@ pub mod openapi;
 pub mod ops;
 pub mod organizations;
 pub mod reviews;
+pub mod sealing;
 pub mod search;
 pub mod startup;
 pub mod state;

@@ -15,10 +15,7 @@ use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
 
-use diesel::prelude::*;
-
-use crate::db::schema::key_checks;
-use crate::db::Database;
+use crate::db::{key_checks, Database};
 use crate::keys::{self, KeyError};
 
 /// The `key_checks` row of the fingerprint key.
@@ -77,24 +74,11 @@ impl Fingerprints {
     pub fn for_database(path: &Path, db: &Database) -> Result<Self, KeyError> {
         let fingerprints = Fingerprints::load_or_generate(path)?;
         let mine = fingerprints.mac(Purpose::KeyCheck, "");
-        let recorded = db
-            .write_blocking(|tx| {
-                let conn = tx.conn();
-                let row = (
-                    key_checks::purpose.eq(KEY_CHECK),
-                    key_checks::check_value.eq(&mine),
-                );
-                crate::insert_rows!(conn, key_checks::table, &[row][..], or_ignore)?;
-                Ok(key_checks::table
-                    .find(KEY_CHECK)
-                    .select(key_checks::check_value)
-                    .first::<String>(conn)?)
-            })
-            .map_err(|e| KeyError::File {
-                path: path.display().to_string(),
-                message: format!("cannot check it against the database: {e:?}"),
-            })?;
-        if recorded != mine {
+        let agrees = key_checks::agrees(db, KEY_CHECK, &mine).map_err(|e| KeyError::File {
+            path: path.display().to_string(),
+            message: format!("cannot check it against the database: {e:?}"),
+        })?;
+        if !agrees {
             return Err(KeyError::File {
                 path: path.display().to_string(),
                 message: "this is not the fingerprint key this database was set up with. Every \

@@ -5,6 +5,7 @@
 //! error and silently creates a SQLite file for a mistyped URL).
 
 pub mod health;
+pub mod key_checks;
 pub mod schema;
 
 use std::path::PathBuf;
@@ -731,10 +732,22 @@ fn migrate(url: &DatabaseUrl) -> Result<(), SetupError> {
 /// `MultiConnection` has no `for_update()`); on SQLite the `BEGIN IMMEDIATE`
 /// write transaction already excludes every other writer.
 pub fn lock_row(tx: &mut WriteTx<'_>, table: &'static str, id: &str) -> Result<(), AppError> {
+    lock_row_by(tx, table, "id", id)
+}
+
+/// `lock_row` for a table keyed by another column than `id`.
+pub fn lock_row_by(
+    tx: &mut WriteTx<'_>,
+    table: &'static str,
+    key_column: &'static str,
+    key: &str,
+) -> Result<(), AppError> {
     if let DbConnection::Postgresql(pg) = tx.conn() {
-        diesel::sql_query(format!("SELECT 1 FROM {table} WHERE id = $1 FOR UPDATE"))
-            .bind::<diesel::sql_types::Text, _>(id)
-            .execute(pg)?;
+        diesel::sql_query(format!(
+            "SELECT 1 FROM {table} WHERE {key_column} = $1 FOR UPDATE"
+        ))
+        .bind::<diesel::sql_types::Text, _>(key)
+        .execute(pg)?;
     }
     Ok(())
 }
