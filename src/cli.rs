@@ -1,5 +1,5 @@
 //! The command line: `serve` (default), `migrate`, `organization create`,
-//! `user create`, `audit verify`, `seed-demo` (demo and synthetic data) and
+//! `user create`, `user mfa-enrol`, `user mfa-reset`, `totp-code`, `audit verify`, `seed-demo` (demo and synthetic data) and
 //! `eval-search` (recall of name search on a case set).
 
 use std::io::Read;
@@ -80,6 +80,9 @@ enum Command {
         #[arg(long)]
         files: std::path::PathBuf,
     },
+    /// Print the current TOTP code of a base32 secret read from standard
+    /// input (for trying the second factor without a phone).
+    TotpCode,
     /// Work with the audit log.
     Audit {
         #[command(subcommand)]
@@ -117,6 +120,13 @@ enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Give an account a second factor now, confirmed (audited as the
+    /// system): prints its secret, its otpauth:// URI and ten recovery
+    /// codes, once. For scripted set-up; people enrol through the API.
+    MfaEnrol { username: String },
+    /// Remove an account's second factor and end its sessions (audited as
+    /// the system); it enrols again at its next login.
+    MfaReset { username: String },
 }
 
 #[derive(Subcommand)]
@@ -184,6 +194,13 @@ pub fn main() -> ExitCode {
             &organization,
             password_stdin,
         ),
+        Command::User {
+            command: UserCommand::MfaEnrol { username },
+        } => mfa_enrol(&settings, &username),
+        Command::User {
+            command: UserCommand::MfaReset { username },
+        } => mfa_reset(&settings, &username),
+        Command::TotpCode => totp_code(),
         Command::Audit {
             command: AuditCommand::Verify { seq, hash },
         } => verify_audit(&settings, seq.zip(hash)),
@@ -346,6 +363,86 @@ fn create_user(
             password.expose_secret()
         );
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The account named `username`, or a message saying there is none.
+fn account_named(db: &Database, username: &str) -> Result<crate::users::User, String> {
+    let name = Username::parse(username).map_err(describe)?;
+    let name = name.as_str().to_owned();
+    db.read_blocking(move |conn| users::find_for_login(conn, &name))
+        .map_err(describe)?
+        .map(|(user, _)| user)
+        .ok_or_else(|| format!("no account `{username}`"))
+}
+
+fn mfa_enrol(settings: &Settings, username: &str) -> Result<ExitCode, String> {
+    use crate::auth::mfa::{codes, routes as mfa};
+    let (db, hasher) = open_for_writing(settings)?;
+    let user = account_named(&db, username)?;
+    let sealing = crate::sealing::SealingKey::for_database(
+        &settings.mfa_key_file,
+        &db,
+        crate::auth::mfa::KEY_CHECK,
+        "SIJILL_MFA_KEY_FILE",
+    )
+    .map_err(|e| e.to_string())?;
+    let secret = codes::new_secret();
+    let sealed = crate::auth::mfa::Mfa::new(
+        Vec::new(),
+        settings.mfa_token_ttl,
+        settings.token_issuer.clone(),
+        sealing,
+    )
+    .seal_secret(user.id, &secret)
+    .map_err(describe)?;
+    let (shown, raw): (Vec<String>, Vec<SecretString>) =
+        codes::new_recovery_codes().into_iter().unzip();
+    let hashes = hasher.hash_secrets_blocking(raw).map_err(describe)?;
+    let origin = Origin::system("cli");
+    db.write_blocking(|tx| {
+        mfa::enrol_confirmed(tx, &Actor::system(), user.id, &sealed, &hashes, &origin)
+    })
+    .map_err(describe)?;
+    println!("secret: {}", codes::base32(&secret));
+    println!(
+        "otpauth_uri: {}",
+        codes::otpauth_uri(&secret, &settings.token_issuer, &user.username)
+    );
+    println!("recovery codes (each works once):");
+    for code in shown {
+        println!("  {code}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn mfa_reset(settings: &Settings, username: &str) -> Result<ExitCode, String> {
+    let (db, _) = open_for_writing(settings)?;
+    let user = account_named(&db, username)?;
+    let origin = Origin::system("cli");
+    db.write_blocking(|tx| {
+        crate::auth::mfa::routes::reset_account(tx, &Actor::system(), user.id, &origin)
+    })
+    .map_err(describe)?;
+    println!(
+        "sijill: the second factor of {} is removed and its sessions ended",
+        user.username
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn totp_code() -> Result<ExitCode, String> {
+    use crate::auth::mfa::codes;
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|e| e.to_string())?;
+    let secret = codes::decode_base32(&text)
+        .ok_or("expected a base32 secret on standard input (as POST /auth/mfa/totp gives it)")?;
+    let now = chrono::Utc::now().timestamp();
+    println!("{}", codes::code_at(&secret, now));
+    let left = codes::STEP_SECONDS as i64 - now.rem_euclid(codes::STEP_SECONDS as i64);
+    eprintln!("valid for {left} more seconds");
     Ok(ExitCode::SUCCESS)
 }
 

@@ -7,6 +7,7 @@ use secrecy::SecretString;
 
 use crate::auth::password::HashParams;
 pub use crate::http::client::TrustedProxies;
+use crate::users::Role;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -44,6 +45,13 @@ pub struct Settings {
     /// The reverse proxies in front of sijill: behind them, the client is
     /// the rightmost `X-Forwarded-For` address that is not one of them.
     pub trusted_proxies: TrustedProxies,
+    /// Roles whose accounts must have a second factor: without one, they
+    /// can do nothing but enrol (`SIJILL_MFA_REQUIRED_ROLES`).
+    pub mfa_required_roles: Vec<Role>,
+    /// The key that seals second-factor secrets (`SIJILL_MFA_KEY_FILE`).
+    pub mfa_key_file: PathBuf,
+    /// How long the `mfa_token` of a login waiting for its code lives.
+    pub mfa_token_ttl: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +72,7 @@ impl Settings {
             token_key_file: data_dir.join("token-signing-key.pem"),
             audit_key_file: data_dir.join("audit-checkpoint-key.pem"),
             fingerprint_key_file: data_dir.join("fingerprint-key"),
+            mfa_key_file: data_dir.join("mfa-key"),
             data_dir,
             token_issuer: "sijill".to_owned(),
             access_token_ttl: Duration::from_secs(900),
@@ -80,11 +89,19 @@ impl Settings {
             login_max_failures_per_client: 50,
             log_format: LogFormat::Text,
             trusted_proxies: TrustedProxies::default(),
+            mfa_required_roles: vec![Role::Admin, Role::Auditor],
+            mfa_token_ttl: Duration::from_secs(300),
         }
     }
 
     pub fn from_env() -> Result<Self, SettingsError> {
-        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+        Self::from_lookup(|name| {
+            // An empty SIJILL_MFA_REQUIRED_ROLES says "no role"; any other
+            // empty setting is as good as unset.
+            std::env::var(name)
+                .ok()
+                .filter(|v| !v.is_empty() || name == MFA_REQUIRED_ROLES)
+        })
     }
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
@@ -123,6 +140,15 @@ impl Settings {
         }
         if let Some(v) = get("SIJILL_FINGERPRINT_KEY_FILE") {
             s.fingerprint_key_file = v.into();
+        }
+        if let Some(v) = get("SIJILL_MFA_KEY_FILE") {
+            s.mfa_key_file = v.into();
+        }
+        if let Some(v) = get(MFA_REQUIRED_ROLES) {
+            s.mfa_required_roles = roles(MFA_REQUIRED_ROLES, &v)?;
+        }
+        if let Some(v) = get("SIJILL_MFA_TOKEN_TTL") {
+            s.mfa_token_ttl = Duration::from_secs(number("SIJILL_MFA_TOKEN_TTL", &v, 1, 900)?);
         }
         s.bootstrap_admin_password = get("SIJILL_BOOTSTRAP_ADMIN_PASSWORD").map(SecretString::from);
         if let Some(v) = get("SIJILL_WORKERS") {
@@ -190,6 +216,30 @@ impl Settings {
     }
 }
 
+const MFA_REQUIRED_ROLES: &str = "SIJILL_MFA_REQUIRED_ROLES";
+
+/// A comma-separated list of role names; empty for none.
+fn roles(name: &'static str, value: &str) -> Result<Vec<Role>, SettingsError> {
+    let mut roles = Vec::new();
+    for word in value.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+        let role = Role::ALL
+            .iter()
+            .copied()
+            .find(|r| r.as_str() == word)
+            .ok_or_else(|| SettingsError {
+                name,
+                message: format!(
+                    "unknown role `{word}` (the roles: admin, caseworker, reviewer, \
+                     family_representative, auditor)"
+                ),
+            })?;
+        if !roles.contains(&role) {
+            roles.push(role);
+        }
+    }
+    Ok(roles)
+}
+
 fn number(name: &'static str, value: &str, min: u64, max: u64) -> Result<u64, SettingsError> {
     let n: u64 = value.trim().parse().map_err(|_| SettingsError {
         name,
@@ -233,6 +283,22 @@ mod tests {
         assert!(from(&[("SIJILL_TRUSTED_PROXIES", "10.0.0.0/33")]).is_err());
         assert!(from(&[("SIJILL_TRUSTED_PROXIES", "proxy.internal")]).is_err());
         assert!(from(&[("SIJILL_TRUST_X_FORWARDED_FOR", "true")]).is_err());
+    }
+
+    #[test]
+    fn second_factor_roles_default_to_admin_and_auditor_and_may_be_none() {
+        assert_eq!(
+            from(&[]).unwrap().mfa_required_roles,
+            [Role::Admin, Role::Auditor]
+        );
+        let s = from(&[("SIJILL_MFA_REQUIRED_ROLES", " reviewer,auditor ,reviewer")]).unwrap();
+        assert_eq!(s.mfa_required_roles, [Role::Reviewer, Role::Auditor]);
+        assert!(from(&[("SIJILL_MFA_REQUIRED_ROLES", "")])
+            .unwrap()
+            .mfa_required_roles
+            .is_empty());
+        assert!(from(&[("SIJILL_MFA_REQUIRED_ROLES", "admins")]).is_err());
+        assert!(from(&[("SIJILL_MFA_TOKEN_TTL", "0")]).is_err());
     }
 
     #[test]

@@ -30,6 +30,14 @@ pub struct Problem {
     pub detail: String,
     /// A stable machine-readable code.
     pub code: String,
+    /// With `mfa_required` only: the token that finishes this login at
+    /// `POST /auth/login/mfa`, once, within `expires_in` seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub mfa_token: Option<String>,
+    /// With `mfa_required` only: seconds the `mfa_token` stays valid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<u64>,
 }
 
 /// Every `code` a problem can carry, with its status: the one list. A
@@ -46,16 +54,20 @@ pub enum Code {
     InvalidQuery,
     UnknownParameter,
     InvalidCursor,
+    // 422: a second-factor code that does not match (enrolment, disabling).
+    MfaCodeMismatch,
     // 409: the request conflicts with what is stored.
     Conflict,
     ReviewRequired,
     AlreadyOpen,
     InvalidTransition,
     ConsultationRequired,
+    MfaAlreadyEnrolled,
+    MfaNotEnrolled,
 }
 
 impl Code {
-    pub const ALL: [Code; 12] = [
+    pub const ALL: [Code; 15] = [
         Code::InvalidJson,
         Code::UnknownField,
         Code::ValidationFailed,
@@ -68,6 +80,9 @@ impl Code {
         Code::AlreadyOpen,
         Code::InvalidTransition,
         Code::ConsultationRequired,
+        Code::MfaCodeMismatch,
+        Code::MfaAlreadyEnrolled,
+        Code::MfaNotEnrolled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -84,6 +99,9 @@ impl Code {
             Code::AlreadyOpen => "already_open",
             Code::InvalidTransition => "invalid_transition",
             Code::ConsultationRequired => "consultation_required",
+            Code::MfaCodeMismatch => "mfa_code_mismatch",
+            Code::MfaAlreadyEnrolled => "mfa_already_enrolled",
+            Code::MfaNotEnrolled => "mfa_not_enrolled",
         }
     }
 }
@@ -101,8 +119,21 @@ pub enum AppError {
     Unauthorized,
     #[error("invalid username or password")]
     BadCredentials,
+    /// The password was right; the account has a second factor.
+    #[error("this account needs its second factor: send a code with the mfa_token to POST /auth/login/mfa")]
+    MfaRequired { mfa_token: String, expires_in: u64 },
+    #[error("the mfa_token is unknown, used or expired: log in again")]
+    MfaTokenInvalid,
+    #[error("the code is wrong, or was used already")]
+    MfaCodeInvalid,
+    /// The role needs a second factor this session was not proven with.
+    #[error("{0}")]
+    MfaEnrolmentRequired(&'static str),
     #[error("this action is not allowed for your role")]
     Forbidden,
+    /// Refused whatever the role, for the reason given.
+    #[error("{0}")]
+    ForbiddenBecause(&'static str),
     #[error("no such resource, or not visible to you")]
     NotFound,
     #[error("{detail}")]
@@ -136,6 +167,15 @@ impl AppError {
         }
     }
 
+    /// A well-formed value the rules refuse, with a code of its own (422).
+    pub fn unprocessable(code: Code, detail: impl Into<String>) -> Self {
+        AppError::Invalid {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code,
+            detail: detail.into(),
+        }
+    }
+
     pub fn bad_request(code: Code, detail: impl Into<String>) -> Self {
         AppError::Invalid {
             status: StatusCode::BAD_REQUEST,
@@ -163,7 +203,11 @@ impl AppError {
         match self {
             AppError::Invalid { code, .. } => code.as_str(),
             AppError::Unauthorized | AppError::BadCredentials => "unauthorized",
-            AppError::Forbidden => "forbidden",
+            AppError::MfaRequired { .. } => "mfa_required",
+            AppError::MfaTokenInvalid => "mfa_token_invalid",
+            AppError::MfaCodeInvalid => "mfa_code_invalid",
+            AppError::MfaEnrolmentRequired(_) => "mfa_enrolment_required",
+            AppError::Forbidden | AppError::ForbiddenBecause(_) => "forbidden",
             AppError::NotFound => "not_found",
             AppError::Conflict { code, .. } => code.as_str(),
             AppError::PreconditionFailed => "precondition_failed",
@@ -186,13 +230,24 @@ impl AppError {
             AppError::Unavailable(_) => "the service is temporarily unavailable".to_owned(),
             other => other.to_string(),
         };
-        Problem {
+        let mut problem = Problem {
             problem_type: format!("urn:sijill:problem:{}", self.code()),
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
             detail,
             code: self.code().to_owned(),
+            mfa_token: None,
+            expires_in: None,
+        };
+        if let AppError::MfaRequired {
+            mfa_token,
+            expires_in,
+        } = self
+        {
+            problem.mfa_token = Some(mfa_token.clone());
+            problem.expires_in = Some(*expires_in);
         }
+        problem
     }
 }
 
@@ -216,8 +271,14 @@ impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
             AppError::Invalid { status, .. } => *status,
-            AppError::Unauthorized | AppError::BadCredentials => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::Unauthorized
+            | AppError::BadCredentials
+            | AppError::MfaRequired { .. }
+            | AppError::MfaTokenInvalid
+            | AppError::MfaCodeInvalid => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden
+            | AppError::ForbiddenBecause(_)
+            | AppError::MfaEnrolmentRequired(_) => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
@@ -252,7 +313,11 @@ impl ResponseError for AppError {
             AppError::MethodNotAllowed { allow } => {
                 response.insert_header((header::ALLOW, allow.as_str()));
             }
-            AppError::Unauthorized | AppError::BadCredentials => {
+            AppError::Unauthorized
+            | AppError::BadCredentials
+            | AppError::MfaRequired { .. }
+            | AppError::MfaTokenInvalid
+            | AppError::MfaCodeInvalid => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
             }
             _ => {}
@@ -381,11 +446,14 @@ mod tests {
             (Code::InvalidQuery, 400, "invalid_query"),
             (Code::UnknownParameter, 400, "unknown_parameter"),
             (Code::InvalidCursor, 400, "invalid_cursor"),
+            (Code::MfaCodeMismatch, 422, "mfa_code_mismatch"),
             (Code::Conflict, 409, "conflict"),
             (Code::ReviewRequired, 409, "review_required"),
             (Code::AlreadyOpen, 409, "already_open"),
             (Code::InvalidTransition, 409, "invalid_transition"),
             (Code::ConsultationRequired, 409, "consultation_required"),
+            (Code::MfaAlreadyEnrolled, 409, "mfa_already_enrolled"),
+            (Code::MfaNotEnrolled, 409, "mfa_not_enrolled"),
         ];
         assert_eq!(
             table.len(),
@@ -395,13 +463,13 @@ mod tests {
         for (code, status, text) in table {
             assert!(Code::ALL.contains(&code));
             assert_eq!(code.as_str(), text);
-            let error = if status == 409 {
-                AppError::Conflict {
+            let error = match status {
+                409 => AppError::Conflict {
                     code,
                     detail: "x".into(),
-                }
-            } else {
-                AppError::bad_request(code, "x")
+                },
+                422 => AppError::unprocessable(code, "x"),
+                _ => AppError::bad_request(code, "x"),
             };
             let problem = error.problem();
             assert_eq!((problem.status, problem.code.as_str()), (status, text));
@@ -422,6 +490,13 @@ mod tests {
             ),
             (AppError::Unauthorized, 401, "unauthorized"),
             (AppError::BadCredentials, 401, "unauthorized"),
+            (AppError::MfaTokenInvalid, 401, "mfa_token_invalid"),
+            (AppError::MfaCodeInvalid, 401, "mfa_code_invalid"),
+            (
+                AppError::MfaEnrolmentRequired("x"),
+                403,
+                "mfa_enrolment_required",
+            ),
             (AppError::Forbidden, 403, "forbidden"),
             (AppError::NotFound, 404, "not_found"),
             (AppError::conflict("x"), 409, "conflict"),

@@ -246,6 +246,42 @@ fn operations(openapi: &mut utoipa::openapi::OpenApi) -> Vec<(String, &mut Opera
 /// Routes outside `/api/v1` that never touch the database.
 const WITHOUT_DATABASE: [&str; 3] = ["/healthz", "/metrics", "/openapi.json"];
 
+/// The routes a session that still needs a second factor may call
+/// (`auth::permissions::open_before_enrolment`).
+const OPEN_BEFORE_ENROLMENT: [&str; 4] = [
+    "/api/v1/auth/me",
+    "/api/v1/auth/logout",
+    "/api/v1/auth/mfa/totp",
+    "/api/v1/auth/mfa/totp/confirm",
+];
+
+const ENROLMENT_REQUIRED: &str = "The caller's role needs a second factor this session was not \
+                                  proven with (mfa_enrolment_required)";
+
+/// Every other authenticated route answers 403 `mfa_enrolment_required` to
+/// such a session: said in its 403, or as its 403.
+fn note_enrolment_required(operation: &mut Operation) {
+    let responses = &mut operation.responses.responses;
+    match responses.get_mut("403") {
+        Some(RefOr::T(response)) => {
+            response.description = format!("{}; or: {ENROLMENT_REQUIRED}", response.description);
+        }
+        Some(RefOr::Ref(_)) => {}
+        None => {
+            responses.insert(
+                "403".to_owned(),
+                ResponseBuilder::new()
+                    .description(ENROLMENT_REQUIRED)
+                    .content(
+                        "application/problem+json",
+                        Content::new(Some(Ref::from_schema_name("Problem"))),
+                    )
+                    .into(),
+            );
+        }
+    }
+}
+
 /// What the server's shared layers answer on any route they apply to, so
 /// that no annotation can forget one: a malformed path parameter or query
 /// (400), a JSON body that is malformed (400), too large (413) or not JSON
@@ -281,6 +317,9 @@ fn add_shared_responses(path: &str, operation: &mut Operation) {
     }
     if secured {
         shared.push(("401", "No valid access token (unauthorized)"));
+    }
+    if secured && !OPEN_BEFORE_ENROLMENT.contains(&path) {
+        note_enrolment_required(operation);
     }
     shared.push((
         "431",

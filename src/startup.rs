@@ -12,6 +12,7 @@ use utoipa_actix_web::{scope, AppExt};
 
 use crate::audit::access::AccessLog;
 use crate::audit::{CheckpointSigner, Fingerprints};
+use crate::auth::mfa::Mfa;
 use crate::auth::password::PasswordHasher;
 use crate::auth::throttle::ThrottlePolicy;
 use crate::auth::tokens::TokenService;
@@ -20,6 +21,7 @@ use crate::db::{Database, ServeLock};
 use crate::error::{self, AppError};
 use crate::http::routing::MethodTable;
 use crate::metrics::Metrics;
+use crate::sealing::SealingKey;
 use crate::state::AppState;
 use crate::{
     audit, auth, bootstrap, facilities, keys, ops, organizations, search, telemetry, users,
@@ -98,6 +100,17 @@ pub fn build_state(settings: &Settings) -> Result<AppState, StartupError> {
     )?;
     let checkpoints = CheckpointSigner::new(keys::load_or_generate(&settings.audit_key_file)?);
     let fingerprints = Fingerprints::for_database(&settings.fingerprint_key_file, &db)?;
+    let mfa = Mfa::new(
+        settings.mfa_required_roles.clone(),
+        settings.mfa_token_ttl,
+        settings.token_issuer.clone(),
+        SealingKey::for_database(
+            &settings.mfa_key_file,
+            &db,
+            crate::auth::mfa::KEY_CHECK,
+            "SIJILL_MFA_KEY_FILE",
+        )?,
+    );
     let hasher = PasswordHasher::new(settings.password_hash, settings.password_hash_slots)?;
     index_names(&db)?;
     let access_log = AccessLog::start(db.clone())?;
@@ -115,6 +128,7 @@ pub fn build_state(settings: &Settings) -> Result<AppState, StartupError> {
         fingerprints,
         refresh_token_ttl: settings.refresh_token_ttl,
         common_keys: Arc::default(),
+        mfa,
     })
 }
 
@@ -252,6 +266,11 @@ fn api_routes(cfg: &mut ServiceConfig) {
         .service(auth::routes::refresh)
         .service(auth::routes::logout)
         .service(auth::routes::me)
+        .service(auth::mfa::routes::login_with_code)
+        .service(auth::mfa::routes::status)
+        .service(auth::mfa::routes::start)
+        .service(auth::mfa::routes::confirm)
+        .service(auth::mfa::routes::disable)
         .service(organizations::routes::list)
         .service(organizations::routes::create)
         .service(organizations::routes::get)
@@ -260,6 +279,7 @@ fn api_routes(cfg: &mut ServiceConfig) {
         .service(users::routes::get)
         .service(users::routes::update)
         .service(users::routes::reset_password)
+        .service(auth::mfa::routes::reset)
         .service(facilities::routes::list)
         .service(facilities::routes::create)
         .service(facilities::routes::get)

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::audit::access::AccessLog;
 use crate::audit::{CheckpointSigner, Fingerprints};
+use crate::auth::mfa::Mfa;
 use crate::auth::password::PasswordHasher;
 use crate::auth::throttle::ThrottlePolicy;
 use crate::auth::tokens::TokenService;
@@ -22,4 +23,6 @@ pub struct AppState {
     pub refresh_token_ttl: std::time::Duration,
     /// Name keys too common to look up, remembered between searches.
     pub common_keys: Arc<CommonKeys>,
+    /// The second factor's policy and the key that seals its secrets.
+    pub mfa: Mfa,
 }

@@ -20,6 +20,11 @@ pub enum AuditAction {
     AuthLogout,
     AuthRefresh,
     AuthRefreshReuse,
+    AuthMfaChallenge,
+    AuthMfaEnrol,
+    AuthMfaDisable,
+    AuthMfaReset,
+    AuthMfaFailed,
     FacilityCreate,
     FacilityUpdate,
     DetaineeCreate,
@@ -51,6 +56,11 @@ impl AuditAction {
             AuditAction::AuthLogout => "auth.logout",
             AuditAction::AuthRefresh => "auth.refresh",
             AuditAction::AuthRefreshReuse => "auth.refresh_reuse",
+            AuditAction::AuthMfaChallenge => "auth.mfa_challenge",
+            AuditAction::AuthMfaEnrol => "auth.mfa_enrol",
+            AuditAction::AuthMfaDisable => "auth.mfa_disable",
+            AuditAction::AuthMfaReset => "auth.mfa_reset",
+            AuditAction::AuthMfaFailed => "auth.mfa_failed",
             AuditAction::FacilityCreate => "facility.create",
             AuditAction::FacilityUpdate => "facility.update",
             AuditAction::DetaineeCreate => "detainee.create",
@@ -130,6 +140,12 @@ impl Changes {
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// These changes and `other`'s (`other` wins a field both have).
+    pub fn merged(mut self, other: Changes) -> Self {
+        self.0.extend(other.0);
+        self
     }
 
     /// The JSON recorded in the entry. Non-integer numbers are written as

@@ -1,7 +1,9 @@
 //! Who is calling: the bearer token is checked once per request by a
 //! middleware (signature, claims, then the live session and account in the
 //! database), before any handler extractor runs; `Authorized<P>` then gives
-//! the handler the caller, or answers 401 / 403.
+//! the handler the caller, or answers 401 / 403. A session of a role that
+//! needs a second factor, not proven with one, is refused everything but
+//! enrolling (403 `mfa_enrolment_required`), whatever its role allows.
 
 use std::marker::PhantomData;
 
@@ -12,6 +14,7 @@ use actix_web::middleware::Next;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use uuid::Uuid;
 
+use super::mfa::SecondFactor;
 use super::permissions::{self, Permission};
 use super::store;
 use crate::audit::{Account, Actor};
@@ -24,6 +27,11 @@ use crate::users::User;
 pub struct Caller {
     pub user: User,
     pub session_id: Uuid,
+    /// How the session's login was proven beyond the password, if it was.
+    pub second_factor: Option<SecondFactor>,
+    /// The role needs a second factor this session was not proven with:
+    /// it may do nothing but enrol (and read its account, log out).
+    pub enrolment_only: bool,
 }
 
 impl Caller {
@@ -68,7 +76,12 @@ async fn authenticate_token(state: &AppState, token: &str) -> Result<Caller, App
         .read(move |conn| store::live_session_user(conn, session_id, user_id))
         .await?;
     match user {
-        Some(user) => Ok(Caller { user, session_id }),
+        Some((user, second_factor)) => Ok(Caller {
+            enrolment_only: second_factor.is_none() && state.mfa.requires(user.role),
+            user,
+            session_id,
+            second_factor,
+        }),
         None => Err(AppError::Unauthorized),
     }
 }
@@ -129,7 +142,13 @@ impl<P: Permission> FromRequest for Authorized<P> {
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let result = caller_from(req).and_then(|caller| {
-            if permissions::allows(caller.user.role, P::ACTION) {
+            if caller.enrolment_only && !permissions::open_before_enrolment(P::ACTION) {
+                Err(AppError::MfaEnrolmentRequired(
+                    "your role needs a second factor, and this session was not proven with one: \
+                     enrol (POST /auth/mfa/totp, then /auth/mfa/totp/confirm), or log in again \
+                     with your code",
+                ))
+            } else if permissions::allows(caller.user.role, P::ACTION) {
                 Ok(Authorized {
                     caller,
                     _permission: PhantomData,

@@ -10,10 +10,12 @@
 
 use secrecy::SecretString;
 
+use super::mfa::{self, SecondFactor};
 use super::password::Verified;
 use super::store;
-use super::throttle::{self, Attempt, Attempter};
+use super::throttle::{self, Attempt, Attempter, ThrottlePolicy};
 use crate::audit::{self, Actor, AuditAction, Changes, Origin};
+use crate::db::WriteTx;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::users::User;
@@ -109,9 +111,26 @@ pub async fn check(
     }
 }
 
-/// Settle a success: the username's failures are forgiven, a session
-/// begins, an outdated hash is replaced, `auth.login` is audited — in one
-/// transaction. Returns the session id and its refresh token.
+/// What a right password leads to.
+pub enum Passed {
+    /// A session: the account has no second factor.
+    Session {
+        session_id: uuid::Uuid,
+        refresh_token: String,
+    },
+    /// The account has a second factor: the login waits for a code,
+    /// presented with this token (`POST /auth/login/mfa`).
+    NeedsCode { mfa_token: String },
+}
+
+/// Settle a right password. Without a second factor: the username's
+/// failures are forgiven, a session begins, `auth.login` is audited. With
+/// one: the attempt is set aside — neither forgiven nor counted; only the
+/// code settles the login — and a challenge is recorded and audited
+/// (`auth.mfa_challenge`: that the password is known is worth an auditor's
+/// eye even if no code follows). Either way an outdated hash is replaced,
+/// in the same transaction, which also sees an enrolment confirmed a moment
+/// ago.
 pub async fn succeed(
     state: &AppState,
     origin: Origin,
@@ -119,36 +138,136 @@ pub async fn succeed(
     who: Attempter,
     user: User,
     rehashed: Option<String>,
-) -> Result<(uuid::Uuid, String), AppError> {
-    let ttl = state.refresh_token_ttl;
+) -> Result<Passed, AppError> {
+    let (ttl, challenge_ttl) = (state.refresh_token_ttl, state.mfa.token_ttl);
     state
         .db
-        .write(move |conn| {
-            throttle::succeed(conn, attempt, &who)?;
-            let client_ip = origin.client_ip.as_deref();
-            let (session_id, secret) = store::create_session(conn, user.id, client_ip, ttl)?;
-            let mut changes = Changes::new().created("session_id", session_id.to_string());
+        .write(move |tx| {
+            let mut changes = Changes::new();
             if let Some(new_hash) = &rehashed {
-                crate::users::store::set_password_hash(conn, user.id, new_hash)?;
+                crate::users::store::set_password_hash(tx, user.id, new_hash)?;
                 changes = changes.changed("password_rehashed", false, true);
             }
-            audit::append(
-                conn,
-                &Actor::from(&user),
-                AuditAction::AuthLogin,
-                Some(user.id.to_string()),
-                changes,
-                &origin,
-            )?;
-            Ok((session_id, secret))
+            let credential = mfa::store::credential(tx, user.id)?.filter(|c| c.confirmed());
+            if let Some(credential) = credential {
+                throttle::abandon(tx, attempt)?;
+                let mfa_token = mfa::store::create_challenge(
+                    tx,
+                    mfa::store::NewChallenge {
+                        user_id: user.id,
+                        user_version: user.version,
+                        credential_id: &credential.id,
+                        login_key: &who.login_key,
+                        client_ip: &who.client_ip,
+                        lifetime: challenge_ttl,
+                    },
+                )?;
+                audit::append(
+                    tx,
+                    &Actor::from(&user),
+                    AuditAction::AuthMfaChallenge,
+                    Some(user.id.to_string()),
+                    changes.created("expires_in", challenge_ttl.as_secs()),
+                    &origin,
+                )?;
+                return Ok(Passed::NeedsCode { mfa_token });
+            }
+            throttle::succeed(tx, attempt, &who)?;
+            let (session_id, refresh_token) = open_session(tx, &origin, &user, ttl, None, changes)?;
+            Ok(Passed::Session {
+                session_id,
+                refresh_token,
+            })
         })
         .await
 }
 
-/// Settle a failure: it counts toward the limits, `auth.login_failed` is
-/// audited, and so is each lock this failure started (`auth.locked`). A
-/// name that matches no account is recorded only as a keyed fingerprint:
-/// people type passwords into the username field.
+/// Begin a session of `user` and audit `auth.login` (with `changes`, and
+/// the second factor that proved it, if any). Returns the session id and
+/// its first refresh token.
+pub fn open_session(
+    tx: &mut WriteTx<'_>,
+    origin: &Origin,
+    user: &User,
+    lifetime: std::time::Duration,
+    second_factor: Option<SecondFactor>,
+    changes: Changes,
+) -> Result<(uuid::Uuid, String), AppError> {
+    let client_ip = origin.client_ip.as_deref();
+    let (session_id, secret) =
+        store::create_session(tx, user.id, client_ip, lifetime, second_factor)?;
+    let mut changes = changes.created("session_id", session_id.to_string());
+    if let Some(factor) = second_factor {
+        changes = changes.created("second_factor", factor.as_str());
+    }
+    audit::append(
+        tx,
+        &Actor::from(user),
+        AuditAction::AuthLogin,
+        Some(user.id.to_string()),
+        changes,
+        origin,
+    )?;
+    Ok((session_id, secret))
+}
+
+/// A failed attempt, as the audit log records it.
+pub struct Failure {
+    pub actor: Actor,
+    pub entity_id: Option<String>,
+    /// `auth.login_failed` or `auth.mfa_failed`.
+    pub action: AuditAction,
+    pub changes: Changes,
+    /// What every entry of this failure carries, the lock entries too (the
+    /// fingerprint of a username that names no account).
+    pub identity: Changes,
+}
+
+/// Settle a failure in the caller's transaction: it counts toward the
+/// limits, is audited, and so is each lock it started (`auth.locked`).
+pub fn record_failure(
+    tx: &mut WriteTx<'_>,
+    policy: &ThrottlePolicy,
+    attempt: Attempt,
+    who: &Attempter,
+    origin: &Origin,
+    failure: Failure,
+) -> Result<(), AppError> {
+    let locks = throttle::fail(tx, policy, attempt, who)?;
+    let Failure {
+        actor,
+        entity_id,
+        action,
+        changes,
+        identity,
+    } = failure;
+    audit::append(
+        tx,
+        &actor,
+        action,
+        entity_id.clone(),
+        changes.merged(identity.clone()),
+        origin,
+    )?;
+    for scope in locks {
+        let changes = Changes::new()
+            .created("scope", scope.as_str())
+            .created("window_seconds", policy.window.as_secs());
+        audit::append(
+            tx,
+            &actor,
+            AuditAction::AuthLocked,
+            entity_id.clone(),
+            changes.merged(identity.clone()),
+            origin,
+        )?;
+    }
+    Ok(())
+}
+
+/// Settle a wrong password (or an unknown or inactive account): recorded
+/// as `auth.login_failed`. A name that matches no account is recorded only
+/// as a keyed fingerprint: people type passwords into the username field.
 pub async fn fail(
     state: &AppState,
     origin: Origin,
@@ -159,45 +278,28 @@ pub async fn fail(
     reason: &'static str,
 ) -> Result<(), AppError> {
     let policy = state.throttle;
-    let (actor, entity_id, typed) = match &user {
-        Some(user) => (Actor::from(user), Some(user.id.to_string()), None),
-        None => (
-            Actor::default(),
-            None,
-            Some(state.fingerprints.typed_username(username)),
-        ),
+    let failure = match &user {
+        Some(user) => Failure {
+            actor: Actor::from(user),
+            entity_id: Some(user.id.to_string()),
+            action: AuditAction::AuthLoginFailed,
+            changes: Changes::new().created("reason", reason),
+            identity: Changes::new(),
+        },
+        None => Failure {
+            actor: Actor::default(),
+            entity_id: None,
+            action: AuditAction::AuthLoginFailed,
+            changes: Changes::new().created("reason", reason),
+            identity: Changes::new().created(
+                "typed_username",
+                state.fingerprints.typed_username(username),
+            ),
+        },
     };
     state
         .db
-        .write(move |conn| {
-            let locks = throttle::fail(conn, &policy, attempt, &who)?;
-            let identify = |changes: Changes| match &typed {
-                Some(fingerprint) => changes.created("typed_username", fingerprint.clone()),
-                None => changes,
-            };
-            audit::append(
-                conn,
-                &actor,
-                AuditAction::AuthLoginFailed,
-                entity_id.clone(),
-                identify(Changes::new().created("reason", reason)),
-                &origin,
-            )?;
-            for scope in locks {
-                let changes = Changes::new()
-                    .created("scope", scope.as_str())
-                    .created("window_seconds", policy.window.as_secs());
-                audit::append(
-                    conn,
-                    &actor,
-                    AuditAction::AuthLocked,
-                    entity_id.clone(),
-                    identify(changes),
-                    &origin,
-                )?;
-            }
-            Ok(())
-        })
+        .write(move |tx| record_failure(tx, &policy, attempt, &who, &origin, failure))
         .await
 }
 

@@ -4,6 +4,7 @@
 
 pub mod caller;
 pub mod login;
+pub mod mfa;
 pub mod password;
 pub mod permissions;
 pub mod routes;

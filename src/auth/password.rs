@@ -186,6 +186,48 @@ impl PasswordHasher {
     }
 }
 
+impl PasswordHasher {
+    /// Hash secrets that need no strength policy — random recovery codes —
+    /// in one hashing slot, one after another.
+    pub async fn hash_secrets(&self, secrets: Vec<SecretString>) -> Result<Vec<String>, AppError> {
+        let _permit = self.slot().await?;
+        let params = self.params;
+        self.workers
+            .run(move || secrets.iter().map(|s| hash_blocking(params, s)).collect())
+            .await?
+    }
+
+    /// The same, waiting on the calling thread (the command line).
+    pub fn hash_secrets_blocking(
+        &self,
+        secrets: Vec<SecretString>,
+    ) -> Result<Vec<String>, AppError> {
+        let params = self.params;
+        self.workers
+            .run_blocking(move || secrets.iter().map(|s| hash_blocking(params, s)).collect())?
+    }
+
+    /// The index of the first of `stored` (PHC strings) that `secret`
+    /// matches, in one hashing slot.
+    pub async fn find_match(
+        &self,
+        secret: SecretString,
+        stored: Vec<String>,
+    ) -> Result<Option<usize>, AppError> {
+        let _permit = self.slot().await?;
+        self.workers
+            .run(move || {
+                for (i, text) in stored.iter().enumerate() {
+                    if matches_blocking(&secret, text)? {
+                        return Ok(Some(i));
+                    }
+                }
+                Ok(None)
+            })
+            .await?
+    }
+}
+
 /// Does `password` match the stored PHC string? On the calling thread, for
 /// start-up and the command line (requests go through `PasswordHasher`).
 pub fn matches_blocking(password: &SecretString, stored: &str) -> Result<bool, AppError> {

@@ -38,6 +38,8 @@ pub trait Permission {
 permission_matrix! {
     /// Read one's own account, log out.
     UseOwnSession => [Admin, Caseworker, Reviewer, FamilyRepresentative, Auditor],
+    /// Enrol, confirm, disable and read one's own second factor.
+    ManageOwnSecondFactor => [Admin, Caseworker, Reviewer, FamilyRepresentative, Auditor],
     /// Create organisations.
     ManageOrganizations => [Admin],
     ReadOrganizations => [Admin, Auditor],
@@ -64,6 +66,15 @@ permission_matrix! {
     ActOnReview => [Reviewer],
     /// Give a family's position on a review of a major-crimes file.
     Consult => [FamilyRepresentative],
+}
+
+/// What a session may do before its second factor, where its role needs
+/// one: read its account, log out, enrol.
+pub fn open_before_enrolment(action: Action) -> bool {
+    matches!(
+        action,
+        Action::UseOwnSession | Action::ManageOwnSecondFactor
+    )
 }
 
 pub fn allows(role: Role, action: Action) -> bool {

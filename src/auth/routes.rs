@@ -6,7 +6,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::login::{self as attempt, Verdict};
+use super::login::{self as attempt, Passed, Verdict};
 use super::store;
 use super::throttle;
 use crate::audit::Origin;
@@ -47,7 +47,7 @@ pub struct TokenPair {
     pub refresh_token: String,
 }
 
-fn token_pair(
+pub fn token_pair(
     state: &AppState,
     user: &User,
     session_id: uuid::Uuid,
@@ -74,7 +74,7 @@ fn login_name(raw: &str) -> String {
     responses(
         (status = 200, description = "A token pair", body = TokenPair),
         (status = 400, description = "Malformed body", body = Problem),
-        (status = 401, description = "Unknown user, wrong password or inactive account (one answer for all)", body = Problem),
+        (status = 401, description = "Unknown user, wrong password or inactive account (one answer for all, `unauthorized`); or the password was right and the account has a second factor (`mfa_required`, with an `mfa_token` for `POST /auth/login/mfa`)", body = Problem),
         (status = 415, description = "Not JSON", body = Problem),
         (status = 429, description = "Too many failures; see Retry-After", body = Problem),
     )
@@ -130,9 +130,21 @@ async fn attempt_login(
         .map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })?;
     match attempt::check(state, admitted, password).await? {
         (attempt, Verdict::LoggedIn { user, rehashed }) => {
-            let (session_id, refresh_token) =
-                attempt::succeed(state, origin, attempt, who, user.clone(), rehashed).await?;
-            Ok(HttpResponse::Ok().json(token_pair(state, &user, session_id, refresh_token)?))
+            match attempt::succeed(state, origin, attempt, who, user.clone(), rehashed).await? {
+                Passed::Session {
+                    session_id,
+                    refresh_token,
+                } => Ok(HttpResponse::Ok().json(token_pair(
+                    state,
+                    &user,
+                    session_id,
+                    refresh_token,
+                )?)),
+                Passed::NeedsCode { mfa_token } => Err(AppError::MfaRequired {
+                    mfa_token,
+                    expires_in: state.mfa.token_ttl.as_secs(),
+                }),
+            }
         }
         (attempt, Verdict::Refused { user, reason }) => {
             attempt::fail(state, origin, attempt, who, &username, user, reason).await?;

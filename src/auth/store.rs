@@ -5,6 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use uuid::Uuid;
 
+use super::mfa::SecondFactor;
 use super::tokens;
 use crate::db::schema::{refresh_tokens, sessions, users};
 use crate::db::{self, DbConnection};
@@ -13,23 +14,24 @@ use crate::error::AppError;
 use crate::users::store::UserRow;
 use crate::users::User;
 
-/// The account behind a session, if the session is live and the account active.
+/// The account behind a session, if the session is live and the account
+/// active, and how the session's login was proven beyond the password.
 pub fn live_session_user(
     conn: &mut DbConnection,
     session_id: Uuid,
     user_id: Uuid,
-) -> Result<Option<User>, AppError> {
-    sessions::table
+) -> Result<Option<(User, Option<SecondFactor>)>, AppError> {
+    let row = sessions::table
         .inner_join(users::table)
         .filter(sessions::id.eq(session_id.to_string()))
         .filter(sessions::user_id.eq(user_id.to_string()))
         .filter(sessions::revoked_at.is_null())
         .filter(sessions::expires_at.gt(db::now()))
         .filter(users::active.eq(true))
-        .select(UserRow::as_select())
-        .first(conn)
-        .optional()?
-        .map(User::try_from)
+        .select((UserRow::as_select(), sessions::second_factor))
+        .first::<(UserRow, Option<String>)>(conn)
+        .optional()?;
+    row.map(|(user, factor)| Ok((User::try_from(user)?, SecondFactor::stored(factor)?)))
         .transpose()
 }
 
@@ -39,6 +41,7 @@ pub fn create_session(
     user_id: Uuid,
     client_ip: Option<&str>,
     lifetime: std::time::Duration,
+    second_factor: Option<SecondFactor>,
 ) -> Result<(Uuid, String), AppError> {
     let now = db::now();
     let expires_at = now + chrono::Duration::from_std(lifetime).map_err(AppError::internal)?;
@@ -50,6 +53,7 @@ pub fn create_session(
             sessions::created_at.eq(now),
             sessions::expires_at.eq(expires_at),
             sessions::client_ip.eq(client_ip),
+            sessions::second_factor.eq(second_factor.map(SecondFactor::as_str)),
         ))
         .execute(conn)?;
     let refresh = issue_refresh_token(conn, id, expires_at)?;
@@ -155,12 +159,14 @@ pub fn revoke_session(
     Ok(updated == 1)
 }
 
-/// End every live session of an account; returns how many were live.
+/// End every live session of an account, and its logins still waiting
+/// for a second factor; returns how many sessions were live.
 pub fn revoke_user_sessions(
     conn: &mut DbConnection,
     user_id: Uuid,
     reason: &str,
 ) -> Result<usize, AppError> {
+    super::mfa::store::end_challenges(conn, user_id)?;
     Ok(diesel::update(
         sessions::table
             .filter(sessions::user_id.eq(user_id.to_string()))

@@ -241,17 +241,32 @@ impl TokenService {
     }
 }
 
-/// A new opaque refresh token and the hash under which it is stored.
-pub fn new_refresh_token() -> (String, String) {
+/// The prefix of the `mfa_token` of a login waiting for its second factor.
+pub const MFA_TOKEN_PREFIX: &str = "sjm_";
+
+/// A new opaque token (256 random bits after `prefix`) and the hash under
+/// which it is stored.
+pub fn new_opaque_token(prefix: &str) -> (String, String) {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let token = format!("{REFRESH_TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
-    let hash = refresh_token_hash(&token);
+    let token = format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes));
+    let hash = opaque_token_hash(&token);
     (token, hash)
 }
 
-pub fn refresh_token_hash(token: &str) -> String {
+/// How an opaque token is stored: its SHA-256 (the token is random, so
+/// no salt or slow hash is needed; a copy of the table gives no token).
+pub fn opaque_token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// A new opaque refresh token and the hash under which it is stored.
+pub fn new_refresh_token() -> (String, String) {
+    new_opaque_token(REFRESH_TOKEN_PREFIX)
+}
+
+pub fn refresh_token_hash(token: &str) -> String {
+    opaque_token_hash(token)
 }
 
 #[cfg(test)]

@@ -37,6 +37,41 @@ diesel::table! {
         revoked_at -> Nullable<Timestamp>,
         revoked_reason -> Nullable<Text>,
         client_ip -> Nullable<Text>,
+        second_factor -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    totp_credentials (user_id) {
+        user_id -> Text,
+        id -> Text,
+        secret_sealed -> Text,
+        created_at -> Timestamp,
+        confirmed_at -> Nullable<Timestamp>,
+        last_used_step -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    recovery_codes (id) {
+        id -> Text,
+        credential_id -> Text,
+        code_hash -> Text,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    mfa_challenges (token_hash) {
+        token_hash -> Text,
+        user_id -> Text,
+        user_version -> BigInt,
+        credential_id -> Text,
+        login_key -> Text,
+        client_ip -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
     }
 }
 
@@ -180,12 +215,17 @@ diesel::joinable!(custody_events -> detainees (detainee_id));
 diesel::joinable!(custody_events -> facilities (facility_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
+diesel::joinable!(totp_credentials -> users (user_id));
+diesel::joinable!(mfa_challenges -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
     users,
     sessions,
     refresh_tokens,
+    totp_credentials,
+    recovery_codes,
+    mfa_challenges,
     login_attempts,
     audit_log,
     facilities,

@@ -24,6 +24,7 @@ mod detainees;
 mod errors;
 mod facilities;
 mod harness;
+mod mfa;
 mod multiprocess;
 mod ops;
 mod outage;
@@ -62,6 +63,7 @@ fn main() -> ExitCode {
         errors::scenarios,
         facilities::scenarios,
         harness::scenarios,
+        mfa::scenarios,
         multiprocess::scenarios,
         ops::scenarios,
         outage::scenarios,

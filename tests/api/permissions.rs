@@ -60,12 +60,20 @@ fn table() -> Vec<Case> {
         //                                                                     admin cw   rev  fam  aud
         case("UseOwnSession", GET, "/auth/me",                                 [200, 200, 200, 200, 200]),
         case("UseOwnSession", POST, "/auth/logout",                            [204, 204, 204, 204, 204]),
+        // In this order: the start leaves each account an enrolment to
+        // confirm (with a wrong code: 422); none is confirmed, so there is
+        // nothing to disable (409).
+        case("ManageOwnSecondFactor", GET, "/auth/mfa/totp",                   [200, 200, 200, 200, 200]),
+        case("ManageOwnSecondFactor", POST, "/auth/mfa/totp",                  [200, 200, 200, 200, 200]),
+        case("ManageOwnSecondFactor", POST, "/auth/mfa/totp/confirm",          [422, 422, 422, 422, 422]),
+        case("ManageOwnSecondFactor", DELETE, "/auth/mfa/totp",                [409, 409, 409, 409, 409]),
         case("ManageOrganizations", POST, "/organizations",                    [201, 403, 403, 403, 403]),
         case("ReadOrganizations", GET, "/organizations",                       [200, 403, 403, 403, 200]),
         case("ReadOrganizations", GET, "/organizations/{id}",                  [200, 403, 403, 403, 200]),
         case("ManageUsers", POST, "/users",                                    [201, 403, 403, 403, 403]),
         case("ManageUsers", PATCH, "/users/{id}",                              [200, 403, 403, 403, 403]),
         case("ManageUsers", POST, "/users/{id}/password",                      [204, 403, 403, 403, 403]),
+        case("ManageUsers", POST, "/users/{id}/mfa/reset",                     [204, 403, 403, 403, 403]),
         case("ReadUsers", GET, "/users",                                       [200, 403, 403, 403, 200]),
         case("ReadUsers", GET, "/users/{id}",                                  [200, 403, 403, 403, 200]),
         case("ReadAudit", GET, "/audit",                                       [403, 403, 403, 403, 200]),
@@ -256,7 +264,7 @@ async fn the_table_covers_every_action_and_route(engine: Engine) {
             }
         }
     }
-    for public in ["/auth/login", "/auth/refresh"] {
+    for public in ["/auth/login", "/auth/refresh", "/auth/login/mfa"] {
         assert!(served.remove(&("POST".to_owned(), public.to_owned())));
     }
     let tested: BTreeSet<Route> = table
@@ -364,6 +372,19 @@ async fn prepare(app: &TestApp, fx: &Fixture, case: &Case) -> (Option<String>, O
             Some(account().await),
             Some(json!({"display_name": unique("Renamed")})),
         ),
+        ("POST", "/users/{id}/mfa/reset") => {
+            // An account that has started enrolling.
+            let user = app.user_in(&fx.admin, &fx.organization, "caseworker").await;
+            let res = app
+                .post("/api/v1/auth/mfa/totp", &user.token, &json!({}))
+                .await;
+            assert_eq!(res.status(), 200);
+            (Some(user.id), None)
+        }
+        // No code is six zeros but once in a million.
+        ("POST", "/auth/mfa/totp/confirm") | ("DELETE", "/auth/mfa/totp") => {
+            (None, Some(json!({"code": "000000"})))
+        }
         ("POST", "/users/{id}/password") => (
             Some(account().await),
             Some(json!({"password": strong_password()})),
@@ -509,9 +530,85 @@ async fn the_permission_matrix_holds(engine: Engine) {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// Under the default policy, an admin's and an auditor's sessions without
+/// a second factor are refused every route of the table (403
+/// `mfa_enrolment_required`) but those of their own session and second
+/// factor; the other roles' sessions are never refused for it.
+async fn every_route_but_enrolling_waits_for_the_second_factor(engine: Engine) {
+    let app = spawn_app_with(engine, |s| {
+        s.mfa_required_roles = vec![Role::Admin, Role::Auditor];
+    })
+    .await;
+    let (admin, _) = app.login_ok("admin", ADMIN_PASSWORD).await;
+    let started: Value = app
+        .post("/api/v1/auth/mfa/totp", &admin, &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let secret = sijill::auth::mfa::codes::decode_base32(started["secret"].as_str().unwrap());
+    let code = sijill::auth::mfa::codes::code_at(&secret.unwrap(), chrono::Utc::now().timestamp());
+    let res = app
+        .post(
+            "/api/v1/auth/mfa/totp/confirm",
+            &admin,
+            &json!({"code": code}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let mut users = Vec::new();
+    for role in ROLES {
+        let org = app.create_organization(&admin, kind_for(role)).await;
+        users.push(app.user_in(&admin, &org, role).await);
+    }
+    let mut failures = Vec::new();
+    for case in table() {
+        let path = format!(
+            "/api/v1{}",
+            case.path.replace("{id}", &uuid::Uuid::now_v7().to_string())
+        );
+        let open = ["UseOwnSession", "ManageOwnSecondFactor"].contains(&case.action);
+        for (role, user) in ROLES.iter().zip(&users) {
+            // Logging out ends the session: a session of its own.
+            let token = if case.path == "/auth/logout" {
+                app.login_ok(&user.username, &user.password).await.0
+            } else {
+                user.token.clone()
+            };
+            let res = app
+                .client
+                .request(case.method.clone(), app.url(&path))
+                .header("If-Match", "*")
+                .bearer_auth(token)
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            let body: Value = res.json().await.unwrap_or(Value::Null);
+            let waits = status == 403 && body["code"] == "mfa_enrolment_required";
+            let should_wait = ["admin", "auditor"].contains(role) && !open;
+            if waits != should_wait {
+                failures.push(format!(
+                    "{role} {} {}: {status} {body}, expected {}",
+                    case.method,
+                    case.path,
+                    if should_wait {
+                        "mfa_enrolment_required"
+                    } else {
+                        "no wait"
+                    }
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 scenarios! {
     both: [
         the_table_covers_every_action_and_route,
         the_permission_matrix_holds,
+        every_route_but_enrolling_waits_for_the_second_factor,
     ],
 }
