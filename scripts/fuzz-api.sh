@@ -68,6 +68,10 @@ for engine in $ENGINES; do
   export DATABASE_URL="$url" SIJILL_DATA_DIR="$dir" SIJILL_DEMO_PASSWORD="$PASSWORD" \
     SIJILL_BOOTSTRAP_ADMIN_PASSWORD="$PASSWORD" SIJILL_ACCESS_TOKEN_TTL=7200 RUST_LOG=warn
   "$BIN" seed-demo >"$OUT/$engine-seed.log" 2>&1
+  # Auditors need a second factor (the default SIJILL_MFA_REQUIRED_ROLES):
+  # the demo auditor gets one here, and fuzz_seed.py logs in with its code.
+  AUDITOR_TOTP_SECRET=$("$BIN" user mfa-enrol demo.auditor | sed -n 's/^secret: //p')
+  [ -n "$AUDITOR_TOTP_SECRET" ] || { echo "fuzz: enrolling demo.auditor failed" >&2; exit 1; }
   log="$OUT/$engine-server.log"
   rm -f "$log" # not the last run's port
   SIJILL_BIND=127.0.0.1:0 "$BIN" serve >"$log" 2>&1 &
@@ -76,7 +80,7 @@ for engine in $ENGINES; do
   base="http://127.0.0.1:$port"
 
   # A little data beyond the demo's facilities, files and custody: an open review.
-  read -r caseworker auditor < <("$VENV/bin/python" scripts/fuzz_seed.py "$base" "$PASSWORD")
+  read -r caseworker auditor < <("$VENV/bin/python" scripts/fuzz_seed.py "$base" "$PASSWORD" "$AUDITOR_TOTP_SECRET")
 
   # POST /auth/logout is left out: it ends the very session the run uses, so
   # every later request would be a 401 (tests/api/auth.rs covers logout).
