@@ -17,7 +17,7 @@ use super::store;
 use super::SecondFactor;
 use crate::audit::{self, AuditAction, Changes, Origin};
 use crate::auth::routes::{token_pair, TokenPair};
-use crate::auth::throttle::Attempter;
+use crate::auth::throttle::{self, Attempter};
 use crate::auth::{can, login, Authorized};
 use crate::error::{AppError, Code, Problem};
 use crate::state::AppState;
@@ -174,15 +174,19 @@ pub async fn start(
                 return Err(already_enrolled());
             }
             let credential_id = store::start(tx, user_id, &sealed)?;
-            let was = before.map(|_| "pending");
+            // A restart replaces a pending enrolment: from its id to the new.
+            let changes = match before {
+                None => Changes::new()
+                    .created("status", "pending")
+                    .created("credential_id", credential_id),
+                Some(pending) => Changes::new().changed("credential_id", pending.id, credential_id),
+            };
             audit::append(
                 tx,
                 &actor,
                 AuditAction::AuthMfaEnrol,
                 Some(user_id.to_string()),
-                Changes::new()
-                    .changed("status", was, "pending")
-                    .created("credential_id", credential_id),
+                changes,
                 &origin,
             )?;
             Ok(())
@@ -276,6 +280,7 @@ pub async fn confirm(
                 return Err(already_enrolled());
             }
             store::set_session_factor(tx, session_id, Some(SecondFactor::Totp))?;
+            let ended = store::end_password_only_sessions(tx, user_id, Some(session_id))?;
             audit::append(
                 tx,
                 &actor,
@@ -284,7 +289,8 @@ pub async fn confirm(
                 Changes::new()
                     .changed("status", "pending", "confirmed")
                     .created("credential_id", credential.id.clone())
-                    .created("recovery_codes", hashes.len()),
+                    .created("recovery_codes", hashes.len())
+                    .changed("sessions_ended", 0, ended as i64),
                 &origin,
             )?;
             Ok(())
@@ -404,6 +410,22 @@ pub async fn login_with_code(
                 && user.version == challenge.user_version
         })
         .ok_or(AppError::MfaTokenInvalid)?;
+    // Already locked: answered from a read, without writing anything (as
+    // `POST /auth/login` does).
+    let (policy, who) = (
+        state.throttle,
+        Attempter {
+            login_key: challenge.login_key.clone(),
+            client_ip: from,
+        },
+    );
+    let locked = state
+        .db
+        .read(move |conn| throttle::retry_after(conn, &policy, &who))
+        .await?;
+    if let Some(retry_after_secs) = locked {
+        return Err(AppError::RateLimited { retry_after_secs });
+    }
     // As with passwords: from its admission on, the check runs to its end
     // on a task of its own, even if the client goes away.
     let state = state.into_inner();
@@ -436,10 +458,9 @@ async fn finish_login(
         check,
         code,
         move |tx| {
-            // The credential's lock, then the challenge's: the order every
-            // transaction that takes both keeps (a reset or a disabling
-            // locks the credential and then removes the challenges), so
-            // none waits for another in a cycle.
+            // The account's lock (with its credential), then the
+            // challenge's: the order of every transaction that takes both
+            // (`store::lock_credential`).
             let credential = store::lock_credential(tx, challenge.user_id)?;
             // Read again under its lock: used or expired since, or the
             // account changed (a new password, a new role, deactivated)?
@@ -452,7 +473,12 @@ async fn finish_login(
             Ok(credential.filter(|c| stands && c.id == now.credential_id))
         },
         move |tx, credential, factor| {
-            store::use_challenge(tx, &hash)?;
+            if !store::use_challenge(tx, &hash)? {
+                // Checked live under its lock a moment ago: cannot happen.
+                return Err(AppError::internal_msg(
+                    "a locked, live challenge was used already",
+                ));
+            }
             let mut changes = Changes::new();
             if factor == SecondFactor::RecoveryCode {
                 let left = store::recovery_codes_left(tx, &credential.id)?;
@@ -563,7 +589,12 @@ pub fn enrol_confirmed(
     }
     let credential_id = store::start(tx, user_id, secret_sealed)?;
     let before_now = codes::step_at(chrono::Utc::now().timestamp()) - codes::DRIFT_STEPS - 1;
-    store::confirm(tx, &credential_id, before_now, recovery_hashes)?;
+    if !store::confirm(tx, &credential_id, before_now, recovery_hashes)? {
+        return Err(AppError::internal_msg(
+            "a credential just made was not pending",
+        ));
+    }
+    let ended = store::end_password_only_sessions(tx, user_id, None)?;
     audit::append(
         tx,
         actor,
@@ -572,7 +603,8 @@ pub fn enrol_confirmed(
         Changes::new()
             .changed("status", before.map(|_| "pending"), "confirmed")
             .created("credential_id", credential_id)
-            .created("recovery_codes", recovery_hashes.len()),
+            .created("recovery_codes", recovery_hashes.len())
+            .changed("sessions_ended", 0, ended as i64),
         origin,
     )?;
     Ok(())

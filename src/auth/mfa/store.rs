@@ -61,12 +61,20 @@ pub fn credential(conn: &mut DbConnection, user_id: Uuid) -> Result<Option<Crede
         .transpose()
 }
 
-/// The account's credential, locked until the end of the transaction.
+/// The account's credential, with the account locked until the end of the
+/// transaction. The lock is the account's row, not the credential's: an
+/// account row is never deleted, while a credential is replaced by a new
+/// enrolment (a lock taken on the old row would not cover the new one).
+/// It is also the order every transaction that touches an account's
+/// second factor and its sessions keeps — the account, then its
+/// credential, then its challenges — as a deactivation or a password reset
+/// does (the account's row, then its sessions and challenges), so none
+/// waits for another in a cycle.
 pub fn lock_credential(
     tx: &mut WriteTx<'_>,
     user_id: Uuid,
 ) -> Result<Option<Credential>, AppError> {
-    db::lock_row_by(tx, "totp_credentials", "user_id", &user_id.to_string())?;
+    db::lock_row(tx, "users", &user_id.to_string())?;
     credential(tx.conn(), user_id)
 }
 
@@ -205,6 +213,30 @@ pub fn set_session_factor(
     Ok(())
 }
 
+/// End the account's live sessions that were proven by its password alone,
+/// but `keep`: once an account has a second factor, a session opened
+/// without one (perhaps by whoever made its owner enrol) must not outlive
+/// it. Returns how many ended.
+pub fn end_password_only_sessions(
+    tx: &mut WriteTx<'_>,
+    user_id: Uuid,
+    keep: Option<Uuid>,
+) -> Result<usize, AppError> {
+    let keep = keep.map(|id| id.to_string()).unwrap_or_default();
+    Ok(diesel::update(
+        sessions::table
+            .filter(sessions::user_id.eq(user_id.to_string()))
+            .filter(sessions::revoked_at.is_null())
+            .filter(sessions::second_factor.is_null())
+            .filter(sessions::id.ne(keep)),
+    )
+    .set((
+        sessions::revoked_at.eq(db::now()),
+        sessions::revoked_reason.eq("mfa_enrolled"),
+    ))
+    .execute(tx.conn())?)
+}
+
 /// Every live session of the account is now proven by its password alone
 /// (its second factor was disabled).
 pub fn forget_sessions_factor(tx: &mut WriteTx<'_>, user_id: Uuid) -> Result<(), AppError> {
@@ -249,13 +281,22 @@ pub struct NewChallenge<'a> {
     pub lifetime: std::time::Duration,
 }
 
-/// Record a challenge; returns its `mfa_token` (in clear, once). Challenges
-/// that ended are removed on the way.
+/// Record a challenge; returns its `mfa_token` (in clear, once). The
+/// account's challenges that ended are removed on the way (only its own:
+/// another account's may be locked by its login at this moment).
 pub fn create_challenge(tx: &mut WriteTx<'_>, new: NewChallenge<'_>) -> Result<String, AppError> {
     let conn = tx.conn();
     let now = db::now();
-    diesel::delete(mfa_challenges::table.filter(mfa_challenges::expires_at.le(now)))
-        .execute(conn)?;
+    diesel::delete(
+        mfa_challenges::table
+            .filter(mfa_challenges::user_id.eq(new.user_id.to_string()))
+            .filter(
+                mfa_challenges::expires_at
+                    .le(now)
+                    .or(mfa_challenges::used_at.is_not_null()),
+            ),
+    )
+    .execute(conn)?;
     let (token, hash) = tokens::new_opaque_token(tokens::MFA_TOKEN_PREFIX);
     let lifetime = chrono::Duration::from_std(new.lifetime).map_err(AppError::internal)?;
     diesel::insert_into(mfa_challenges::table)
