@@ -8,14 +8,6 @@ use serde_json::Value;
 use crate::helpers::*;
 use crate::scenarios;
 
-fn sijill(db: &TestDatabase) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sijill"));
-    cmd.env("DATABASE_URL", &db.url)
-        .env("SIJILL_DATA_DIR", db.dir.join("data"))
-        .env("RUST_LOG", "warn");
-    cmd
-}
-
 async fn scripted_set_up_creates_organisations_and_accounts(engine: Engine) {
     let app = spawn_app(engine).await;
     let status = sijill(&app.db).arg("migrate").status().unwrap();

@@ -236,6 +236,15 @@ impl TestDatabase {
     }
 }
 
+/// A command of the real binary on `db` (and its data directory).
+pub fn sijill(db: &TestDatabase) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_sijill"));
+    cmd.env("DATABASE_URL", &db.url)
+        .env("SIJILL_DATA_DIR", db.dir.join("data"))
+        .env("RUST_LOG", "warn");
+    cmd
+}
+
 /// A `sijill serve` process of the real binary on `db` (and its data
 /// directory), listening on a random port; killed when dropped.
 pub struct ServerProcess {

@@ -5,7 +5,6 @@
 //! `src/auth/mfa/codes.rs`.
 
 use std::collections::BTreeSet;
-use std::process::Command;
 use std::time::Duration;
 
 use reqwest::{Method, Response, StatusCode};
@@ -780,13 +779,7 @@ async fn the_command_line_enrols_resets_and_prints_codes(engine: Engine) {
     use std::io::Write;
     let app = spawn_app(engine).await;
     let user = app.user_with_role("auditor").await;
-    let sijill = || {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sijill"));
-        cmd.env("DATABASE_URL", &app.db.url)
-            .env("SIJILL_DATA_DIR", app.db.dir.join("data"))
-            .env("RUST_LOG", "warn");
-        cmd
-    };
+    let sijill = || sijill(&app.db);
     let output = sijill()
         .args(["user", "mfa-enrol", &user.username])
         .output()
