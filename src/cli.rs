@@ -1,5 +1,6 @@
 //! The command line: `serve` (default), `migrate`, `organization create`,
-//! `user create`, `user mfa-enrol`, `user mfa-reset`, `totp-code`, `audit verify`, `seed-demo` (demo and synthetic data) and
+//! `user create`, `user mfa-enrol`, `user mfa-reset`, `totp-code`,
+//! `audit verify`, `audit export`, `backup`, `seed-demo` (demo and synthetic data) and
 //! `eval-search` (recall of name search on a case set).
 
 use std::io::Read;
@@ -83,6 +84,9 @@ enum Command {
     /// Print the current TOTP code of a base32 secret read from standard
     /// input (for trying the second factor without a phone).
     TotpCode,
+    /// Write a consistent copy of the SQLite database to DEST while the
+    /// server runs (for PostgreSQL, see docs/operations.md: pg_dump).
+    Backup { dest: std::path::PathBuf },
     /// Work with the audit log.
     Audit {
         #[command(subcommand)]
@@ -139,6 +143,17 @@ enum AuditCommand {
         /// … and its hash.
         #[arg(long, requires = "seq")]
         hash: Option<String>,
+    },
+    /// Write the log as JSON Lines ending with a signed checkpoint line (as
+    /// GET /audit/export; audited as the system). Verify the file with
+    /// scripts/verify_audit_chain.py --file.
+    Export {
+        /// Only the entries with a greater seq.
+        #[arg(long, default_value_t = 0)]
+        after_seq: i64,
+        /// The file to write (standard output when absent).
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
     },
 }
 
@@ -204,6 +219,10 @@ pub fn main() -> ExitCode {
         Command::Audit {
             command: AuditCommand::Verify { seq, hash },
         } => verify_audit(&settings, seq.zip(hash)),
+        Command::Audit {
+            command: AuditCommand::Export { after_seq, out },
+        } => export_audit(&settings, after_seq, out),
+        Command::Backup { dest } => backup(&settings, &dest),
         Command::SeedDemo {
             files,
             ids_out,
@@ -443,6 +462,89 @@ fn totp_code() -> Result<ExitCode, String> {
     println!("{}", codes::code_at(&secret, now));
     let left = codes::STEP_SECONDS as i64 - now.rem_euclid(codes::STEP_SECONDS as i64);
     eprintln!("valid for {left} more seconds");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn export_audit(
+    settings: &Settings,
+    after_seq: i64,
+    out: Option<std::path::PathBuf>,
+) -> Result<ExitCode, String> {
+    use std::io::Write;
+    if after_seq < 0 {
+        return Err("--after-seq must be 0 or more".into());
+    }
+    let (db, _) = open_for_writing(settings)?;
+    let signer = audit::CheckpointSigner::new(
+        crate::keys::load_or_generate(&settings.audit_key_file).map_err(|e| e.to_string())?,
+    );
+    let mut writer: Box<dyn Write> = match &out {
+        // Written beside its place and renamed there when whole: a file
+        // under that name is never a partial export.
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(partial(path)).map_err(|e| format!("{}: {e}", path.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    let origin = Origin::system("cli");
+    let (range, head_hash) = db
+        .write_blocking(|tx| audit::export::begin(tx, &Actor::system(), after_seq, &origin))
+        .map_err(describe)?;
+    let mut cursor = range.after_seq;
+    let mut written = 0_i64;
+    while let Some((lines, last)) = db
+        .read_blocking(move |conn| audit::export::next_batch(conn, range, cursor))
+        .map_err(describe)?
+    {
+        writer.write_all(&lines).map_err(|e| e.to_string())?;
+        written += last - cursor;
+        cursor = last;
+    }
+    let checkpoint = audit::export::checkpoint_line(&signer, range, head_hash).map_err(describe)?;
+    writer.write_all(&checkpoint).map_err(|e| e.to_string())?;
+    writer.flush().map_err(|e| e.to_string())?;
+    drop(writer);
+    if let Some(path) = &out {
+        std::fs::rename(partial(path), path).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    eprintln!(
+        "sijill: exported {written} audit entries (seq {} to {}) and a signed checkpoint",
+        range.after_seq + 1,
+        range.through_seq
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Where a file is written before it is whole.
+fn partial(path: &std::path::Path) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".partial");
+    name.into()
+}
+
+fn backup(settings: &Settings, dest: &std::path::Path) -> Result<ExitCode, String> {
+    if dest.exists() {
+        return Err(format!(
+            "{} exists already: choose a new file",
+            dest.display()
+        ));
+    }
+    let db = open_for_reading(settings)?;
+    let copied = crate::db::backup::sqlite_copy(&db, &partial(dest)).map_err(describe)?;
+    std::fs::rename(partial(dest), dest).map_err(|e| format!("{}: {e}", dest.display()))?;
+    println!(
+        "sijill: {} written ({copied} bytes), a consistent copy as of its start",
+        dest.display()
+    );
+    eprintln!(
+        "sijill: the copy needs the key files of {} to serve: {}, {}, {}, {} (keep them apart \
+         from the copy, and safe)",
+        settings.data_dir.display(),
+        settings.token_key_file.display(),
+        settings.audit_key_file.display(),
+        settings.fingerprint_key_file.display(),
+        settings.mfa_key_file.display(),
+    );
     Ok(ExitCode::SUCCESS)
 }
 

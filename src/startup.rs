@@ -311,5 +311,6 @@ fn api_routes(cfg: &mut ServiceConfig) {
         .service(audit::routes::list)
         .service(audit::routes::access)
         .service(audit::routes::verify)
-        .service(audit::routes::head);
+        .service(audit::routes::head)
+        .service(audit::routes::export);
 }

@@ -8,6 +8,7 @@
 
 pub mod access;
 pub mod checkpoint;
+pub mod export;
 pub mod fingerprint;
 pub mod model;
 pub mod origin;

@@ -41,6 +41,7 @@ pub enum AuditAction {
     ReviewDispute,
     ReviewWithdraw,
     ReviewConsult,
+    AuditExport,
 }
 
 impl AuditAction {
@@ -77,6 +78,7 @@ impl AuditAction {
             AuditAction::ReviewDispute => "review.dispute",
             AuditAction::ReviewWithdraw => "review.withdraw",
             AuditAction::ReviewConsult => "review.consult",
+            AuditAction::AuditExport => "audit.export",
         }
     }
 

@@ -4,6 +4,7 @@
 //! `establish` (which tries each engine in turn, loses the real PostgreSQL
 //! error and silently creates a SQLite file for a mistyped URL).
 
+pub mod backup;
 pub mod health;
 pub mod key_checks;
 pub mod schema;

@@ -85,13 +85,14 @@ pub struct Scenario {
 
 impl Scenario {
     /// The scenario `name` of `module` on the engines `which` names:
-    /// `both`, `sqlite`, `postgres`, or `sqlite_with_python3`.
+    /// `both`, `sqlite`, `postgres`, `sqlite_with_python3` or `both_with_python3`.
     pub fn on(which: &str, module: &str, name: &str, run: ScenarioFn) -> Vec<Scenario> {
         let (engines, extra): (&[Engine], &[Need]) = match which {
             "both" => (&[Engine::Sqlite, Engine::Postgres], &[]),
             "sqlite" => (&[Engine::Sqlite], &[]),
             "postgres" => (&[Engine::Postgres], &[]),
             "sqlite_with_python3" => (&[Engine::Sqlite], &[Need::Python3]),
+            "both_with_python3" => (&[Engine::Sqlite, Engine::Postgres], &[Need::Python3]),
             other => panic!("unknown engine list `{other}` in {module}"),
         };
         let module = module.split_once("::").map_or(module, |(_, rest)| rest);
@@ -136,7 +137,7 @@ impl Scenario {
 }
 
 /// Declare a module's scenarios: `scenarios! { both: [a, b], sqlite: [c], postgres: [d] }`
-/// (and `sqlite_with_python3: [e]`).
+/// (and `sqlite_with_python3: [e]`, `both_with_python3: [f]`).
 /// Each is an `async fn name(engine: Engine)`; `main.rs` collects every
 /// module's `scenarios()` into the harness.
 #[macro_export]

@@ -18,6 +18,7 @@ mod helpers;
 mod accounts;
 mod audit;
 mod auth;
+mod backups;
 mod cli;
 mod crash;
 mod detainees;
@@ -57,6 +58,7 @@ fn main() -> ExitCode {
         accounts::scenarios,
         audit::scenarios,
         auth::scenarios,
+        backups::scenarios,
         cli::scenarios,
         crash::scenarios,
         detainees::scenarios,

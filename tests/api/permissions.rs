@@ -80,6 +80,7 @@ fn table() -> Vec<Case> {
         case("ReadAudit", GET, "/audit/access",                                [403, 403, 403, 403, 200]),
         case("ReadAudit", GET, "/audit/verify",                                [403, 403, 403, 403, 200]),
         case("ReadAudit", GET, "/audit/head",                                  [403, 403, 403, 403, 200]),
+        case("ReadAudit", GET, "/audit/export",                                [403, 403, 403, 403, 200]),
         case("ReadFacilities", GET, "/facilities",                             [200, 200, 200, 200, 200]),
         case("ReadFacilities", GET, "/facilities/{id}",                        [200, 200, 200, 200, 200]),
         case("WriteFacilities", POST, "/facilities",                           [403, 201, 403, 403, 403]),
