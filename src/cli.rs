@@ -1,6 +1,6 @@
 //! The command line: `serve` (default), `migrate`, `organization create`,
 //! `user create`, `user mfa-enrol`, `user mfa-reset`, `totp-code`,
-//! `audit verify`, `audit export`, `backup`, `seed-demo` (demo and synthetic data) and
+//! `audit verify`, `audit export`, `export`, `backup`, `seed-demo` (demo and synthetic data) and
 //! `eval-search` (recall of name search on a case set).
 
 use std::io::Read;
@@ -84,6 +84,22 @@ enum Command {
     /// Print the current TOTP code of a base32 secret read from standard
     /// input (for trying the second factor without a phone).
     TotpCode,
+    /// Write the files an account may see as CSV or JSON Lines, as
+    /// GET /detainees/export would answer it (audited as that account, and
+    /// every file in the access log).
+    Export {
+        /// The account whose files (and whose permission) the export is.
+        #[arg(long = "as", value_name = "USERNAME")]
+        as_user: String,
+        #[arg(long, value_enum, default_value = "csv")]
+        format: crate::detainees::export::ExportFormat,
+        /// Include archived (and merged) files.
+        #[arg(long)]
+        include_archived: bool,
+        /// The file to write (standard output when absent).
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
     /// Write a consistent copy of the SQLite database to DEST while the
     /// server runs (for PostgreSQL, see docs/operations.md: pg_dump).
     Backup { dest: std::path::PathBuf },
@@ -223,6 +239,12 @@ pub fn main() -> ExitCode {
             command: AuditCommand::Export { after_seq, out },
         } => export_audit(&settings, after_seq, out),
         Command::Backup { dest } => backup(&settings, &dest),
+        Command::Export {
+            as_user,
+            format,
+            include_archived,
+            out,
+        } => export_files(&settings, &as_user, format, include_archived, out),
         Command::SeedDemo {
             files,
             ids_out,
@@ -478,14 +500,9 @@ fn export_audit(
     let signer = audit::CheckpointSigner::new(
         crate::keys::load_or_generate(&settings.audit_key_file).map_err(|e| e.to_string())?,
     );
-    let mut writer: Box<dyn Write> = match &out {
-        // Written beside its place and renamed there when whole: a file
-        // under that name is never a partial export.
-        Some(path) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(partial(path)).map_err(|e| format!("{}: {e}", path.display()))?,
-        )),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-    };
+    // Written beside its place and renamed there when whole: a file under
+    // that name is never a partial export.
+    let mut writer = open_output(out.as_deref())?;
     let origin = Origin::system("cli");
     let (range, head_hash) = db
         .write_blocking(|tx| audit::export::begin(tx, &Actor::system(), after_seq, &origin))
@@ -504,15 +521,96 @@ fn export_audit(
     writer.write_all(&checkpoint).map_err(|e| e.to_string())?;
     writer.flush().map_err(|e| e.to_string())?;
     drop(writer);
-    if let Some(path) = &out {
-        std::fs::rename(partial(path), path).map_err(|e| format!("{}: {e}", path.display()))?;
-    }
+    finish_output(out.as_deref())?;
     eprintln!(
         "sijill: exported {written} audit entries (seq {} to {}) and a signed checkpoint",
         range.after_seq + 1,
         range.through_seq
     );
     Ok(ExitCode::SUCCESS)
+}
+
+fn export_files(
+    settings: &Settings,
+    username: &str,
+    format: crate::detainees::export::ExportFormat,
+    include_archived: bool,
+    out: Option<std::path::PathBuf>,
+) -> Result<ExitCode, String> {
+    use crate::auth::permissions::{allows, Action};
+    use crate::detainees::export::{self, Exporter};
+    use crate::detainees::scope::FileScope;
+    use crate::detainees::store::DetaineeFilter;
+    let (db, _) = open_for_writing(settings)?;
+    let user = account_named(&db, username)?;
+    if !user.active || !allows(user.role, Action::ReadDetainees) {
+        return Err(format!("{} may not read files", user.username));
+    }
+    let caller = crate::auth::Caller {
+        user,
+        session_id: Uuid::nil(),
+        second_factor: None,
+        enrolment_only: false,
+    };
+    let scope = FileScope::of(&caller);
+    let filter = DetaineeFilter {
+        include_archived,
+        ..Default::default()
+    };
+    let origin = Origin::system("cli");
+    let through = Uuid::now_v7();
+    let count = db
+        .write_blocking(|tx| export::begin(tx, &caller.actor(), scope, &filter, format, &origin))
+        .map_err(describe)?;
+    let access_log = crate::audit::access::AccessLog::start(db.clone()).map_err(describe)?;
+    let exporter = Exporter {
+        caller,
+        scope,
+        filter,
+        format,
+        through,
+        access_log: access_log.clone(),
+        origin,
+    };
+    let mut writer = open_output(out.as_deref())?;
+    let mut write = |bytes: &[u8]| writer.write_all(bytes).map_err(|e| e.to_string());
+    write(&export::preamble(format).map_err(describe)?)?;
+    let mut cursor = None;
+    while let Some((bytes, next)) = db
+        .read_blocking(|conn| exporter.next_batch(conn, cursor))
+        .map_err(describe)?
+    {
+        write(&bytes)?;
+        cursor = next;
+    }
+    writer.flush().map_err(|e| e.to_string())?;
+    drop(writer);
+    finish_output(out.as_deref())?;
+    if !access_log.flush_blocking(std::time::Duration::from_secs(30)) {
+        return Err("the access log could not be written: the export is not recorded whole".into());
+    }
+    eprintln!("sijill: exported {count} files");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Standard output, or `path` written as `path.partial` until whole.
+fn open_output(path: Option<&std::path::Path>) -> Result<Box<dyn std::io::Write>, String> {
+    Ok(match path {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(partial(path)).map_err(|e| format!("{}: {e}", path.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    })
+}
+
+/// Put a whole output file in its place.
+fn finish_output(path: Option<&std::path::Path>) -> Result<(), String> {
+    match path {
+        Some(path) => {
+            std::fs::rename(partial(path), path).map_err(|e| format!("{}: {e}", path.display()))
+        }
+        None => Ok(()),
+    }
 }
 
 /// Where a file is written before it is whole.

@@ -288,6 +288,7 @@ fn api_routes(cfg: &mut ServiceConfig) {
         .service(files::create)
         // Before `/detainees/{id}`, which would otherwise take "search" for an id.
         .service(search::routes::search)
+        .service(crate::detainees::export::export)
         .service(files::get)
         .service(files::update)
         .service(files::archive)

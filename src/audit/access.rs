@@ -40,6 +40,8 @@ pub enum AccessAction {
     DetaineeCustody,
     /// A file returned by a name search.
     DetaineeSearch,
+    /// A file sent in an export.
+    DetaineeExport,
 }
 
 impl AccessAction {
@@ -49,6 +51,7 @@ impl AccessAction {
             AccessAction::DetaineeHistory => "detainee.history",
             AccessAction::DetaineeCustody => "detainee.custody",
             AccessAction::DetaineeSearch => "detainee.search",
+            AccessAction::DetaineeExport => "detainee.export",
         }
     }
 }

@@ -20,6 +20,7 @@ use super::origin::{Actor, Origin};
 use super::store::{self, AuditFilter};
 use crate::db::{self, DbConnection, WriteTx};
 use crate::error::AppError;
+use crate::http::streaming::Batch;
 
 /// Entries read a query: a batch is a few hundred kilobytes of text.
 pub const BATCH: i64 = 1_000;
@@ -68,7 +69,7 @@ pub fn next_batch(
     conn: &mut DbConnection,
     range: Range,
     cursor: i64,
-) -> Result<Option<(Vec<u8>, i64)>, AppError> {
+) -> Result<Batch<i64>, AppError> {
     if cursor >= range.through_seq {
         return Ok(None);
     }

@@ -219,43 +219,13 @@ pub async fn export(
         .await?;
     let checkpoint = audit_export::checkpoint_line(&state.checkpoints, range, head_hash)?;
     // Batch by batch, each its own short read; then the checkpoint line.
-    // An error ends the body early, without the checkpoint line, so the
-    // copy fails verification rather than passing for a whole one.
-    enum Next {
-        After(i64),
-        Done,
-    }
-    let body = futures_util::stream::unfold(
-        (
-            state.clone(),
-            Next::After(range.after_seq),
-            Some(checkpoint),
-        ),
-        move |(state, next, checkpoint)| async move {
-            match next {
-                Next::Done => None,
-                Next::After(cursor) => {
-                    let batch = state
-                        .db
-                        .read(move |conn| audit_export::next_batch(conn, range, cursor))
-                        .await;
-                    match batch {
-                        Ok(Some((lines, last))) => Some((
-                            Ok(web::Bytes::from(lines)),
-                            (state, Next::After(last), checkpoint),
-                        )),
-                        Ok(None) => {
-                            let line = checkpoint.unwrap_or_default();
-                            Some((Ok(web::Bytes::from(line)), (state, Next::Done, None)))
-                        }
-                        Err(err) => {
-                            tracing::error!(error = ?err, "an audit export ended early");
-                            Some((Err(err), (state, Next::Done, None)))
-                        }
-                    }
-                }
-            }
+    let body = crate::http::streaming::batches(
+        state.db.clone(),
+        range.after_seq,
+        move |conn: &mut crate::db::DbConnection, cursor: i64| {
+            audit_export::next_batch(conn, range, cursor)
         },
+        checkpoint,
     );
     Ok(HttpResponse::Ok()
         .content_type("application/x-ndjson")

@@ -2,6 +2,7 @@
 //! owned by the documentation organisation that compiled the file.
 
 pub mod custody;
+pub mod export;
 pub mod merge;
 pub mod model;
 pub mod routes;

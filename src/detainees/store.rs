@@ -387,8 +387,9 @@ pub struct DetaineeFilter {
     pub include_archived: bool,
 }
 
-/// The files in `scope` that pass `filter`, in id order after `after`, as a
-/// query to select from; `None` when the scope sees nothing.
+/// The files in `scope` that pass `filter`, with ids after `after`, as a
+/// query to select from (unordered: a count cannot be ordered on
+/// PostgreSQL; lists order by id); `None` when the scope sees nothing.
 fn scoped<'a>(
     scope: FileScope,
     filter: &DetaineeFilter,
@@ -438,7 +439,7 @@ fn scoped<'a>(
     if let Some(after) = after {
         query = query.filter(detainees::id.gt(after.to_string()));
     }
-    Some(query.order(detainees::id.asc()))
+    Some(query)
 }
 
 /// Files in the scope, in id order after `after`.
@@ -453,12 +454,25 @@ pub fn list(
         return Ok(Vec::new());
     };
     query
+        .order(detainees::id.asc())
         .select(DetaineeRow::as_select())
         .limit(fetch)
         .load(conn)?
         .into_iter()
         .map(Detainee::try_from)
         .collect()
+}
+
+/// How many files in `scope` pass `filter`.
+pub fn count(
+    conn: &mut DbConnection,
+    scope: FileScope,
+    filter: &DetaineeFilter,
+) -> Result<i64, AppError> {
+    let Some(query) = scoped(scope, filter, None) else {
+        return Ok(0);
+    };
+    Ok(query.count().get_result(conn)?)
 }
 
 /// Index up to `batch` files that the name index does not hold yet (created
@@ -493,6 +507,7 @@ pub fn names(
         return Ok(Vec::new());
     };
     query
+        .order(detainees::id.asc())
         .select((
             detainees::id,
             detainees::full_name,

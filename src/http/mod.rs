@@ -5,6 +5,7 @@ pub mod etag;
 pub mod limits;
 pub mod pagination;
 pub mod routing;
+pub mod streaming;
 
 pub use etag::{IfMatch, Versioned};
 pub use pagination::{Cursor, Page};

@@ -23,6 +23,7 @@ mod cli;
 mod crash;
 mod detainees;
 mod errors;
+mod exports;
 mod facilities;
 mod harness;
 mod mfa;
@@ -63,6 +64,7 @@ fn main() -> ExitCode {
         crash::scenarios,
         detainees::scenarios,
         errors::scenarios,
+        exports::scenarios,
         facilities::scenarios,
         harness::scenarios,
         mfa::scenarios,

@@ -86,6 +86,7 @@ fn table() -> Vec<Case> {
         case("WriteFacilities", POST, "/facilities",                           [403, 201, 403, 403, 403]),
         case("WriteFacilities", PATCH, "/facilities/{id}",                     [403, 200, 403, 403, 403]),
         case("ReadDetainees", GET, "/detainees",                               [403, 200, 200, 403, 200]),
+        case("ReadDetainees", GET, "/detainees/export",                        [403, 200, 200, 403, 200]),
         case("ReadDetainees", GET, "/detainees/{id}",                          [403, 200, 200, 403, 200]),
         case("ReadDetainees", POST, "/detainees/search",                       [403, 200, 200, 403, 200]),
         case("ReadDetainees", GET, "/detainees/{id}/duplicates",               [403, 200, 200, 403, 200]),
