@@ -20,6 +20,7 @@ pub mod domain;
 pub mod error;
 pub mod facilities;
 pub mod http;
+pub mod imports;
 pub mod keys;
 pub mod metrics;
 pub mod openapi;

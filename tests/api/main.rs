@@ -26,6 +26,7 @@ mod errors;
 mod exports;
 mod facilities;
 mod harness;
+mod imports;
 mod mfa;
 mod multiprocess;
 mod ops;
@@ -67,6 +68,7 @@ fn main() -> ExitCode {
         exports::scenarios,
         facilities::scenarios,
         harness::scenarios,
+        imports::scenarios,
         mfa::scenarios,
         multiprocess::scenarios,
         ops::scenarios,
