@@ -32,7 +32,7 @@ listening_port() {
 
 # start_server NAME DATABASE_URL DATA_DIR [LOG] -> sets PORT and SERVER_PID,
 # adds the server to PIDS. Uses BIN, PASSWORD and OUT; LOG defaults to
-# $OUT/NAME.log.
+# $OUT/NAME.log. START_WAIT: seconds to wait for it (default 10).
 start_server() {
   local name=$1 url=$2 dir=$3 log=${4:-$OUT/$1.log}
   rm -f "$log" # not an earlier run's port
@@ -42,5 +42,5 @@ start_server() {
     "$BIN" serve >"$log" 2>&1 &
   SERVER_PID=$!
   PIDS+=("$SERVER_PID")
-  PORT=$(listening_port "$log") || { echo "server $name did not start" >&2; cat "$log" >&2; exit 1; }
+  PORT=$(listening_port "$log" "${START_WAIT:-10}") || { echo "server $name did not start" >&2; cat "$log" >&2; exit 1; }
 }
