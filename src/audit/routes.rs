@@ -225,18 +225,14 @@ pub async fn export(
         move |conn: &mut crate::db::DbConnection, cursor: i64| {
             audit_export::next_batch(conn, range, cursor)
         },
+        Vec::new(),
         checkpoint,
     );
-    Ok(HttpResponse::Ok()
-        .content_type("application/x-ndjson")
-        .insert_header((
-            actix_web::http::header::CONTENT_DISPOSITION,
-            format!(
-                "attachment; filename=\"{}\"",
-                audit_export::file_name(range)
-            ),
-        ))
-        .streaming(body))
+    Ok(crate::http::streaming::download(
+        "application/x-ndjson",
+        &audit_export::file_name(range),
+        body,
+    ))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

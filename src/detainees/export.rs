@@ -17,7 +17,6 @@
 //! JSONL: each file as `GET /detainees/{id}` shows it, one a line.
 
 use actix_web::get;
-use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::Value;
@@ -266,15 +265,13 @@ pub async fn export(
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
     let format = query.format.unwrap_or(ExportFormat::Csv);
-    let filter = DetaineeFilter {
-        id: None,
-        ids: None,
-        status: query.status,
-        category: query.category,
-        review_status: query.review_status,
-        facility_id: query.facility_id,
-        include_archived: query.include_archived.unwrap_or(false),
-    };
+    let filter = DetaineeFilter::listed(
+        query.status,
+        query.category,
+        query.review_status,
+        query.facility_id,
+        query.include_archived,
+    );
     let caller = auth.caller;
     let scope = FileScope::of(&caller);
     let through = Uuid::now_v7();
@@ -292,23 +289,16 @@ pub async fn export(
         access_log: state.access_log.clone(),
         origin,
     };
-    let first = preamble(format)?;
-    let batches = crate::http::streaming::batches(
+    let body = crate::http::streaming::batches(
         state.db.clone(),
         None,
         move |conn: &mut DbConnection, cursor: Option<Uuid>| exporter.next_batch(conn, cursor),
+        preamble(format)?,
         Vec::new(),
     );
-    let body = futures_util::StreamExt::chain(
-        futures_util::stream::once(async move { Ok(web::Bytes::from(first)) }),
-        batches,
-    );
-    let extension = format.as_str();
-    Ok(HttpResponse::Ok()
-        .content_type(format.content_type())
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"sijill-files.{extension}\""),
-        ))
-        .streaming(body))
+    Ok(crate::http::streaming::download(
+        format.content_type(),
+        &format!("sijill-files.{}", format.as_str()),
+        body,
+    ))
 }

@@ -206,15 +206,13 @@ pub async fn list(
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
     let cursor = Cursor::<Uuid>::parse(query.limit, query.cursor.as_deref())?;
-    let filter = DetaineeFilter {
-        id: None,
-        ids: None,
-        status: query.status,
-        category: query.category,
-        review_status: query.review_status,
-        facility_id: query.facility_id,
-        include_archived: query.include_archived.unwrap_or(false),
-    };
+    let filter = DetaineeFilter::listed(
+        query.status,
+        query.category,
+        query.review_status,
+        query.facility_id,
+        query.include_archived,
+    );
     let scope = FileScope::of(&auth.caller);
     let page = state
         .db

@@ -387,6 +387,26 @@ pub struct DetaineeFilter {
     pub include_archived: bool,
 }
 
+impl DetaineeFilter {
+    /// The filters a list of files takes (`GET /detainees` and its export).
+    pub fn listed(
+        status: Option<DetaineeStatus>,
+        category: Option<Category>,
+        review_status: Option<ReviewStatus>,
+        facility_id: Option<Uuid>,
+        include_archived: Option<bool>,
+    ) -> Self {
+        DetaineeFilter {
+            status,
+            category,
+            review_status,
+            facility_id,
+            include_archived: include_archived.unwrap_or(false),
+            ..Default::default()
+        }
+    }
+}
+
 /// The files in `scope` that pass `filter`, with ids after `after`, as a
 /// query to select from (unordered: a count cannot be ordered on
 /// PostgreSQL; lists order by id); `None` when the scope sees nothing.

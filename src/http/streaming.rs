@@ -6,7 +6,9 @@
 //! whose trailer proves completeness (the audit export's signed
 //! checkpoint) is then never mistaken for a whole one.
 
+use actix_web::http::header;
 use actix_web::web::Bytes;
+use actix_web::HttpResponse;
 use futures_util::Stream;
 
 use crate::db::{Database, DbConnection};
@@ -31,18 +33,20 @@ enum Step<C> {
     Done,
 }
 
-/// The batches from `start` on, then `trailer` (when not empty).
+/// `head`, the batches from `start` on, then `trailer` (each when not empty).
 pub fn batches<C, F>(
     db: Database,
     start: C,
     next: F,
+    head: Vec<u8>,
     trailer: Vec<u8>,
 ) -> impl Stream<Item = Result<Bytes, AppError>>
 where
     C: Send + 'static,
     F: NextBatch<C>,
 {
-    futures_util::stream::unfold(
+    let head = (!head.is_empty()).then(|| Ok(Bytes::from(head)));
+    let body = futures_util::stream::unfold(
         (Step::After(start), Some(trailer)),
         move |(step, trailer)| {
             let (db, next) = (db.clone(), next.clone());
@@ -64,5 +68,21 @@ where
                 }
             }
         },
-    )
+    );
+    futures_util::StreamExt::chain(futures_util::stream::iter(head), body)
+}
+
+/// A streamed body offered as a file to save.
+pub fn download(
+    content_type: &str,
+    file_name: &str,
+    body: impl Stream<Item = Result<Bytes, AppError>> + 'static,
+) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{file_name}\""),
+        ))
+        .streaming(body)
 }

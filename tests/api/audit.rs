@@ -117,12 +117,7 @@ async fn the_chain_recomputes_from_the_api_output(engine: Engine) {
 async fn the_signed_head_verifies_and_checkpoints_hold(engine: Engine) {
     let app = spawn_app(engine).await;
     let auditor = app.user_with_role("auditor").await;
-    let head: Value = app
-        .get("/api/v1/audit/head", &auditor.token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let head: Value = app.audit_head(&auditor.token).await;
     let public: [u8; 32] = STANDARD
         .decode(head["public_key"].as_str().unwrap())
         .unwrap()
@@ -206,12 +201,7 @@ fn without_update_trigger(engine: Engine, sql: &str) -> String {
 async fn a_direct_database_edit_is_detected(engine: Engine) {
     let app = spawn_app(engine).await;
     let auditor = app.user_with_role("auditor").await;
-    let head: Value = app
-        .get("/api/v1/audit/head", &auditor.token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let head: Value = app.audit_head(&auditor.token).await;
     let tampered_changes = r#"{"username":[null,"root"]}"#;
     app.db
         .execute(&without_update_trigger(
@@ -581,12 +571,7 @@ async fn an_export_verifies_offline_signature_included(engine: Engine) {
     );
     let file = dir.join("whole.jsonl");
     std::fs::write(&file, &whole).unwrap();
-    let head: Value = app
-        .get("/api/v1/audit/head", &auditor.token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let head: Value = app.audit_head(&auditor.token).await;
     let key = head["public_key"].as_str().unwrap();
     let (ok, out) = verify_file(&file, &["--public-key", key]);
     assert!(ok, "{out}");
@@ -660,12 +645,7 @@ async fn the_documented_python_script_verifies_the_chain(_engine: Engine) {
     let app = spawn_app(Engine::Sqlite).await;
     let (auditor, _) = busy_day(&app).await;
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/verify_audit_chain.py");
-    let head: Value = app
-        .get("/api/v1/audit/head", &auditor.token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let head: Value = app.audit_head(&auditor.token).await;
     let checkpoint = format!("{}:{}", head["seq"], head["hash"].as_str().unwrap());
     let run = |checkpoint: String| {
         let (address, token) = (app.address.clone(), auditor.token.clone());

@@ -527,6 +527,13 @@ impl TestApp {
         res.json().await.expect("json")
     }
 
+    /// The chain's head, signed (`GET /audit/head`).
+    pub async fn audit_head(&self, auditor: &str) -> Value {
+        let res = self.get("/api/v1/audit/head", auditor).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json().await.unwrap()
+    }
+
     /// The server's own verification of the chain (`GET /audit/verify`).
     pub async fn verify_report(&self, auditor: &str) -> Value {
         let res = self.get("/api/v1/audit/verify", auditor).await;

@@ -25,6 +25,7 @@ scenarios! {
         a_stolen_mfa_token_is_refused,
         enrolling_ends_the_sessions_opened_by_password_alone,
         a_deactivation_racing_a_code_login_ends_cleanly,
+        confirmations_and_restarts_racing_confirm_one_enrolment,
         the_policy_for_each_role,
         disabling_needs_a_code_and_wrong_ones_count,
         an_admin_resets_another_accounts_second_factor,
@@ -826,4 +827,71 @@ async fn the_command_line_enrols_resets_and_prints_codes(engine: Engine) {
         .output()
         .unwrap();
     assert!(!output.status.success());
+}
+
+/// Two confirmations of one enrolment at once, and a restart racing a
+/// confirmation: one enrolment is confirmed, with one set of ten recovery
+/// codes, never two; the other request gets 409. Several rounds.
+async fn confirmations_and_restarts_racing_confirm_one_enrolment(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let admin = app.admin_token().await;
+    let org = app.create_organization(&admin, "documentation").await;
+    let confirm = |token: String, code: String| {
+        let app = &app;
+        async move {
+            app.post(
+                "/api/v1/auth/mfa/totp/confirm",
+                &token,
+                &json!({ "code": code }),
+            )
+            .await
+            .status()
+            .as_u16()
+        }
+    };
+    let stored_codes = |user_id: &str| {
+        app.db.query_text(&format!(
+            "SELECT CAST(count(*) AS TEXT) AS value FROM recovery_codes r \
+             JOIN totp_credentials c ON c.id = r.credential_id WHERE c.user_id = '{user_id}'"
+        ))
+    };
+    for round in 0..5 {
+        let user = app.user_in(&admin, &org, "caseworker").await;
+        let started = start(&app, &user.token).await;
+        let secret = codes::decode_base32(started["secret"].as_str().unwrap()).unwrap();
+        let now = code(&secret, 0);
+        let (a, b) = tokio::join!(
+            confirm(user.token.clone(), now.clone()),
+            confirm(user.token.clone(), now)
+        );
+        let mut statuses = [a, b];
+        statuses.sort();
+        assert_eq!(statuses, [200, 409], "round {round}: two confirmations");
+        assert_eq!(stored_codes(&user.id), "10", "round {round}");
+
+        let user = app.user_in(&admin, &org, "caseworker").await;
+        let started = start(&app, &user.token).await;
+        let secret = codes::decode_base32(started["secret"].as_str().unwrap()).unwrap();
+        let empty = json!({});
+        let restart = app.post("/api/v1/auth/mfa/totp", &user.token, &empty);
+        let (confirmed, restarted) =
+            tokio::join!(confirm(user.token.clone(), code(&secret, 0)), restart);
+        let outcome = (confirmed, restarted.status().as_u16());
+        let status = mfa_status(&app, &user.token).await;
+        match outcome {
+            // Confirmed first: the restart finds a confirmed factor.
+            (200, 409) => {
+                assert_eq!(status["status"], "confirmed");
+                assert_eq!(stored_codes(&user.id), "10");
+            }
+            // Restarted first: the confirmation finds its enrolment replaced
+            // (409), or reads the new one, whose secret the code is not of
+            // (422).
+            (409 | 422, 200) => {
+                assert_eq!(status["status"], "pending");
+                assert_eq!(stored_codes(&user.id), "0");
+            }
+            other => panic!("round {round}: confirmation and restart gave {other:?}"),
+        }
+    }
 }
