@@ -1,6 +1,6 @@
 //! The command line: `serve` (default), `migrate`, `organization create`,
 //! `user create`, `user mfa-enrol`, `user mfa-reset`, `totp-code`,
-//! `audit verify`, `audit export`, `export`, `backup`, `seed-demo` (demo and synthetic data) and
+//! `audit verify`, `audit export`, `export`, `import`, `backup`, `seed-demo` (demo and synthetic data) and
 //! `eval-search` (recall of name search on a case set).
 
 use std::io::Read;
@@ -100,6 +100,32 @@ enum Command {
         #[arg(long)]
         out: Option<std::path::PathBuf>,
     },
+    /// Import a list (CSV, JSON Lines or XLSX) into an account's
+    /// organisation, as POST /imports does (the same job, report and audit
+    /// entries), with a progress bar. Exits 0 when the job succeeded.
+    Import {
+        /// The list to import.
+        file: std::path::PathBuf,
+        /// The caseworker the import is done as (their organisation's files).
+        #[arg(long = "as", value_name = "USERNAME")]
+        as_user: String,
+        /// The file's format (default: from its extension).
+        #[arg(long, value_parser = parse_import_format)]
+        format: Option<crate::imports::source::ImportFormat>,
+        /// `all_or_nothing` (the default) or `skip_invalid`.
+        #[arg(long, value_parser = parse_import_mode, default_value = "all_or_nothing")]
+        mode: crate::imports::job::ImportMode,
+        /// Check and count, commit nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// A saved mapping of the organisation (POST /import-mappings).
+        #[arg(long)]
+        mapping: Option<Uuid>,
+        /// Where to write the report (CSV: row, column, code, message);
+        /// standard error shows its first lines when absent.
+        #[arg(long)]
+        report: Option<std::path::PathBuf>,
+    },
     /// Write a consistent copy of the SQLite database to DEST while the
     /// server runs (for PostgreSQL, see docs/operations.md: pg_dump).
     Backup { dest: std::path::PathBuf },
@@ -173,6 +199,24 @@ enum AuditCommand {
     },
 }
 
+fn parse_import_format(value: &str) -> Result<crate::imports::source::ImportFormat, String> {
+    use crate::imports::source::ImportFormat;
+    ImportFormat::ALL
+        .iter()
+        .copied()
+        .find(|f| f.as_str() == value)
+        .ok_or_else(|| format!("unknown format `{value}` (csv, jsonl, xlsx)"))
+}
+
+fn parse_import_mode(value: &str) -> Result<crate::imports::job::ImportMode, String> {
+    use crate::imports::job::ImportMode;
+    ImportMode::ALL
+        .iter()
+        .copied()
+        .find(|m| m.as_str() == value)
+        .ok_or_else(|| format!("unknown mode `{value}` (all_or_nothing, skip_invalid)"))
+}
+
 fn parse_kind(value: &str) -> Result<OrganizationKind, String> {
     OrganizationKind::ALL
         .iter()
@@ -239,6 +283,26 @@ pub fn main() -> ExitCode {
             command: AuditCommand::Export { after_seq, out },
         } => export_audit(&settings, after_seq, out),
         Command::Backup { dest } => backup(&settings, &dest),
+        Command::Import {
+            file,
+            as_user,
+            format,
+            mode,
+            dry_run,
+            mapping,
+            report,
+        } => import_file(
+            &settings,
+            &file,
+            &as_user,
+            ImportOptions {
+                format,
+                mode,
+                dry_run,
+                mapping,
+                report,
+            },
+        ),
         Command::Export {
             as_user,
             format,
@@ -591,6 +655,171 @@ fn export_files(
     }
     eprintln!("sijill: exported {count} files");
     Ok(ExitCode::SUCCESS)
+}
+
+struct ImportOptions {
+    format: Option<crate::imports::source::ImportFormat>,
+    mode: crate::imports::job::ImportMode,
+    dry_run: bool,
+    mapping: Option<Uuid>,
+    report: Option<std::path::PathBuf>,
+}
+
+fn import_file(
+    settings: &Settings,
+    path: &std::path::Path,
+    username: &str,
+    options: ImportOptions,
+) -> Result<ExitCode, String> {
+    use crate::auth::permissions::{allows, Action};
+    use crate::imports::job::{self, ImportStatus, NewJob};
+    use crate::imports::mapping::{self, Mapping};
+    use crate::imports::run::{self, Request};
+    use crate::imports::source::ImportFormat;
+    use sha2::{Digest, Sha256};
+    let format = match options.format {
+        Some(format) => format,
+        None => match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("csv") => ImportFormat::Csv,
+            Some("jsonl" | "ndjson") => ImportFormat::Jsonl,
+            Some("xlsx") => ImportFormat::Xlsx,
+            _ => return Err("say the file's format: --format csv|jsonl|xlsx".into()),
+        },
+    };
+    let (db, _) = open_for_writing(settings)?;
+    let user = account_named(&db, username)?;
+    if !user.active || !allows(user.role, Action::ImportDetainees) {
+        return Err(format!("{} may not import files", user.username));
+    }
+    let mapping = match options.mapping {
+        None => None,
+        Some(id) => {
+            let organization = user.organization_id;
+            let saved = db
+                .read_blocking(|conn| mapping::find(conn, organization, id))
+                .map_err(describe)?
+                .ok_or_else(|| format!("no mapping {id} in {}'s organisation", user.username))?;
+            Some(Mapping::from_definition(&saved.definition).map_err(describe)?)
+        }
+    };
+    let mut file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut hasher = Sha256::new();
+    let bytes =
+        std::io::copy(&mut file, &mut hasher).map_err(|e| format!("{}: {e}", path.display()))?;
+    let fingerprints = Fingerprints::for_database(&settings.fingerprint_key_file, &db)
+        .map_err(|e| e.to_string())?;
+    let caller = crate::auth::Caller {
+        user,
+        session_id: Uuid::nil(),
+        second_factor: None,
+        enrolment_only: false,
+    };
+    let request = Request {
+        job: NewJob {
+            id: Uuid::now_v7(),
+            organization_id: caller.user.organization_id,
+            created_by: caller.user.id,
+            format,
+            mode: options.mode,
+            dry_run: options.dry_run,
+            mapping_id: options.mapping,
+            file_name: path.file_name().map(|n| n.to_string_lossy().into_owned()),
+            file_sha256: hex::encode(hasher.finalize()),
+            file_bytes: i64::try_from(bytes).unwrap_or(i64::MAX),
+        },
+        mapping,
+        path: path.to_owned(),
+        actor: caller.actor(),
+        origin: Origin::system("cli"),
+    };
+    crate::imports::routes::queue(&db, &request).map_err(describe)?;
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg:>9} [{bar:30}] {pos}/{len} rows  {per_sec}  ETA {eta}",
+        )
+        .map_err(|e| e.to_string())?
+        .progress_chars("=> "),
+    );
+    let started = std::time::Instant::now();
+    let ended = run::run(&db, &fingerprints, &request, &mut |progress| {
+        bar.set_length(u64::try_from(progress.rows_total).unwrap_or(0));
+        bar.set_message(if progress.checking {
+            "checking"
+        } else {
+            "importing"
+        });
+        bar.set_position(u64::try_from(progress.counts.rows_done).unwrap_or(0));
+    })
+    .map_err(describe)?;
+    bar.finish_and_clear();
+    let c = &ended.counts;
+    eprintln!(
+        "sijill: import {} {} in {:.1} s: {} rows, {} created, {} updated, {} unchanged, {} invalid, {} possible duplicates{}",
+        ended.id,
+        ended.status,
+        started.elapsed().as_secs_f64(),
+        c.rows_done,
+        c.created,
+        c.updated,
+        c.unchanged,
+        c.invalid,
+        c.possible_duplicates,
+        if ended.dry_run { " (dry run: nothing committed)" } else { "" },
+    );
+    if let Some(error) = &ended.error {
+        eprintln!("sijill: {error}");
+    }
+    // The report, from the job's stored lines: the same as GET /imports/{id}/report.
+    let mut out: Box<dyn std::io::Write> = match &options.report {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?,
+        )),
+        None => Box::new(std::io::sink()),
+    };
+    let mut shown = 0;
+    let mut after = 0;
+    let head = crate::imports::routes::report_csv(&[], true).map_err(describe)?;
+    out.write_all(&head).map_err(|e| e.to_string())?;
+    loop {
+        let id = ended.id;
+        let lines = db
+            .read_blocking(|conn| job::report_lines(conn, id, after, 2_000))
+            .map_err(describe)?;
+        let Some((last, _)) = lines.last() else { break };
+        after = *last;
+        let lines: Vec<_> = lines.into_iter().map(|(_, line)| line).collect();
+        if options.report.is_none() {
+            for line in lines.iter().take(20usize.saturating_sub(shown)) {
+                eprintln!(
+                    "  row {} {} {}: {}",
+                    line.row, line.column, line.code, line.message
+                );
+                shown += 1;
+            }
+        }
+        out.write_all(&crate::imports::routes::report_csv(&lines, false).map_err(describe)?)
+            .map_err(|e| e.to_string())?;
+    }
+    out.flush().map_err(|e| e.to_string())?;
+    match &options.report {
+        Some(path) => eprintln!("sijill: the report is in {}", path.display()),
+        None if shown == 20 => eprintln!(
+            "  … the whole report: --report FILE, or GET /api/v1/imports/{}/report",
+            ended.id
+        ),
+        None => {}
+    }
+    Ok(if ended.status == ImportStatus::Succeeded {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// Standard output, or `path` written as `path.partial` until whole.

@@ -52,6 +52,11 @@ pub struct Settings {
     pub mfa_key_file: PathBuf,
     /// How long the `mfa_token` of a login waiting for its code lives.
     pub mfa_token_ttl: Duration,
+    /// The largest list `POST /imports` accepts (`SIJILL_IMPORT_MAX_BYTES`).
+    pub import_max_bytes: u64,
+    /// Import jobs that run at once, across organisations (one at a time
+    /// within one) (`SIJILL_IMPORT_WORKERS`).
+    pub import_workers: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -91,6 +96,8 @@ impl Settings {
             trusted_proxies: TrustedProxies::default(),
             mfa_required_roles: vec![Role::Admin, Role::Auditor],
             mfa_token_ttl: Duration::from_secs(300),
+            import_max_bytes: 256 * 1024 * 1024,
+            import_workers: 1,
         }
     }
 
@@ -149,6 +156,12 @@ impl Settings {
         }
         if let Some(v) = get("SIJILL_MFA_TOKEN_TTL") {
             s.mfa_token_ttl = Duration::from_secs(number("SIJILL_MFA_TOKEN_TTL", &v, 1, 900)?);
+        }
+        if let Some(v) = get("SIJILL_IMPORT_MAX_BYTES") {
+            s.import_max_bytes = number("SIJILL_IMPORT_MAX_BYTES", &v, 1, 16 << 30)?;
+        }
+        if let Some(v) = get("SIJILL_IMPORT_WORKERS") {
+            s.import_workers = number("SIJILL_IMPORT_WORKERS", &v, 1, 16)? as usize;
         }
         s.bootstrap_admin_password = get("SIJILL_BOOTSTRAP_ADMIN_PASSWORD").map(SecretString::from);
         if let Some(v) = get("SIJILL_WORKERS") {

@@ -234,6 +234,7 @@ fn demo_fields(n: usize, facility: Option<Uuid>) -> DetaineeFields {
         notes: Some(format!(
             "Demo file {n}: a fictional person, for trying sijill out."
         )),
+        external_ref: None,
     }
 }
 

@@ -64,10 +64,11 @@ pub enum Code {
     ConsultationRequired,
     MfaAlreadyEnrolled,
     MfaNotEnrolled,
+    ExternalRefTaken,
 }
 
 impl Code {
-    pub const ALL: [Code; 15] = [
+    pub const ALL: [Code; 16] = [
         Code::InvalidJson,
         Code::UnknownField,
         Code::ValidationFailed,
@@ -83,6 +84,7 @@ impl Code {
         Code::MfaCodeMismatch,
         Code::MfaAlreadyEnrolled,
         Code::MfaNotEnrolled,
+        Code::ExternalRefTaken,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -102,6 +104,7 @@ impl Code {
             Code::MfaCodeMismatch => "mfa_code_mismatch",
             Code::MfaAlreadyEnrolled => "mfa_already_enrolled",
             Code::MfaNotEnrolled => "mfa_not_enrolled",
+            Code::ExternalRefTaken => "external_ref_taken",
         }
     }
 }
@@ -339,6 +342,18 @@ impl From<diesel::result::Error> for AppError {
         }
         match err {
             Error::NotFound => AppError::NotFound,
+            // The one unique value a client chooses for a file.
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info)
+                if info.message().contains("external_ref")
+                    || info
+                        .constraint_name()
+                        .is_some_and(|c| c.contains("external_ref")) =>
+            {
+                AppError::Conflict {
+                    code: Code::ExternalRefTaken,
+                    detail: "another file of the organisation has this external_ref".into(),
+                }
+            }
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
                 AppError::conflict("a resource with these values already exists")
             }
@@ -454,6 +469,7 @@ mod tests {
             (Code::ConsultationRequired, 409, "consultation_required"),
             (Code::MfaAlreadyEnrolled, 409, "mfa_already_enrolled"),
             (Code::MfaNotEnrolled, 409, "mfa_not_enrolled"),
+            (Code::ExternalRefTaken, 409, "external_ref_taken"),
         ];
         assert_eq!(
             table.len(),

@@ -101,6 +101,7 @@ use crate::{
         (name = "detainees", description = "Detainee files, custody and history"),
         (name = "reviews", description = "Independent review before release: see docs/review-workflow.md"),
         (name = "audit", description = "The tamper-evident audit log and the access log"),
+        (name = "imports", description = "Imports of lists kept elsewhere: see docs/imports.md"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]

@@ -20,6 +20,7 @@ use crate::config::Settings;
 use crate::db::{Database, ServeLock};
 use crate::error::{self, AppError};
 use crate::http::routing::MethodTable;
+use crate::imports::routes::Imports;
 use crate::metrics::Metrics;
 use crate::sealing::SealingKey;
 use crate::state::AppState;
@@ -40,6 +41,8 @@ pub enum StartupError {
     Tokens(#[from] auth::tokens::TokenSetupError),
     #[error("{0:?}")]
     App(AppError),
+    #[error("{0}")]
+    Setup(String),
     #[error("cannot listen on {bind}: {source}")]
     Bind {
         bind: String,
@@ -114,7 +117,21 @@ pub fn build_state(settings: &Settings) -> Result<AppState, StartupError> {
     let hasher = PasswordHasher::new(settings.password_hash, settings.password_hash_slots)?;
     index_names(&db)?;
     let access_log = AccessLog::start(db.clone())?;
+    let imports = Imports::new(
+        settings.data_dir.join("imports"),
+        settings.import_max_bytes,
+        settings.import_workers,
+    )
+    .map_err(|e| StartupError::Setup(format!("the imports directory: {e}")))?;
+    let interrupted = crate::imports::routes::end_interrupted(&db, &imports)?;
+    if interrupted > 0 {
+        tracing::warn!(
+            interrupted,
+            "imports the last run left unfinished ended as failed"
+        );
+    }
     Ok(AppState {
+        imports,
         access_log,
         db,
         tokens: Arc::new(tokens),
@@ -313,5 +330,12 @@ fn api_routes(cfg: &mut ServiceConfig) {
         .service(audit::routes::access)
         .service(audit::routes::verify)
         .service(audit::routes::head)
-        .service(audit::routes::export);
+        .service(audit::routes::export)
+        .service(crate::imports::routes::create)
+        .service(crate::imports::routes::list)
+        .service(crate::imports::routes::get)
+        .service(crate::imports::routes::report)
+        .service(crate::imports::routes::cancel)
+        .service(crate::imports::mapping::create)
+        .service(crate::imports::mapping::get);
 }

@@ -25,4 +25,6 @@ pub struct AppState {
     pub common_keys: Arc<CommonKeys>,
     /// The second factor's policy and the key that seals its secrets.
     pub mfa: Mfa,
+    /// Uploads waiting to be imported, and the jobs running.
+    pub imports: crate::imports::routes::Imports,
 }

@@ -281,6 +281,7 @@ impl Generator {
                 .then(|| format!("{}", detained.max(2024)).parse().ok())
                 .flatten(),
             notes: None,
+            external_ref: None,
         }
     }
 

@@ -55,6 +55,12 @@ permission_matrix! {
     ReadDetainees => [Caseworker, Reviewer, Auditor],
     /// Create, edit, archive and restore files of one's own organisation.
     WriteDetainees => [Caseworker],
+    /// Import lists into one's own organisation; save mappings; cancel
+    /// the organisation's imports.
+    ImportDetainees => [Caseworker],
+    /// Import jobs and their reports: the organisation's for caseworkers,
+    /// every one for auditors.
+    ReadImports => [Caseworker, Auditor],
     /// Open a review of one's own organisation's file, or withdraw it.
     RequestReview => [Caseworker],
     /// The reviews of one file (`GET /detainees/{id}/reviews`): the file's

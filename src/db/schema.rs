@@ -178,6 +178,8 @@ diesel::table! {
         archived_at -> Nullable<Timestamp>,
         merged_into -> Nullable<Text>,
         search_keys -> Nullable<Text>,
+        /// The list's own identifier (imports); unique within an organisation.
+        external_ref -> Nullable<Text>,
     }
 }
 
@@ -218,7 +220,60 @@ diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(totp_credentials -> users (user_id));
 diesel::joinable!(mfa_challenges -> users (user_id));
 
+diesel::table! {
+    import_jobs (id) {
+        id -> Text,
+        organization_id -> Text,
+        created_by -> Text,
+        format -> Text,
+        mode -> Text,
+        dry_run -> Bool,
+        mapping_id -> Nullable<Text>,
+        file_name -> Nullable<Text>,
+        file_sha256 -> Text,
+        file_bytes -> BigInt,
+        status -> Text,
+        rows_total -> Nullable<BigInt>,
+        rows_done -> BigInt,
+        created -> BigInt,
+        updated -> BigInt,
+        unchanged -> BigInt,
+        invalid -> BigInt,
+        possible_duplicates -> BigInt,
+        error -> Nullable<Text>,
+        cancel_requested -> Bool,
+        queued_at -> Timestamp,
+        started_at -> Nullable<Timestamp>,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    import_report (job_id, line) {
+        job_id -> Text,
+        line -> BigInt,
+        row_number -> BigInt,
+        column_name -> Text,
+        code -> Text,
+        message -> Text,
+    }
+}
+
+diesel::table! {
+    import_mappings (id) {
+        id -> Text,
+        organization_id -> Text,
+        name -> Text,
+        definition -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    import_jobs,
+    import_report,
+    import_mappings,
     organizations,
     users,
     sessions,

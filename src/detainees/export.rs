@@ -12,8 +12,9 @@
 //! (dates as written, `2014-03`; enums by name; `aliases` as a JSON array;
 //! booleans `true`/`false`; nothing as an empty cell). A cell that a
 //! spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, a
-//! tab or a carriage return) is written with a `'` before it (OWASP's
-//! advice against CSV injection); an import strips exactly that one `'`.
+//! tab, a carriage return or `'` itself) is written with a `'` before it
+//! (OWASP's advice against CSV injection); an import of a CSV file strips
+//! exactly that one `'` (`undefused`).
 //! JSONL: each file as `GET /detainees/{id}` shows it, one a line.
 
 use actix_web::get;
@@ -38,9 +39,10 @@ use crate::state::AppState;
 const BATCH: i64 = 1_000;
 
 /// The columns of a CSV export, in order: the members of a file's answer.
-pub const CSV_COLUMNS: [&str; 27] = [
+pub const CSV_COLUMNS: [&str; 28] = [
     "id",
     "reference",
+    "external_ref",
     "organization_id",
     "full_name",
     "name_ar",
@@ -101,15 +103,26 @@ pub struct ExportQuery {
     pub category: Option<Category>,
     pub review_status: Option<ReviewStatus>,
     pub facility_id: Option<Uuid>,
+    /// The file with exactly this external reference.
+    pub external_ref: Option<String>,
     /// Include archived (and merged) files; default false.
     pub include_archived: Option<bool>,
 }
 
-/// A cell as a spreadsheet must not run it.
-fn defused(text: &str) -> std::borrow::Cow<'_, str> {
+/// A cell as a spreadsheet must not run it. A text that starts with `'`
+/// gets one more, so that `undefused` gives back exactly what was written.
+pub fn defused(text: &str) -> std::borrow::Cow<'_, str> {
     match text.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}").into(),
+        Some('=' | '+' | '-' | '@' | '\t' | '\r' | '\'') => format!("'{text}").into(),
         _ => text.into(),
+    }
+}
+
+/// A CSV cell as it was before `defused` (imports of CSV files).
+pub fn undefused(text: &str) -> &str {
+    match text.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r', '\'']) => rest,
+        _ => text,
     }
 }
 
@@ -221,6 +234,7 @@ pub fn begin(
         .created("category", filter.category.map(|c| c.as_str()))
         .created("review_status", filter.review_status.map(|r| r.as_str()))
         .created("facility_id", filter.facility_id.map(|f| f.to_string()))
+        .created("external_ref", filter.external_ref.clone())
         .created("include_archived", filter.include_archived)
         .created("count", count);
     audit::append(
@@ -270,6 +284,7 @@ pub async fn export(
         query.category,
         query.review_status,
         query.facility_id,
+        query.external_ref,
         query.include_archived,
     );
     let caller = auth.caller;

@@ -86,9 +86,36 @@ pub struct DetaineeFields {
     pub last_seen_on: Option<PartialDate>,
     pub released_on: Option<PartialDate>,
     pub notes: Option<String>,
+    /// The organisation's own identifier of the person (a list's record
+    /// number), unique within the organisation: what makes importing the
+    /// same list again update its files instead of opening new ones.
+    pub external_ref: Option<String>,
 }
 
 impl DetaineeFields {
+    /// A file with nothing in it but defaults: what an imported row fills.
+    /// Not valid as it is (`full_name` is empty).
+    pub fn blank() -> Self {
+        DetaineeFields {
+            full_name: String::new(),
+            name_ar: None,
+            aliases: Vec::new(),
+            sex: Sex::Unknown,
+            birth_date: None,
+            place_of_origin: None,
+            status: DetaineeStatus::Unknown,
+            category: Category::Unknown,
+            major_crimes_accusation: false,
+            accusation_summary: None,
+            facility_id: None,
+            detained_on: None,
+            last_seen_on: None,
+            released_on: None,
+            notes: None,
+            external_ref: None,
+        }
+    }
+
     /// Check every field and the rules between them; the one place file
     /// content is validated.
     pub fn validated(self) -> Result<Self, AppError> {
@@ -107,6 +134,11 @@ impl DetaineeFields {
                 MAX_NOTES_CHARS,
             )?,
             notes: parse_notes("notes", self.notes.as_deref(), MAX_NOTES_CHARS)?,
+            external_ref: parse_optional_text(
+                "external_ref",
+                self.external_ref.as_deref(),
+                MAX_EXTERNAL_REF_CHARS,
+            )?,
             ..self
         };
         let order = [
@@ -135,6 +167,28 @@ impl DetaineeFields {
         Ok(fields)
     }
 
+    /// The file's `review_status` decides whether its `status` may become
+    /// `released` (docs/review-workflow.md, "The release gate"): `self` is
+    /// the content after a change, `before` the content before it (`None`
+    /// for a new file).
+    pub fn release_gate(
+        &self,
+        before: Option<&DetaineeFields>,
+        review: ReviewStatus,
+    ) -> Result<(), AppError> {
+        let becomes_released = self.status == DetaineeStatus::Released
+            && before.is_none_or(|b| b.status != DetaineeStatus::Released);
+        if becomes_released && review != ReviewStatus::ClearedForRelease {
+            return Err(AppError::Conflict {
+                code: crate::error::Code::ReviewRequired,
+                detail: format!(
+                    "a file can be marked released only once a review has cleared it (review_status is {review})"
+                ),
+            });
+        }
+        Ok(())
+    }
+
     /// What a review decision is about.
     pub fn accusation(&self) -> Accusation {
         Accusation {
@@ -161,6 +215,9 @@ pub struct Accusation {
     pub major_crimes_accusation: bool,
     pub accusation_summary: Option<String>,
 }
+
+/// An organisation's own identifiers are short codes (`SN-004512`).
+pub const MAX_EXTERNAL_REF_CHARS: usize = 100;
 
 /// A file as stored.
 #[derive(Debug, Clone)]
@@ -225,6 +282,7 @@ impl Serialize for Confidential {
     "last_seen_on": "2014-11-02",
     "released_on": null,
     "notes": "Arrested at a checkpoint in Harasta.",
+    "external_ref": "SN-004512",
     "source_notes": "Testimony of a cellmate, interview 2025-01-12.",
     "review_status": "not_reviewed",
     "version": 1,
@@ -368,6 +426,11 @@ pub struct NewDetainee {
     /// Up to 10,000 characters.
     #[schema(value_type = Option<crate::domain::schema::Notes>)]
     pub notes: Option<String>,
+    /// The organisation's own identifier of the person, up to 100
+    /// characters; unique within the organisation (409
+    /// `external_ref_taken`).
+    #[schema(value_type = Option<crate::domain::schema::ExternalRef>)]
+    pub external_ref: Option<String>,
     /// Confidential (sources, informants); up to 10,000 characters.
     #[schema(value_type = Option<crate::domain::schema::Notes>)]
     pub source_notes: Option<String>,
@@ -396,6 +459,7 @@ impl NewDetainee {
             last_seen_on: self.last_seen_on,
             released_on: self.released_on,
             notes: self.notes,
+            external_ref: self.external_ref,
         }
         .validated()?;
         Ok((fields, source_notes))
@@ -403,7 +467,7 @@ impl NewDetainee {
 }
 
 /// Members present are changed; `null` clears an optional field.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Debug, Default, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"status": "deceased", "last_seen_on": "2015", "notes": null}))]
 pub struct DetaineePatch {
@@ -443,6 +507,9 @@ pub struct DetaineePatch {
     #[schema(value_type = Option<crate::domain::schema::Notes>)]
     pub notes: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<crate::domain::schema::ExternalRef>)]
+    pub external_ref: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<crate::domain::schema::Notes>)]
     pub source_notes: Option<Option<String>>,
 }
@@ -477,6 +544,7 @@ impl DetaineePatch {
             last_seen_on: self.last_seen_on.unwrap_or(c.last_seen_on),
             released_on: self.released_on.unwrap_or(c.released_on),
             notes: self.notes.unwrap_or(c.notes),
+            external_ref: self.external_ref.unwrap_or(c.external_ref),
         }
         .validated()?;
         Ok((fields, source_notes))

@@ -10,8 +10,7 @@ use uuid::Uuid;
 
 use super::custody::{self, CustodyEvent, NewCustodyEvent};
 use super::model::{
-    Category, Detainee, DetaineeFields, DetaineePatch, DetaineeStatus, DetaineeView, NewDetainee,
-    ReviewStatus,
+    Category, Detainee, DetaineePatch, DetaineeStatus, DetaineeView, NewDetainee, ReviewStatus,
 };
 use super::scope::{sees_source_notes, FileScope};
 use super::store::{self, DetaineeFilter};
@@ -35,6 +34,8 @@ pub struct DetaineeQuery {
     pub category: Option<Category>,
     pub review_status: Option<ReviewStatus>,
     pub facility_id: Option<Uuid>,
+    /// The file with exactly this external reference (imports).
+    pub external_ref: Option<String>,
     /// Include archived (and merged) files; default false.
     pub include_archived: Option<bool>,
     /// 1–200, default 50.
@@ -65,26 +66,6 @@ pub struct HistoryQuery {
     pub limit: Option<i64>,
     #[param(value_type = Option<crate::http::pagination::SeqCursor>)]
     pub cursor: Option<String>,
-}
-
-/// The file's `review_status` decides whether its `status` may become
-/// `released` (docs/review-workflow.md, "The release gate").
-fn release_gate(
-    before: Option<&DetaineeFields>,
-    after: &DetaineeFields,
-    review: ReviewStatus,
-) -> Result<(), AppError> {
-    let becomes_released = after.status == DetaineeStatus::Released
-        && before.is_none_or(|b| b.status != DetaineeStatus::Released);
-    if becomes_released && review != ReviewStatus::ClearedForRelease {
-        return Err(AppError::Conflict {
-            code: crate::error::Code::ReviewRequired,
-            detail: format!(
-                "a file can be marked released only once a review has cleared it (review_status is {review})"
-            ),
-        });
-    }
-    Ok(())
 }
 
 fn view_for(caller: &Caller, file: Detainee) -> DetaineeView {
@@ -156,7 +137,7 @@ pub async fn create(
     body: web::Json<NewDetainee>,
 ) -> Result<HttpResponse, AppError> {
     let (fields, source_notes) = body.into_inner().into_parts()?;
-    release_gate(None, &fields, ReviewStatus::NotReviewed)?;
+    fields.release_gate(None, ReviewStatus::NotReviewed)?;
     let caller = auth.caller;
     let actor = caller.actor();
     let author = store::Author {
@@ -211,6 +192,7 @@ pub async fn list(
         query.category,
         query.review_status,
         query.facility_id,
+        query.external_ref,
         query.include_archived,
     );
     let scope = FileScope::of(&auth.caller);
@@ -313,55 +295,13 @@ pub async fn update(
         .write(move |conn| {
             let current = store::lock(conn, id, scope)?;
             if_match.check(current.version)?;
-            if current.archived_at.is_some() {
-                return Err(AppError::conflict(
-                    "the file is archived; restore it before editing",
-                ));
-            }
             let (fields, source_notes) = patch.apply(&current.fields, &current.source_notes)?;
-            if fields.facility_id != current.fields.facility_id {
-                facilities::require_registered(conn, fields.facility_id)?;
-            }
-            let review_status = current.review_status_after(&fields);
-            release_gate(Some(&current.fields), &fields, review_status)?;
-            let changes = Changes::diff(&current.fields, &fields, &[])
-                .changed(
-                    "source_notes",
-                    fingerprints.source_notes(&current.source_notes),
-                    fingerprints.source_notes(&source_notes),
-                )
-                .changed(
-                    "review_status",
-                    current.review_status.as_str(),
-                    review_status.as_str(),
-                );
-            if changes.is_empty() {
+            let revised =
+                store::revise(conn, &current, fields, source_notes, user_id, &fingerprints)?;
+            let Some((next, entry)) = revised else {
                 return Ok(current);
-            }
-            let mut next = Detainee {
-                fields,
-                source_notes,
-                review_status,
-                updated_at: db::to_utc(db::now()),
-                updated_by: user_id,
-                ..current.clone()
             };
-            store::save(conn, &mut next)?;
-            let names_changed = next.fields.full_name != current.fields.full_name
-                || next.fields.name_ar != current.fields.name_ar
-                || next.fields.aliases != current.fields.aliases;
-            if names_changed {
-                crate::search::index::update(conn, &next.indexed())?;
-            }
-            let changes = changes.changed("version", current.version, next.version);
-            audit::append(
-                conn,
-                &actor,
-                AuditAction::DetaineeUpdate,
-                Some(id.to_string()),
-                changes,
-                &origin,
-            )?;
+            audit::store::append_all(conn, &actor, vec![entry], &origin)?;
             Ok(next)
         })
         .await?;

@@ -43,6 +43,7 @@ pub(crate) struct DetaineeRow {
     updated_by: String,
     archived_at: Option<NaiveDateTime>,
     merged_into: Option<String>,
+    external_ref: Option<String>,
 }
 
 impl TryFrom<DetaineeRow> for Detainee {
@@ -68,6 +69,7 @@ impl TryFrom<DetaineeRow> for Detainee {
                 last_seen_on: stored_date(row.last_seen_on)?,
                 released_on: stored_date(row.released_on)?,
                 notes: row.notes,
+                external_ref: row.external_ref,
             },
             source_notes: row.source_notes,
             review_status: row.review_status.parse()?,
@@ -144,6 +146,19 @@ pub fn create_all(
     fingerprints: &Fingerprints,
     origin: &Origin,
 ) -> Result<Vec<Detainee>, AppError> {
+    let (created, entries) = open_all(conn, author, files, fingerprints)?;
+    audit::store::append_all(conn, actor, entries, origin)?;
+    Ok(created)
+}
+
+/// Open files as `create_all` does, returning their `detainee.create`
+/// entries for the caller to append with others under one chain lock.
+pub fn open_all(
+    conn: &mut WriteTx<'_>,
+    author: Author,
+    files: Vec<(DetaineeFields, Option<String>)>,
+    fingerprints: &Fingerprints,
+) -> Result<(Vec<Detainee>, Vec<audit::store::NewEntry>), AppError> {
     let now = db::to_utc(db::now());
     let references = next_references(conn, files.len())?;
     let created: Vec<Detainee> = files
@@ -187,13 +202,12 @@ pub fn create_all(
             changes,
         });
     }
-    // 28 parameters a row: 500 rows stay under SQLite's limit.
+    // 29 parameters a row: 500 rows stay under SQLite's limit.
     for chunk in rows.chunks(500) {
         crate::insert_rows!(conn.conn(), detainees::table, chunk)?;
     }
     name_index::insert(conn, &keys)?;
-    audit::store::append_all(conn, actor, entries, origin)?;
-    Ok(created)
+    Ok((created, entries))
 }
 
 /// A new file's row, its name keys already noted (`search_keys`).
@@ -228,6 +242,7 @@ struct NewDetaineeRow<'a> {
     archived_at: Option<NaiveDateTime>,
     merged_into: Option<String>,
     search_keys: Option<String>,
+    external_ref: Option<&'a str>,
 }
 
 impl<'a> NewDetaineeRow<'a> {
@@ -262,8 +277,119 @@ impl<'a> NewDetaineeRow<'a> {
             archived_at: file.archived_at.map(|t| t.naive_utc()),
             merged_into: file.merged_into.map(|id| id.to_string()),
             search_keys: Some(search_keys),
+            external_ref: f.external_ref.as_deref(),
         })
     }
+}
+
+/// Change a locked file's content (`current`, locked with `lock`) to
+/// `fields` and `source_notes`, as an edit does: the facility must be
+/// registered, a change to what a review decided sends the file back to
+/// review, the release gate holds, and the name index follows the names.
+/// Returns the file as saved and its `detainee.update` entry for the
+/// caller to append (one chain lock for many files), or `None` when
+/// nothing changes. The one path of every edit of a file's content (`PATCH
+/// /detainees/{id}`, imports).
+pub fn revise(
+    conn: &mut WriteTx<'_>,
+    current: &Detainee,
+    fields: DetaineeFields,
+    source_notes: Option<String>,
+    user_id: Uuid,
+    fingerprints: &Fingerprints,
+) -> Result<Option<(Detainee, audit::store::NewEntry)>, AppError> {
+    let Some((review_status, changes)) =
+        planned_revision(conn, current, &fields, &source_notes, fingerprints)?
+    else {
+        return Ok(None);
+    };
+    let mut next = Detainee {
+        fields,
+        source_notes,
+        review_status,
+        updated_at: db::to_utc(db::now()),
+        updated_by: user_id,
+        ..current.clone()
+    };
+    save(conn, &mut next)?;
+    let names_changed = next.fields.full_name != current.fields.full_name
+        || next.fields.name_ar != current.fields.name_ar
+        || next.fields.aliases != current.fields.aliases;
+    if names_changed {
+        name_index::update(conn, &next.indexed())?;
+    }
+    let entry = audit::store::NewEntry {
+        action: AuditAction::DetaineeUpdate,
+        entity_id: Some(current.id.to_string()),
+        changes: changes.changed("version", current.version, next.version),
+    };
+    Ok(Some((next, entry)))
+}
+
+/// What `revise` would do, writing nothing: the checks of an edit, and the
+/// new review status and the changes — `None` when nothing changes.
+pub fn planned_revision(
+    conn: &mut DbConnection,
+    current: &Detainee,
+    fields: &DetaineeFields,
+    source_notes: &Option<String>,
+    fingerprints: &Fingerprints,
+) -> Result<Option<(ReviewStatus, Changes)>, AppError> {
+    if current.archived_at.is_some() {
+        return Err(AppError::conflict(
+            "the file is archived; restore it before editing",
+        ));
+    }
+    if fields.facility_id != current.fields.facility_id {
+        crate::facilities::store::require_registered(conn, fields.facility_id)?;
+    }
+    let review_status = current.review_status_after(fields);
+    fields.release_gate(Some(&current.fields), review_status)?;
+    let changes = Changes::diff(&current.fields, fields, &[])
+        .changed(
+            "source_notes",
+            fingerprints.source_notes(&current.source_notes),
+            fingerprints.source_notes(source_notes),
+        )
+        .changed(
+            "review_status",
+            current.review_status.as_str(),
+            review_status.as_str(),
+        );
+    Ok((!changes.is_empty()).then_some((review_status, changes)))
+}
+
+/// The organisation's files with these external references (archived ones
+/// too), locked until the end of the transaction when `lock` (PostgreSQL:
+/// `FOR UPDATE`; SQLite's write transaction already excludes writers).
+pub fn by_external_refs(
+    conn: &mut DbConnection,
+    organization: Uuid,
+    refs: &[&str],
+    lock: bool,
+) -> Result<Vec<Detainee>, AppError> {
+    if refs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let organization = organization.to_string();
+    if lock {
+        if let DbConnection::Postgresql(pg) = conn {
+            detainees::table
+                .filter(detainees::organization_id.eq(&organization))
+                .filter(detainees::external_ref.eq_any(refs))
+                .select(detainees::id)
+                .for_update()
+                .load::<String>(pg)?;
+        }
+    }
+    detainees::table
+        .filter(detainees::organization_id.eq(&organization))
+        .filter(detainees::external_ref.eq_any(refs))
+        .select(DetaineeRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Detainee::try_from)
+        .collect()
 }
 
 /// Write every mutable column of `file` and count one more version, in
@@ -300,6 +426,7 @@ pub fn save(conn: &mut DbConnection, file: &mut Detainee) -> Result<(), AppError
                 detainees::updated_by.eq(file.updated_by.to_string()),
                 detainees::archived_at.eq(file.archived_at.map(|t| t.naive_utc())),
                 detainees::merged_into.eq(file.merged_into.map(|id| id.to_string())),
+                detainees::external_ref.eq(&f.external_ref),
             ),
         ))
         .returning(detainees::version)
@@ -384,6 +511,8 @@ pub struct DetaineeFilter {
     pub category: Option<Category>,
     pub review_status: Option<ReviewStatus>,
     pub facility_id: Option<Uuid>,
+    /// Exactly this external reference.
+    pub external_ref: Option<String>,
     pub include_archived: bool,
 }
 
@@ -394,6 +523,7 @@ impl DetaineeFilter {
         category: Option<Category>,
         review_status: Option<ReviewStatus>,
         facility_id: Option<Uuid>,
+        external_ref: Option<String>,
         include_archived: Option<bool>,
     ) -> Self {
         DetaineeFilter {
@@ -401,6 +531,7 @@ impl DetaineeFilter {
             category,
             review_status,
             facility_id,
+            external_ref: external_ref.map(|r| r.trim().to_owned()),
             include_archived: include_archived.unwrap_or(false),
             ..Default::default()
         }
@@ -452,6 +583,9 @@ fn scoped<'a>(
     }
     if let Some(facility) = filter.facility_id {
         query = query.filter(detainees::facility_id.eq(facility.to_string()));
+    }
+    if let Some(external_ref) = &filter.external_ref {
+        query = query.filter(detainees::external_ref.eq(external_ref.clone()));
     }
     if !filter.include_archived {
         query = query.filter(detainees::archived_at.is_null());

@@ -1,24 +1,53 @@
 //! Likely duplicate files: the same name machinery, plus birth date, place
 //! of origin, sex and facility, each hit with its reasons.
 
-use super::names::{score, tokens, NameToken};
+use uuid::Uuid;
+
+use super::names::{named_fields, score, tokens, NameToken};
+use crate::detainees::model::{DetaineeFields, Sex};
 use crate::detainees::Detainee;
 
 /// Below this, two files are not proposed as duplicates.
 pub const MIN_DUPLICATE_SCORE: f64 = 0.6;
 
+/// What likeness compares of a file: its names, birth year, place of
+/// origin, sex and facility.
+pub struct Person<'a> {
+    /// `(field, text)`, as `names::named_fields` lists them.
+    pub names: Vec<(&'static str, &'a str)>,
+    pub birth_year: Option<i32>,
+    pub place_of_origin: Option<&'a str>,
+    pub sex: Sex,
+    pub facility_id: Option<Uuid>,
+}
+
+impl<'a> Person<'a> {
+    pub fn of(fields: &'a DetaineeFields) -> Self {
+        Person {
+            names: named_fields(
+                &fields.full_name,
+                fields.name_ar.as_deref(),
+                &fields.aliases,
+            ),
+            birth_year: fields.birth_date.map(|d| d.year()),
+            place_of_origin: fields.place_of_origin.as_deref(),
+            sex: fields.sex,
+            facility_id: fields.facility_id,
+        }
+    }
+}
+
 /// How likely `other` is the same person as `file`, and why.
 pub fn likeness(file: &Detainee, other: &Detainee) -> (f64, Vec<String>) {
-    let ours: Vec<(&str, Vec<NameToken>)> = file
-        .names()
-        .into_iter()
-        .map(|(f, v)| (f, tokens(v)))
-        .collect();
-    let theirs: Vec<(&str, Vec<NameToken>)> = other
-        .names()
-        .into_iter()
-        .map(|(f, v)| (f, tokens(v)))
-        .collect();
+    likeness_of(&Person::of(&file.fields), &Person::of(&other.fields))
+}
+
+/// `likeness` of two people however they are held (files, rows of an import).
+pub fn likeness_of(file: &Person, other: &Person) -> (f64, Vec<String>) {
+    let ours: Vec<(&str, Vec<NameToken>)> =
+        file.names.iter().map(|(f, v)| (*f, tokens(v))).collect();
+    let theirs: Vec<(&str, Vec<NameToken>)> =
+        other.names.iter().map(|(f, v)| (*f, tokens(v))).collect();
     let mut best = (0.0, "", "", 0usize);
     for (field_a, a) in &ours {
         for (field_b, b) in &theirs {
@@ -32,24 +61,23 @@ pub fn likeness(file: &Detainee, other: &Detainee) -> (f64, Vec<String>) {
     let mut reasons = vec![format!(
         "names: {field_a} ~ {field_b}, {parts} parts match ({likeness:.2})"
     )];
-    let (f, o) = (&file.fields, &other.fields);
-    if let (Some(a), Some(b)) = (f.birth_date, o.birth_date) {
-        let gap = (a.year() - b.year()).abs();
+    let (f, o) = (file, other);
+    if let (Some(a), Some(b)) = (f.birth_year, o.birth_year) {
+        let gap = (a - b).abs();
         if gap == 0 {
             likeness += 0.1;
-            reasons.push(format!("same birth year {}", a.year()));
+            reasons.push(format!("same birth year {a}"));
         } else if gap > 2 {
             likeness -= 0.2;
-            reasons.push(format!("birth years differ ({} / {})", a.year(), b.year()));
+            reasons.push(format!("birth years differ ({a} / {b})"));
         }
     }
-    if let (Some(a), Some(b)) = (&f.place_of_origin, &o.place_of_origin) {
+    if let (Some(a), Some(b)) = (f.place_of_origin, o.place_of_origin) {
         if a.to_lowercase() == b.to_lowercase() {
             likeness += 0.05;
             reasons.push(format!("same place of origin ({a})"));
         }
     }
-    use crate::detainees::model::Sex;
     if f.sex != Sex::Unknown && o.sex != Sex::Unknown && f.sex != o.sex {
         likeness *= 0.5;
         reasons.push("different sex".to_owned());

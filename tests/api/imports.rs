@@ -1,11 +1,15 @@
-//! The import corpus (scripts/import_corpus.py) read by the import rules
-//! (src/imports): every header is known, every date a row writes in
-//! another format is read, and every value the corpus makes unreadable is
-//! refused — the corpus and the rules agree before any import runs.
+//! Imports (`POST /imports`, `sijill import`): lists with Arabic headers
+//! and dates as people write them read into files; every problem reported
+//! with its row and column; re-imports idempotent; all-or-nothing, dry
+//! runs, cancelling and resuming; possible duplicates reported; an export
+//! imported back equal; two imports of one list at once. And the import
+//! corpus (scripts/import_corpus.py) read by the rules.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
 
-use serde_json::Value;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
 use sijill::imports::columns::{column_of, Column, Field};
 use sijill::imports::values::{read_date, read_enum, SEX, STATUS};
 
@@ -13,9 +17,864 @@ use crate::helpers::*;
 use crate::scenarios;
 
 scenarios! {
+    both: [
+        a_list_is_imported_reported_and_imported_again_unchanged,
+        all_or_nothing_and_dry_runs_commit_nothing,
+        an_export_imports_back_with_every_value_equal,
+        a_cancelled_import_leaves_whole_batches_and_finishes_when_run_again,
+        the_same_list_imported_twice_at_once_opens_each_file_once,
+        workbooks_json_lines_and_saved_mappings,
+        imports_are_refused_as_they_should_be,
+        the_command_line_imports_with_the_same_rules,
+    ],
     sqlite_with_python3: [
         the_corpus_and_the_rules_agree,
     ],
+}
+
+const HEADERS: &str = "الرقم المرجعي,الاسم,اسم الأب,الكنية,الاسم بالانكليزية,الجنس,تاريخ الميلاد,مكان الولادة,الحالة,التصنيف,تاريخ الاعتقال,مكان الاحتجاز,آخر مشاهدة,ملاحظات";
+
+/// A list as organisations keep them: Arabic headers, a byte-order mark,
+/// dates in several forms, Arabic-Indic digits, one unreadable date, one
+/// person marked released (the release gate refuses it), an external
+/// reference twice, and one person twice under another spelling.
+fn a_list() -> String {
+    let rows = [
+        "SN-1,محمد,أحمد,الحلبي,Mohammed Ahmad Al-Halabi,ذكر,1980,حلب,مختفي قسرياً,سياسي,أيار 2013,سجن صيدنايا العسكري,٢٠١٤,نقل إلى صيدنايا",
+        "SN-2,ريم,ربيع,عازار,Rim Rabih Azzar,F,15/5/1956,دمشق,معتقل,جنائي,2013/5/15,,,",
+        "SN-3,فاطمة,محمود,جاموس,Fatimah Mahmood Jamous,أنثى,1951,داريا,disappeared,سياسي,ربيع 2013,,,",
+        "SN-4,أحمد,محمد,عساف,Ahmed Mohamed Asaf,male,1974,حلب,مفرج عنه,سياسي,2012-03-25,,,",
+        "SN-2,سامر,خالد,إدلبي,Samer Khaled Idlibi,ذكر,1990,إدلب,معتقل,سياسي,2014,,,",
+        "SN-6,محمد,احمد,الحلبي,Muhammad Ahmed Alhalabi,ذكر,1980,حلب,معتقل,سياسي,05/2013,,,",
+        ",خالد,,,Khaled,ذكر,,,detained,,,,,",
+    ];
+    format!("\u{feff}{HEADERS}\n{}\n", rows.join("\n"))
+}
+
+/// Upload a list; the 202 answer's job.
+async fn start_import(app: &TestApp, token: &str, query: &str, body: Vec<u8>) -> Value {
+    let res = upload(app, token, query, body).await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED, "{:?}", res.text().await);
+    assert!(res.headers()["location"]
+        .to_str()
+        .unwrap()
+        .starts_with("/api/v1/imports/"));
+    res.json().await.unwrap()
+}
+
+async fn upload(app: &TestApp, token: &str, query: &str, body: Vec<u8>) -> reqwest::Response {
+    app.client
+        .post(app.url(&format!("/api/v1/imports?{query}")))
+        .bearer_auth(token)
+        .header("content-type", "text/csv")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The job once it has finished.
+async fn finished(app: &TestApp, token: &str, job: &Value) -> Value {
+    let path = format!("/api/v1/imports/{}", id_of(job));
+    for _ in 0..600 {
+        let job: Value = app.get(&path, token).await.json().await.unwrap();
+        if ["succeeded", "failed", "cancelled"].contains(&job["status"].as_str().unwrap()) {
+            return job;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the import did not finish");
+}
+
+async fn import(app: &TestApp, token: &str, query: &str, body: &str) -> Value {
+    let job = start_import(app, token, query, body.as_bytes().to_vec()).await;
+    finished(app, token, &job).await
+}
+
+/// The report as `(row, column, code, message)`.
+async fn report(app: &TestApp, token: &str, job: &Value) -> Vec<(i64, String, String, String)> {
+    let res = app
+        .get(&format!("/api/v1/imports/{}/report", id_of(job)), token)
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let text = res.text().await.unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    assert_eq!(
+        reader.headers().unwrap(),
+        vec!["row", "column", "code", "message"]
+    );
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (
+                r[0].parse().unwrap(),
+                r[1].to_owned(),
+                r[2].to_owned(),
+                r[3].to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn counts(job: &Value) -> [i64; 6] {
+    [
+        "rows_done",
+        "created",
+        "updated",
+        "unchanged",
+        "invalid",
+        "possible_duplicates",
+    ]
+    .map(|k| job[k].as_i64().unwrap_or_else(|| panic!("{k} in {job}")))
+}
+
+/// The organisation's file with this external reference.
+async fn by_ref(app: &TestApp, token: &str, external_ref: &str) -> Option<Value> {
+    let res = app
+        .get(
+            &format!("/api/v1/detainees?external_ref={external_ref}"),
+            token,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let page: Value = res.json().await.unwrap();
+    let items = page["items"].as_array().unwrap();
+    assert!(items.len() <= 1);
+    items.first().map(|f| f.clone())
+}
+
+async fn prison(app: &TestApp, token: &str) -> String {
+    new_facility(app, token).await
+}
+
+async fn a_list_is_imported_reported_and_imported_again_unchanged(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let c = cast(&app).await;
+    let token = &c.owner.token;
+    let facility = prison(&app, token).await;
+    // A file already known, under the spelling of row 6.
+    new_file(&app, token, &json!({"full_name": "Mohamad Ahmed Al Halabi", "birth_date": "1980", "place_of_origin": "حلب"})).await;
+    let job = import(&app, token, "mode=skip_invalid", &a_list()).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["rows_total"], 7);
+    // Rows 2, 3, 7, 8 created; 4 (a date), 5 (released) and 6 (SN-2 again) invalid.
+    let [done, created, updated, unchanged, invalid, duplicates] = counts(&job);
+    assert_eq!(
+        (done, created, updated, unchanged, invalid),
+        (7, 4, 0, 0, 3),
+        "{job}"
+    );
+    assert!(duplicates >= 2, "{job}");
+    let lines = report(&app, token, &job).await;
+    let problems: Vec<(i64, &str, &str)> = lines
+        .iter()
+        .filter(|l| l.2 != "possible_duplicate")
+        .map(|l| (l.0, l.1.as_str(), l.2.as_str()))
+        .collect();
+    assert_eq!(
+        problems,
+        [
+            (4, "تاريخ الاعتقال", "unreadable_value"),
+            (5, "الحالة", "review_required"),
+            (6, "الرقم المرجعي", "repeated_external_ref"),
+        ],
+        "{lines:?}"
+    );
+    assert!(lines.iter().any(|l| l.0 == 4 && l.3.contains("ربيع 2013")));
+    // Row 7 is row 2's person under another spelling; row 2 the file already known.
+    let duplicates: Vec<&(i64, String, String, String)> = lines
+        .iter()
+        .filter(|l| l.2 == "possible_duplicate")
+        .collect();
+    assert!(duplicates.iter().any(|l| l.0 == 7), "{duplicates:?}");
+    assert!(
+        duplicates.iter().any(|l| l.0 == 2 && l.3.contains("SJL-")),
+        "{duplicates:?}"
+    );
+
+    let file = by_ref(&app, token, "SN-1").await.unwrap();
+    assert_eq!(file["full_name"], "Mohammed Ahmad Al-Halabi");
+    assert_eq!(file["name_ar"], "محمد أحمد الحلبي");
+    assert_eq!(file["status"], "disappeared");
+    assert_eq!(file["detained_on"], "2013-05");
+    assert_eq!(file["last_seen_on"], "2014");
+    assert_eq!(file["facility_id"], facility.as_str());
+    assert_eq!(file["external_ref"], "SN-1");
+    let rim = by_ref(&app, token, "SN-2").await.unwrap();
+    assert_eq!(
+        (rim["birth_date"].as_str(), rim["sex"].as_str()),
+        (Some("1956-05-15"), Some("female"))
+    );
+    assert_eq!(rim["category"], "criminal_accusation");
+    // Searchable at once.
+    let res = app
+        .post(
+            "/api/v1/detainees/search",
+            token,
+            &json!({"q": "محمد احمد الحلبي"}),
+        )
+        .await;
+    let hits: Value = res.json().await.unwrap();
+    assert!(
+        hits["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["file"]["external_ref"] == "SN-1"),
+        "{hits}"
+    );
+    // Audited: the job, and each file in its own entry.
+    let entries = app.audit_entries(&c.auditor.token).await;
+    let of = |action: &str| entries.iter().filter(|e| e["action"] == action).count();
+    assert_eq!(of("import.start"), 1);
+    assert_eq!(of("import.finish"), 1);
+    assert_eq!(of("detainee.create"), 5);
+    let finish = entries
+        .iter()
+        .find(|e| e["action"] == "import.finish")
+        .unwrap();
+    assert_eq!(finish["changes"]["created"][1], 4);
+    assert_eq!(finish["entity_type"], "import");
+    assert_eq!(app.verify_report(&c.auditor.token).await["ok"], true);
+
+    // The same list again: nothing changes — but a row without an external
+    // reference cannot be told from a new person: it opens a file again,
+    // reported as a possible duplicate of the first.
+    let again = import(&app, token, "mode=skip_invalid", &a_list()).await;
+    assert_eq!(counts(&again)[..5], [7, 1, 0, 3, 3], "{again}");
+    let lines = report(&app, token, &again).await;
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.0 == 8 && l.2 == "possible_duplicate"),
+        "{lines:?}"
+    );
+    assert_eq!(
+        app.audit_entries(&c.auditor.token)
+            .await
+            .iter()
+            .filter(|e| e["action"] == "detainee.create")
+            .count(),
+        6
+    );
+
+    // A cleared file of the organisation gets the list's reference; a list
+    // that changes its accusation sends it back to review, audited as an edit.
+    let cleared = cleared_file(&app, &c).await;
+    let current = file_of(&app, token, &cleared).await;
+    let res = app
+        .patch(
+            &format!("/api/v1/detainees/{cleared}"),
+            token,
+            &format!("\"{}\"", current["version"]),
+            &json!({"external_ref": "SN-9"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK, "{:?}", res.text().await);
+    let list = format!("\u{feff}{HEADERS}\nSN-9,,,,Anas Firas Al-Ali,,,,,جنائي,,,,\nSN-1,,,,,,,,,,,,,ملاحظة جديدة\n");
+    let changed = import(&app, token, "", &list).await;
+    assert_eq!(changed["status"], "succeeded", "{changed}");
+    assert_eq!(counts(&changed)[..5], [2, 0, 2, 0, 0]);
+    let after = file_of(&app, token, &cleared).await;
+    assert_eq!(after["category"], "criminal_accusation");
+    assert_eq!(after["review_status"], "not_reviewed");
+    // An empty cell leaves a value alone; a written one replaces it.
+    let one = by_ref(&app, token, "SN-1").await.unwrap();
+    assert_eq!(one["notes"], "ملاحظة جديدة");
+    assert_eq!(one["status"], "disappeared");
+    let entries = app.audit_entries(&c.auditor.token).await;
+    let update = entries
+        .iter()
+        .find(|e| {
+            e["action"] == "detainee.update"
+                && e["entity_id"] == cleared.as_str()
+                && e["changes"].get("category").is_some()
+        })
+        .unwrap();
+    assert_eq!(update["changes"]["review_status"][1], "not_reviewed");
+}
+
+async fn all_or_nothing_and_dry_runs_commit_nothing(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let c = cast(&app).await;
+    let token = &c.owner.token;
+    prison(&app, token).await;
+    let failed = import(&app, token, "", &a_list()).await;
+    assert_eq!(failed["status"], "failed");
+    assert_eq!(failed["mode"], "all_or_nothing");
+    assert!(
+        failed["error"]
+            .as_str()
+            .unwrap()
+            .contains("3 of 7 rows are invalid"),
+        "{failed}"
+    );
+    assert_eq!(counts(&failed)[4], 3);
+    assert_eq!(report(&app, token, &failed).await.len(), 3);
+    let dry = import(&app, token, "dry_run=true&mode=skip_invalid", &a_list()).await;
+    assert_eq!(dry["status"], "succeeded");
+    assert_eq!(dry["dry_run"], true);
+    assert_eq!(counts(&dry)[..5], [7, 4, 0, 0, 3]);
+    assert!(counts(&dry)[5] >= 1, "{dry}");
+    let res = app.get("/api/v1/detainees", token).await;
+    let page: Value = res.json().await.unwrap();
+    assert_eq!(
+        page["items"].as_array().unwrap().len(),
+        0,
+        "nothing committed"
+    );
+    let entries = app.audit_entries(&c.auditor.token).await;
+    assert_eq!(
+        entries
+            .iter()
+            .filter(|e| e["action"] == "detainee.create")
+            .count(),
+        0
+    );
+    assert_eq!(
+        entries
+            .iter()
+            .filter(|e| e["action"] == "import.finish")
+            .count(),
+        2
+    );
+    // All valid: all committed.
+    let valid: String = a_list()
+        .lines()
+        .enumerate()
+        .filter(|(i, _)| ![3, 4, 5].contains(i))
+        .map(|(_, l)| format!("{l}\n"))
+        .collect();
+    let job = import(&app, token, "", &valid).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(counts(&job)[..5], [4, 4, 0, 0, 0]);
+}
+
+/// Files with every field, exported as CSV by one organisation and
+/// imported by another: every value equal.
+async fn an_export_imports_back_with_every_value_equal(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let from = app.user_with_role("caseworker").await;
+    let to = app.user_with_role("caseworker").await;
+    let facility = new_facility(&app, &from.token).await;
+    let mut full = full_file(&facility);
+    full["aliases"] = json!(["Abu Omar, the elder", "\"Omar\" al-Halabi", "'quoted"]);
+    full["notes"] = json!("=HYPERLINK(\"http://example.invalid\")\nline two");
+    full["external_ref"] = json!("-7");
+    full["accusation_summary"] = json!("Accused of   \"spying\"; no trial.");
+    full["category"] = json!("criminal_accusation");
+    full["major_crimes_accusation"] = json!(true);
+    new_file(&app, &from.token, &full).await;
+    new_file(&app, &from.token, &json!({"full_name": "سامر خالد", "external_ref": "X-2", "birth_date": "1990-02-03", "sex": "female"})).await;
+    new_file(&app, &from.token, &json!({"full_name": "Only A Name"})).await;
+    let exported = app
+        .get("/api/v1/detainees/export?format=csv", &from.token)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let job = import(&app, &to.token, "", &exported).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(counts(&job)[..5], [3, 3, 0, 0, 0]);
+    assert!(report(&app, &to.token, &job)
+        .await
+        .iter()
+        .all(|l| l.2 == "possible_duplicate"));
+    let again = app
+        .get("/api/v1/detainees/export?format=csv", &to.token)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let content = |text: &str| -> Vec<BTreeMap<String, String>> {
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let headers: Vec<String> = reader
+            .headers()
+            .unwrap()
+            .iter()
+            .map(str::to_owned)
+            .collect();
+        let mut rows: Vec<BTreeMap<String, String>> = reader
+            .records()
+            .map(|r| {
+                headers
+                    .iter()
+                    .cloned()
+                    .zip(r.unwrap().iter().map(str::to_owned))
+                    .filter(|(h, _)| {
+                        ![
+                            "id",
+                            "reference",
+                            "organization_id",
+                            "version",
+                            "created_at",
+                            "created_by",
+                            "updated_at",
+                            "updated_by",
+                        ]
+                        .contains(&h.as_str())
+                    })
+                    .collect()
+            })
+            .collect();
+        rows.sort_by(|a, b| a["full_name"].cmp(&b["full_name"]));
+        rows
+    };
+    assert_eq!(content(&again), content(&exported));
+    assert_eq!(content(&again).len(), 3);
+}
+
+/// A list of `n` people, each with an external reference.
+fn many(n: usize) -> String {
+    let mut list = format!("external_ref,full_name,birth_date,status\n");
+    for i in 0..n {
+        list.push_str(&format!(
+            "R-{i},Person Number{i} Test{},{},detained\n",
+            i % 97,
+            1950 + i % 50
+        ));
+    }
+    list
+}
+
+async fn a_cancelled_import_leaves_whole_batches_and_finishes_when_run_again(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let c = cast(&app).await;
+    let token = &c.owner.token;
+    let list = many(6_000);
+    let job = start_import(&app, token, "mode=skip_invalid", list.clone().into_bytes()).await;
+    let res = app
+        .post(
+            &format!("/api/v1/imports/{}/cancel", id_of(&job)),
+            token,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let cancelled = finished(&app, token, &job).await;
+    assert_eq!(cancelled["status"], "cancelled", "{cancelled}");
+    let [done, created, ..] = counts(&cancelled);
+    assert!(
+        done < 6_000 && done % 500 == 0,
+        "whole batches: {cancelled}"
+    );
+    assert_eq!(created, done);
+    // Cancelling again: it has finished.
+    let res = app
+        .post(
+            &format!("/api/v1/imports/{}/cancel", id_of(&job)),
+            token,
+            &json!({}),
+        )
+        .await;
+    assert_problem(res, 409, "conflict").await;
+    // Run again: it finishes what was left, and what was done is unchanged.
+    let resumed = import(&app, token, "mode=skip_invalid", &list).await;
+    assert_eq!(resumed["status"], "succeeded");
+    assert_eq!(counts(&resumed)[..5], [6_000, 6_000 - done, 0, done, 0]);
+    let entries = app.audit_entries(&c.auditor.token).await;
+    assert_eq!(
+        entries
+            .iter()
+            .filter(|e| e["action"] == "import.cancel")
+            .count(),
+        1
+    );
+    assert_eq!(
+        entries
+            .iter()
+            .filter(|e| e["action"] == "detainee.create")
+            .count(),
+        6_000
+    );
+    assert_eq!(app.verify_report(&c.auditor.token).await["ok"], true);
+}
+
+/// Two uploads of one list at once, repeatedly: each person gets one file.
+async fn the_same_list_imported_twice_at_once_opens_each_file_once(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let token = app.user_with_role("caseworker").await.token;
+    let auditor = app.user_with_role("auditor").await;
+    for round in 0..4 {
+        let list = many(700).replace("R-", &format!("R{round}-"));
+        let (a, b) = tokio::join!(
+            start_import(&app, &token, "mode=skip_invalid", list.clone().into_bytes()),
+            start_import(&app, &token, "mode=skip_invalid", list.clone().into_bytes()),
+        );
+        let (a, b) = (
+            finished(&app, &token, &a).await,
+            finished(&app, &token, &b).await,
+        );
+        assert_eq!(
+            (a["status"].as_str(), b["status"].as_str()),
+            (Some("succeeded"), Some("succeeded"))
+        );
+        assert_eq!(counts(&a)[1] + counts(&b)[1], 700, "{a} {b}");
+        assert_eq!(counts(&a)[3] + counts(&b)[3], 700, "{a} {b}");
+    }
+    let entries = app.audit_entries(&auditor.token).await;
+    assert_eq!(
+        entries
+            .iter()
+            .filter(|e| e["action"] == "detainee.create")
+            .count(),
+        2_800
+    );
+}
+
+async fn workbooks_json_lines_and_saved_mappings(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let c = cast(&app).await;
+    let token = &c.owner.token;
+    // An XLSX workbook: text, numbers, a date cell.
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (col, header) in [
+        "رقم الملف",
+        "Name",
+        "تاريخ الاعتقال",
+        "تاريخ الميلاد",
+        "الحالة",
+    ]
+    .iter()
+    .enumerate()
+    {
+        sheet.write_string(0, col as u16, *header).unwrap();
+    }
+    sheet.write_number(1, 0, 1001.0).unwrap();
+    sheet.write_string(1, 1, "Bassel Khartabil").unwrap();
+    let date = rust_xlsxwriter::ExcelDateTime::from_ymd(2012, 3, 15).unwrap();
+    let format = rust_xlsxwriter::Format::new().set_num_format("dd/mm/yyyy");
+    sheet
+        .write_datetime_with_format(1, 2, &date, &format)
+        .unwrap();
+    sheet.write_number(1, 3, 1981.0).unwrap();
+    sheet.write_string(1, 4, "مختفي قسرياً").unwrap();
+    let bytes = book.save_to_buffer().unwrap();
+    let res = app
+        .client
+        .post(app.url("/api/v1/imports"))
+        .bearer_auth(token)
+        .header(
+            "content-type",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        .header("sijill-filename", "list%20%D8%A3.xlsx")
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let job: Value = res.json().await.unwrap();
+    assert_eq!(job["format"], "xlsx");
+    assert_eq!(job["file_name"], "list أ.xlsx");
+    let job = finished(&app, token, &job).await;
+    assert_eq!(
+        job["status"],
+        "succeeded",
+        "{job} {:?}",
+        report(&app, token, &job).await
+    );
+    let file = by_ref(&app, token, "1001").await.unwrap();
+    assert_eq!(file["full_name"], "Bassel Khartabil");
+    assert_eq!(file["detained_on"], "2012-03-15");
+    assert_eq!(file["birth_date"], "1981");
+    assert_eq!(file["status"], "disappeared");
+
+    // JSON Lines, keys as the API names the fields.
+    let lines = "{\"external_ref\":\"J-1\",\"full_name\":\"Razan Zaitouneh\",\"aliases\":[\"رزان\"],\"sex\":\"female\",\"detained_on\":\"2013-12\"}\nnot json\n";
+    let job = import(&app, token, "format=jsonl&mode=skip_invalid", lines).await;
+    assert_eq!(counts(&job)[..5], [2, 1, 0, 0, 1], "{job}");
+    assert_eq!(report(&app, token, &job).await[0].2, "unreadable_row");
+    assert_eq!(
+        by_ref(&app, token, "J-1").await.unwrap()["aliases"],
+        json!(["رزان"])
+    );
+
+    // A saved mapping: headers no rule knows, a column left out, a constant.
+    let res = app
+        .post(
+            "/api/v1/import-mappings",
+            token,
+            &json!({"name": "Liste 2024", "columns": {"Nom": "full_name", "Numéro": "external_ref", "Père": "father_name", "Commentaire": null}, "constants": {"status": "مختفي قسرياً"}}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let mapping: Value = res.json().await.unwrap();
+    let res = app
+        .get(
+            &format!("/api/v1/import-mappings/{}", id_of(&mapping)),
+            token,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let list = "Numéro,Nom,Commentaire,Mystère\nM-1,Yara Saleh,anything,x\n";
+    let job = import(&app, token, &format!("mapping={}", id_of(&mapping)), list).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    let lines = report(&app, token, &job).await;
+    assert_eq!(lines.len(), 1);
+    assert_eq!(
+        (lines[0].0, lines[0].1.as_str(), lines[0].2.as_str()),
+        (1, "Mystère", "unknown_column")
+    );
+    let file = by_ref(&app, token, "M-1").await.unwrap();
+    assert_eq!(
+        (file["full_name"].as_str(), file["status"].as_str()),
+        (Some("Yara Saleh"), Some("disappeared"))
+    );
+    // Another organisation's mapping is not there for others.
+    let stranger = c.stranger.token.clone();
+    let res = app
+        .get(
+            &format!("/api/v1/import-mappings/{}", id_of(&mapping)),
+            &stranger,
+        )
+        .await;
+    assert_problem(res, 404, "not_found").await;
+    let res = upload(
+        &app,
+        &stranger,
+        &format!("mapping={}", id_of(&mapping)),
+        b"a\n".to_vec(),
+    )
+    .await;
+    assert_problem(res, 422, "validation_failed").await;
+    let res = app
+        .post(
+            "/api/v1/import-mappings",
+            token,
+            &json!({"name": "x", "columns": {"A": "colour"}}),
+        )
+        .await;
+    assert_problem(res, 422, "validation_failed").await;
+}
+
+async fn imports_are_refused_as_they_should_be(engine: Engine) {
+    let app = spawn_app_with(engine, |s| s.import_max_bytes = 10_000).await;
+    let c = cast(&app).await;
+    let token = &c.owner.token;
+    // Who may do what.
+    let cases = [
+        (&c.owner.token, StatusCode::ACCEPTED, StatusCode::OK),
+        (&c.auditor.token, StatusCode::FORBIDDEN, StatusCode::OK),
+        (
+            &c.reviewer.token,
+            StatusCode::FORBIDDEN,
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            &c.family.token,
+            StatusCode::FORBIDDEN,
+            StatusCode::FORBIDDEN,
+        ),
+    ];
+    let mut owner_job = None;
+    for (who, upload_status, list_status) in cases {
+        let res = upload(&app, who, "", b"full_name\nA B\n".to_vec()).await;
+        assert_eq!(res.status(), upload_status);
+        if upload_status == StatusCode::ACCEPTED {
+            owner_job = Some(finished(&app, token, &res.json::<Value>().await.unwrap()).await);
+        }
+        assert_eq!(app.get("/api/v1/imports", who).await.status(), list_status);
+    }
+    let admin = app.admin_token().await;
+    assert_eq!(
+        upload(&app, &admin, "", b"full_name\nA\n".to_vec())
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    let job = owner_job.unwrap();
+    // An auditor reads every job and report; another organisation's caseworker none.
+    let path = format!("/api/v1/imports/{}", id_of(&job));
+    assert_eq!(
+        app.get(&path, &c.auditor.token).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get(&format!("{path}/report"), &c.auditor.token)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_problem(app.get(&path, &c.stranger.token).await, 404, "not_found").await;
+    assert_problem(
+        app.post(&format!("{path}/cancel"), &c.stranger.token, &json!({}))
+            .await,
+        404,
+        "not_found",
+    )
+    .await;
+    let page: Value = app
+        .get("/api/v1/imports", &c.stranger.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 0);
+    // Bad uploads.
+    assert_problem(
+        upload(&app, token, "", Vec::new()).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_problem(
+        upload(&app, token, "", vec![b'a'; 10_001]).await,
+        413,
+        "payload_too_large",
+    )
+    .await;
+    assert_problem(
+        upload(&app, token, "format=pdf", b"x".to_vec()).await,
+        400,
+        "invalid_query",
+    )
+    .await;
+    assert_problem(
+        upload(&app, token, "surprise=1", b"x".to_vec()).await,
+        400,
+        "unknown_parameter",
+    )
+    .await;
+    let res = app
+        .client
+        .post(app.url("/api/v1/imports"))
+        .bearer_auth(token)
+        .header("content-type", "application/octet-stream")
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 400, "invalid_query").await;
+    let res = app
+        .client
+        .post(app.url("/api/v1/imports?format=csv"))
+        .bearer_auth(token)
+        .header("sijill-filename", "a%0Ab.csv")
+        .body("full_name\nA\n")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 422, "validation_failed").await;
+    // Not a workbook: the job fails, saying so.
+    let res = upload(&app, token, "format=xlsx", b"full_name\nA\n".to_vec()).await;
+    let job = finished(&app, token, &res.json::<Value>().await.unwrap()).await;
+    assert_eq!(job["status"], "failed");
+    assert!(job["error"].as_str().unwrap().contains("XLSX"), "{job}");
+    // An external reference is unique in an organisation, not across them.
+    new_file(
+        &app,
+        token,
+        &json!({"full_name": "A", "external_ref": "E-1"}),
+    )
+    .await;
+    let res = app
+        .post(
+            "/api/v1/detainees",
+            token,
+            &json!({"full_name": "B", "external_ref": "E-1"}),
+        )
+        .await;
+    assert_problem(res, 409, "external_ref_taken").await;
+    new_file(
+        &app,
+        &c.stranger.token,
+        &json!({"full_name": "C", "external_ref": "E-1"}),
+    )
+    .await;
+    assert_problem(
+        app.get("/api/v1/imports/not-a-uuid", token).await,
+        400,
+        "invalid_path",
+    )
+    .await;
+    assert_problem(
+        app.get(&format!("/api/v1/imports/{}", uuid::Uuid::now_v7()), token)
+            .await,
+        404,
+        "not_found",
+    )
+    .await;
+    // Nothing is left of refused uploads.
+    let uploads = app.settings.data_dir.join("imports");
+    assert_eq!(
+        std::fs::read_dir(&uploads).unwrap().count(),
+        0,
+        "{uploads:?}"
+    );
+}
+
+async fn the_command_line_imports_with_the_same_rules(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let c = cast(&app).await;
+    prison(&app, &c.owner.token).await;
+    let dir = std::env::temp_dir().join(format!("sijill-import-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let list = dir.join("list.csv");
+    std::fs::write(&list, a_list()).unwrap();
+    let report_file = dir.join("report.csv");
+    let output = sijill(&app.db)
+        .args([
+            "import",
+            list.to_str().unwrap(),
+            "--as",
+            &c.owner.username,
+            "--mode",
+            "skip_invalid",
+            "--report",
+            report_file.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("succeeded")
+            && stderr.contains("4 created")
+            && stderr.contains("3 invalid"),
+        "{stderr}"
+    );
+    let report_text = std::fs::read_to_string(&report_file).unwrap();
+    assert!(report_text.starts_with("row,column,code,message\n"));
+    assert!(
+        report_text.contains("4,تاريخ الاعتقال,unreadable_value"),
+        "{report_text}"
+    );
+    // The same job as over HTTP: listed, audited.
+    let page: Value = app
+        .get("/api/v1/imports", &c.owner.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["items"][0]["file_name"], "list.csv");
+    assert_eq!(page["items"][0]["created"], 4);
+    // All or nothing (the default) fails, and says so with the exit status.
+    let output = sijill(&app.db)
+        .args(["import", list.to_str().unwrap(), "--as", &c.owner.username])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("nothing was imported"));
+    // Only caseworkers import.
+    let output = sijill(&app.db)
+        .args([
+            "import",
+            list.to_str().unwrap(),
+            "--as",
+            &c.auditor.username,
+        ])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert_eq!(app.verify_report(&c.auditor.token).await["ok"], true);
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 async fn the_corpus_and_the_rules_agree(_engine: Engine) {

@@ -10,7 +10,7 @@ use Role::{Admin, Auditor, Caseworker, FamilyRepresentative, Reviewer};
 
 /// Every action, written out: a new action fails to compile in `documented`
 /// until someone decides, here, who may perform it.
-const ACTIONS: [Action; 16] = [
+const ACTIONS: [Action; 18] = [
     Action::UseOwnSession,
     Action::ManageOwnSecondFactor,
     Action::ManageOrganizations,
@@ -22,6 +22,8 @@ const ACTIONS: [Action; 16] = [
     Action::WriteFacilities,
     Action::ReadDetainees,
     Action::WriteDetainees,
+    Action::ImportDetainees,
+    Action::ReadImports,
     Action::RequestReview,
     Action::ReadFileReviews,
     Action::ReadReviews,
@@ -57,6 +59,10 @@ fn documented(action: Action) -> &'static [Role] {
         // "Who sees what", files column: family representatives and admins 403.
         Action::ReadDetainees => &[Caseworker, Reviewer, Auditor],
         Action::WriteDetainees => &[Caseworker],
+        // docs/imports.md: caseworkers import into their own organisation;
+        // auditors read every job and report.
+        Action::ImportDetainees => &[Caseworker],
+        Action::ReadImports => &[Caseworker, Auditor],
         Action::RequestReview => &[Caseworker],
         // "A file's own review list … is for the owning organisation's
         // caseworkers and auditors; reviewers …, family representatives and

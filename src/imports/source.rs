@@ -1,0 +1,372 @@
+//! Reading an uploaded list — CSV, JSON Lines or XLSX — as its headers and
+//! records of text cells, whatever the format wrote them as. CSV and JSON
+//! Lines are read a record at a time from the file on disk; an XLSX
+//! workbook is a zip archive and is read whole by `calamine` (its size is
+//! bounded by the upload limit).
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+
+use crate::detainees::export::undefused;
+use crate::text_enum;
+
+text_enum! {
+    pub enum ImportFormat {
+        Csv => "csv",
+        Jsonl => "jsonl",
+        Xlsx => "xlsx",
+    }
+}
+
+/// One record of the list: its row as the person who keeps the list sees
+/// it (the header is row 1; a JSON Lines file's first line is row 1) and
+/// its cells as `(header index, text)`, empty cells left out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub row: u64,
+    pub cells: Vec<(usize, String)>,
+}
+
+/// A record that cannot be read at all (a broken CSV quote, a JSON line
+/// that is not an object): reported on its row, and the reading goes on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Broken {
+    pub row: u64,
+    pub message: String,
+}
+
+/// The file itself cannot be read (not the format it was said to be).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Unreadable(pub String);
+
+/// The list's headers, and its records one after another.
+pub struct Table {
+    headers: Vec<String>,
+    header_index: HashMap<String, usize>,
+    records: Records,
+}
+
+enum Records {
+    Csv {
+        reader: csv::Reader<BufReader<File>>,
+        record: csv::StringRecord,
+    },
+    Jsonl {
+        lines: std::io::Lines<BufReader<File>>,
+        row: u64,
+    },
+    Xlsx {
+        rows: std::vec::IntoIter<(u64, Vec<String>)>,
+    },
+}
+
+impl Table {
+    pub fn open(path: &Path, format: ImportFormat) -> Result<Table, Unreadable> {
+        let file = File::open(path).map_err(|e| Unreadable(format!("the upload: {e}")))?;
+        let (headers, records) = match format {
+            ImportFormat::Csv => {
+                let mut reader = csv::ReaderBuilder::new()
+                    .flexible(true)
+                    .from_reader(BufReader::with_capacity(1 << 16, file));
+                let headers = reader
+                    .headers()
+                    .map_err(|e| Unreadable(format!("not a CSV file: {e}")))?
+                    .iter()
+                    .map(str::to_owned)
+                    .collect();
+                let record = csv::StringRecord::new();
+                (headers, Records::Csv { reader, record })
+            }
+            ImportFormat::Jsonl => (
+                Vec::new(),
+                Records::Jsonl {
+                    lines: BufReader::with_capacity(1 << 16, file).lines(),
+                    row: 0,
+                },
+            ),
+            ImportFormat::Xlsx => {
+                drop(file);
+                let (headers, rows) = read_workbook(path)?;
+                (
+                    headers,
+                    Records::Xlsx {
+                        rows: rows.into_iter(),
+                    },
+                )
+            }
+        };
+        let mut table = Table {
+            headers: Vec::new(),
+            header_index: HashMap::new(),
+            records,
+        };
+        for header in headers {
+            // A byte-order mark is not part of the first header.
+            table.header(header.trim_start_matches('\u{feff}'));
+        }
+        Ok(table)
+    }
+
+    /// The headers met so far (a JSON Lines file names its keys line by line).
+    pub fn headers(&self) -> &[String] {
+        &self.headers
+    }
+
+    fn header(&mut self, name: &str) -> usize {
+        if let Some(&index) = self.header_index.get(name) {
+            return index;
+        }
+        self.headers.push(name.to_owned());
+        self.header_index
+            .insert(name.to_owned(), self.headers.len() - 1);
+        self.headers.len() - 1
+    }
+
+    /// The next record with a value in it (a spreadsheet's blank rows are
+    /// no one), or `None` at the end.
+    pub fn next_record(&mut self) -> Option<Result<Record, Broken>> {
+        loop {
+            match self.next_raw()? {
+                Ok(record) if record.cells.is_empty() => continue,
+                other => return Some(other),
+            }
+        }
+    }
+
+    fn next_raw(&mut self) -> Option<Result<Record, Broken>> {
+        match &mut self.records {
+            Records::Csv { reader, record } => match reader.read_record(record) {
+                Ok(false) => None,
+                Ok(true) => {
+                    let row = record.position().map_or(0, |p| p.line());
+                    let cells = record
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, cell)| !cell.trim().is_empty())
+                        .map(|(i, cell)| (i, undefused(cell).to_owned()))
+                        .collect::<Vec<_>>();
+                    if let Some((i, _)) = cells.iter().find(|(i, _)| *i >= self.headers.len()) {
+                        return Some(Err(Broken {
+                            row,
+                            message: format!(
+                                "the row has a value in column {} but the header names only {}",
+                                i + 1,
+                                self.headers.len()
+                            ),
+                        }));
+                    }
+                    Some(Ok(Record { row, cells }))
+                }
+                Err(e) => {
+                    let row = e.position().map_or(0, |p| p.line());
+                    // An I/O error or broken UTF-8 mid-file: the reader may
+                    // not recover, so the rest of the file is not read.
+                    let fatal = !matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. });
+                    if fatal {
+                        self.records = Records::Xlsx {
+                            rows: Vec::new().into_iter(),
+                        };
+                    }
+                    Some(Err(Broken {
+                        row,
+                        message: format!("not readable as CSV: {e}"),
+                    }))
+                }
+            },
+            Records::Jsonl { lines, row } => loop {
+                let line = match lines.next()? {
+                    Ok(line) => line,
+                    Err(e) => {
+                        *row += 1;
+                        let broken = Broken {
+                            row: *row,
+                            message: format!("not readable as UTF-8 text: {e}"),
+                        };
+                        self.records = Records::Xlsx {
+                            rows: Vec::new().into_iter(),
+                        };
+                        return Some(Err(broken));
+                    }
+                };
+                *row += 1;
+                let row = *row;
+                let line = line.trim_start_matches('\u{feff}');
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let object = match serde_json::from_str::<serde_json::Value>(line) {
+                    Ok(serde_json::Value::Object(object)) => object,
+                    Ok(_) => {
+                        return Some(Err(Broken {
+                            row,
+                            message: "the line is not a JSON object".into(),
+                        }))
+                    }
+                    Err(e) => {
+                        return Some(Err(Broken {
+                            row,
+                            message: format!("not JSON: {e}"),
+                        }))
+                    }
+                };
+                let mut cells = Vec::with_capacity(object.len());
+                for (key, value) in object {
+                    let text = match value {
+                        serde_json::Value::Null => continue,
+                        serde_json::Value::String(text) => text,
+                        // Aliases as an array, as the export writes them.
+                        other => other.to_string(),
+                    };
+                    if !text.trim().is_empty() {
+                        let index = self.header(&key);
+                        cells.push((index, text));
+                    }
+                }
+                return Some(Ok(Record { row, cells }));
+            },
+            Records::Xlsx { rows } => rows.next().map(|(row, values)| {
+                Ok(Record {
+                    row,
+                    cells: values
+                        .into_iter()
+                        .enumerate()
+                        .filter(|(_, cell)| !cell.trim().is_empty())
+                        .collect(),
+                })
+            }),
+        }
+    }
+}
+
+/// How many records a file holds, by reading it through once (cheap next
+/// to importing it): the total a job's progress is measured against.
+pub fn count_records(path: &Path, format: ImportFormat) -> Result<u64, Unreadable> {
+    let mut table = Table::open(path, format)?;
+    let mut count = 0;
+    while table.next_record().is_some() {
+        count += 1;
+    }
+    Ok(count)
+}
+
+/// The first worksheet: its first row the headers, the rest the records.
+fn read_workbook(path: &Path) -> Result<(Vec<String>, Vec<(u64, Vec<String>)>), Unreadable> {
+    use calamine::Reader;
+    let mut workbook = calamine::open_workbook_auto(path)
+        .map_err(|e| Unreadable(format!("not an XLSX workbook: {e}")))?;
+    let range = workbook
+        .worksheet_range_at(0)
+        .ok_or_else(|| Unreadable("the workbook has no worksheet".into()))?
+        .map_err(|e| Unreadable(format!("the first worksheet cannot be read: {e}")))?;
+    let first_row = u64::from(range.start().map_or(0, |(row, _)| row));
+    let mut rows = range.rows();
+    let headers = rows
+        .next()
+        .map(|cells| cells.iter().map(cell_text).collect())
+        .unwrap_or_default();
+    let records = rows
+        .enumerate()
+        .map(|(i, cells)| {
+            (
+                first_row + i as u64 + 2,
+                cells.iter().map(cell_text).collect(),
+            )
+        })
+        .collect();
+    Ok((headers, records))
+}
+
+/// A spreadsheet cell as the text a person reads in it: whole numbers
+/// without a fraction, dates as ISO dates (a date cell is a day, never a
+/// time of day, in these lists).
+fn cell_text(cell: &calamine::Data) -> String {
+    use calamine::{Data, DataType};
+    match cell {
+        Data::Empty => String::new(),
+        Data::String(text) => text.clone(),
+        Data::Int(n) => n.to_string(),
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        Data::Float(f) => f.to_string(),
+        Data::Bool(b) => b.to_string(),
+        Data::DateTime(_) | Data::DateTimeIso(_) => cell
+            .as_date()
+            .map(|d| d.to_string())
+            .unwrap_or_else(|| cell.to_string()),
+        Data::DurationIso(text) => text.clone(),
+        Data::Error(e) => format!("#{e:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn written(name: &str, text: &str) -> std::path::PathBuf {
+        let path = std::env::temp_dir().join(format!(
+            "sijill-source-{}-{name}",
+            uuid::Uuid::now_v7().simple()
+        ));
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn all(table: &mut Table) -> Vec<Result<Record, Broken>> {
+        std::iter::from_fn(|| table.next_record()).collect()
+    }
+
+    #[test]
+    fn csv_with_a_byte_order_mark_quotes_and_empty_cells() {
+        let path = written(
+            "a.csv",
+            "\u{feff}الاسم,notes\nمحمد,\"two\nlines, a comma\"\n,\n,x\n",
+        );
+        let mut table = Table::open(&path, ImportFormat::Csv).unwrap();
+        assert_eq!(table.headers(), ["الاسم", "notes"]);
+        let records = all(&mut table);
+        assert_eq!(
+            records[0],
+            Ok(Record {
+                row: 2,
+                cells: vec![(0, "محمد".into()), (1, "two\nlines, a comma".into())]
+            })
+        );
+        // The row numbers are the lines a spreadsheet shows; a blank row is skipped.
+        assert_eq!(
+            records[1],
+            Ok(Record {
+                row: 5,
+                cells: vec![(1, "x".into())]
+            })
+        );
+        assert_eq!(count_records(&path, ImportFormat::Csv).unwrap(), 2);
+    }
+
+    #[test]
+    fn json_lines_name_their_keys_line_by_line() {
+        let path = written(
+            "a.jsonl",
+            "{\"full_name\":\"A\",\"aliases\":[\"B\"]}\n\n[1]\n{\"status\":\"detained\",\"notes\":null}\n",
+        );
+        let mut table = Table::open(&path, ImportFormat::Jsonl).unwrap();
+        let records = all(&mut table);
+        assert_eq!(table.headers(), ["full_name", "aliases", "status"]);
+        assert_eq!(records[0].as_ref().unwrap().cells[1], (1, "[\"B\"]".into()));
+        assert_eq!(records[1].as_ref().unwrap_err().row, 3);
+        assert_eq!(
+            records[2],
+            Ok(Record {
+                row: 4,
+                cells: vec![(2, "detained".into())]
+            })
+        );
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_workbook_is_unreadable() {
+        let path = written("a.xlsx", "name\nx\n");
+        assert!(Table::open(&path, ImportFormat::Xlsx).is_err());
+    }
+}
