@@ -336,6 +336,6 @@ fn api_routes(cfg: &mut ServiceConfig) {
         .service(crate::imports::routes::get)
         .service(crate::imports::routes::report)
         .service(crate::imports::routes::cancel)
-        .service(crate::imports::mapping::create)
-        .service(crate::imports::mapping::get);
+        .service(crate::imports::mapping::create_mapping)
+        .service(crate::imports::mapping::get_mapping);
 }

@@ -188,7 +188,7 @@ pub fn find(
     )
 )]
 #[post("/import-mappings")]
-pub async fn create(
+pub async fn create_mapping(
     state: web::Data<AppState>,
     origin: Origin,
     auth: Authorized<can::ImportDetainees>,
@@ -260,7 +260,7 @@ pub async fn create(
     )
 )]
 #[get("/import-mappings/{id}")]
-pub async fn get(
+pub async fn get_mapping(
     state: web::Data<AppState>,
     auth: Authorized<can::ImportDetainees>,
     id: web::Path<Uuid>,

@@ -136,7 +136,7 @@ pub fn end_interrupted(db: &Database, imports: &Imports) -> Result<usize, AppErr
 #[into_params(parameter_in = Query)]
 pub struct ImportQuery {
     /// The file's format; when absent, from `Content-Type` (`text/csv`,
-    /// `application/x-ndjson`, the XLSX type).
+    /// `application/x-ndjson` or `application/json`, the XLSX type).
     pub format: Option<ImportFormat>,
     /// Default `all_or_nothing`.
     pub mode: Option<ImportMode>,
@@ -165,9 +165,13 @@ fn format_of(request: &HttpRequest, asked: Option<ImportFormat>) -> Result<Impor
         });
     match content_type.as_deref() {
         Some("text/csv") => Ok(ImportFormat::Csv),
-        Some("application/x-ndjson" | "application/jsonl" | "application/jsonlines") => {
-            Ok(ImportFormat::Jsonl)
-        }
+        // One JSON object is a JSON Lines file of one line.
+        Some(
+            "application/x-ndjson"
+            | "application/jsonl"
+            | "application/jsonlines"
+            | "application/json",
+        ) => Ok(ImportFormat::Jsonl),
         Some(XLSX_TYPE) => Ok(ImportFormat::Xlsx),
         _ => Err(AppError::bad_request(
             Code::InvalidQuery,

@@ -352,14 +352,18 @@ mod tests {
         );
         let mut table = Table::open(&path, ImportFormat::Jsonl).unwrap();
         let records = all(&mut table);
-        assert_eq!(table.headers(), ["full_name", "aliases", "status"]);
-        assert_eq!(records[0].as_ref().unwrap().cells[1], (1, "[\"B\"]".into()));
+        let mut headers = table.headers().to_vec();
+        headers.sort();
+        assert_eq!(headers, ["aliases", "full_name", "status"]);
+        let header = |name: &str| table.headers().iter().position(|h| h == name).unwrap();
+        let first = records[0].as_ref().unwrap();
+        assert!(first.cells.contains(&(header("aliases"), "[\"B\"]".into())));
         assert_eq!(records[1].as_ref().unwrap_err().row, 3);
         assert_eq!(
             records[2],
             Ok(Record {
                 row: 4,
-                cells: vec![(2, "detained".into())]
+                cells: vec![(header("status"), "detained".into())]
             })
         );
     }

@@ -99,6 +99,13 @@ fn table() -> Vec<Case> {
         case("WriteDetainees", POST, "/detainees/{id}/custody",                [403, 201, 403, 403, 403]),
         case("WriteDetainees", POST, "/detainees/{id}/merge",                  [403, 200, 403, 403, 403]),
         case("WriteDetainees", POST, "/detainees/{id}/unmerge",                [403, 200, 403, 403, 403]),
+        case("ImportDetainees", POST, "/imports",                              [403, 202, 403, 403, 403]),
+        case("ImportDetainees", POST, "/imports/{id}/cancel",                  [403, 202, 403, 403, 403]),
+        case("ImportDetainees", POST, "/import-mappings",                      [403, 201, 403, 403, 403]),
+        case("ImportDetainees", GET, "/import-mappings/{id}",                  [403, 200, 403, 403, 403]),
+        case("ReadImports", GET, "/imports",                                   [403, 200, 403, 403, 200]),
+        case("ReadImports", GET, "/imports/{id}",                              [403, 200, 403, 403, 200]),
+        case("ReadImports", GET, "/imports/{id}/report",                       [403, 200, 403, 403, 200]),
         case("RequestReview", POST, "/detainees/{id}/reviews",                 [403, 201, 403, 403, 403]),
         case("RequestReview", POST, "/reviews/{id}/withdraw",                  [403, 200, 403, 403, 403]),
         case("ReadFileReviews", GET, "/detainees/{id}/reviews",                [403, 200, 403, 403, 200]),
@@ -312,6 +319,24 @@ fn unique(what: &str) -> String {
     format!("{what} {}", uuid::Uuid::now_v7().simple())
 }
 
+/// An import of `rows` people by the caseworker (`token`), queued; its id.
+async fn an_import(app: &TestApp, token: &str, rows: usize) -> String {
+    let mut list = "full_name,status\n".to_owned();
+    for i in 0..rows {
+        list.push_str(&format!("Person {i},detained\n"));
+    }
+    let res = app
+        .client
+        .post(app.url("/api/v1/imports?format=csv&mode=skip_invalid"))
+        .bearer_auth(token)
+        .body(list)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    id_of(&res.json().await.unwrap())
+}
+
 /// A file of the fixture's caseworker; its id.
 async fn a_file(app: &TestApp, fx: &Fixture, full_name: &str) -> String {
     id_of(&new_file(app, fx.caseworker(), &json!({"full_name": full_name})).await)
@@ -437,6 +462,28 @@ async fn prepare(app: &TestApp, fx: &Fixture, case: &Case) -> (Option<String>, O
             Some(a_file(app, fx, "Hala Yusuf Haddad").await),
             Some(json!({})),
         ),
+        // A JSON object is a list of one (JSON Lines).
+        ("POST", "/imports") => (None, Some(json!({"full_name": "Hala Yusuf Haddad"}))),
+        ("GET", "/imports/{id}" | "/imports/{id}/report") => {
+            (Some(an_import(app, cw, 1).await), None)
+        }
+        // Long enough to be running still when the caseworker's turn comes.
+        ("POST", "/imports/{id}/cancel") => (Some(an_import(app, cw, 20_000).await), None),
+        ("POST", "/import-mappings") => (
+            None,
+            Some(json!({"name": unique("Mapping"), "columns": {"Nom": "full_name"}})),
+        ),
+        ("GET", "/import-mappings/{id}") => {
+            let res = app
+                .post(
+                    "/api/v1/import-mappings",
+                    cw,
+                    &json!({"name": unique("Mapping")}),
+                )
+                .await;
+            assert_eq!(res.status(), 201);
+            (Some(id_of(&res.json().await.unwrap())), None)
+        }
         ("GET", "/reviews/{id}") => (Some(under_review(app, fx).await.1), None),
         ("POST", "/reviews/{id}/withdraw" | "/reviews/{id}/claim") => {
             (Some(under_review(app, fx).await.1), Some(json!({})))
