@@ -707,10 +707,30 @@ fn import_file(
             Some(Mapping::from_definition(&saved.definition).map_err(describe)?)
         }
     };
-    let mut file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    // The job reads a copy, taken while hashing: the file it imports is the
+    // file its `import.start` entry names, whatever happens to the original.
+    let id = Uuid::now_v7();
+    let imports = crate::imports::queue::Imports::new(
+        settings.data_dir.join("imports"),
+        settings.import_max_bytes,
+        1,
+    )
+    .map_err(|e| format!("the imports directory: {e}"))?;
+    let upload = imports.upload(id);
     let mut hasher = Sha256::new();
-    let bytes =
-        std::io::copy(&mut file, &mut hasher).map_err(|e| format!("{}: {e}", path.display()))?;
+    let bytes = {
+        let mut source =
+            std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let copy = std::fs::File::create(upload.path()).map_err(|e| e.to_string())?;
+        let mut tee = HashingWriter {
+            inner: std::io::BufWriter::new(copy),
+            hasher: &mut hasher,
+        };
+        let bytes =
+            std::io::copy(&mut source, &mut tee).map_err(|e| format!("{}: {e}", path.display()))?;
+        std::io::Write::flush(&mut tee.inner).map_err(|e| e.to_string())?;
+        bytes
+    };
     let fingerprints = Fingerprints::for_database(&settings.fingerprint_key_file, &db)
         .map_err(|e| e.to_string())?;
     let caller = crate::auth::Caller {
@@ -721,7 +741,7 @@ fn import_file(
     };
     let request = Request {
         job: NewJob {
-            id: Uuid::now_v7(),
+            id,
             organization_id: caller.user.organization_id,
             created_by: caller.user.id,
             format,
@@ -731,9 +751,10 @@ fn import_file(
             file_name: path.file_name().map(|n| n.to_string_lossy().into_owned()),
             file_sha256: hex::encode(hasher.finalize()),
             file_bytes: i64::try_from(bytes).unwrap_or(i64::MAX),
+            runner: job::Runner::this_process(job::RunnerKind::Cli),
         },
         mapping,
-        path: path.to_owned(),
+        path: upload.path().to_owned(),
         actor: caller.actor(),
         origin: Origin::system("cli"),
     };
@@ -758,6 +779,7 @@ fn import_file(
     })
     .map_err(describe)?;
     bar.finish_and_clear();
+    drop(upload);
     let c = &ended.counts;
     eprintln!(
         "sijill: import {} {} in {:.1} s: {} rows, {} created, {} updated, {} unchanged, {} invalid, {} possible duplicates{}",
@@ -820,6 +842,25 @@ fn import_file(
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Writes through to `inner`, hashing what passes.
+struct HashingWriter<'h, W: std::io::Write> {
+    inner: W,
+    hasher: &'h mut sha2::Sha256,
+}
+
+impl<W: std::io::Write> std::io::Write for HashingWriter<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        use sha2::Digest;
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// Standard output, or `path` written as `path.partial` until whole.

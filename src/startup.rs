@@ -20,7 +20,7 @@ use crate::config::Settings;
 use crate::db::{Database, ServeLock};
 use crate::error::{self, AppError};
 use crate::http::routing::MethodTable;
-use crate::imports::routes::Imports;
+use crate::imports::queue::Imports;
 use crate::metrics::Metrics;
 use crate::sealing::SealingKey;
 use crate::state::AppState;
@@ -336,6 +336,6 @@ fn api_routes(cfg: &mut ServiceConfig) {
         .service(crate::imports::routes::get)
         .service(crate::imports::routes::report)
         .service(crate::imports::routes::cancel)
-        .service(crate::imports::mapping::create_mapping)
-        .service(crate::imports::mapping::get_mapping);
+        .service(crate::imports::routes::create_mapping)
+        .service(crate::imports::routes::get_mapping);
 }

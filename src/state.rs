@@ -26,5 +26,5 @@ pub struct AppState {
     /// The second factor's policy and the key that seals its secrets.
     pub mfa: Mfa,
     /// Uploads waiting to be imported, and the jobs running.
-    pub imports: crate::imports::routes::Imports,
+    pub imports: crate::imports::queue::Imports,
 }

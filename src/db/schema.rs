@@ -242,6 +242,7 @@ diesel::table! {
         possible_duplicates -> BigInt,
         error -> Nullable<Text>,
         cancel_requested -> Bool,
+        runner -> Text,
         queued_at -> Timestamp,
         started_at -> Nullable<Timestamp>,
         finished_at -> Nullable<Timestamp>,

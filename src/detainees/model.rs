@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use crate::domain::{
     parse_aliases, parse_notes, parse_optional_text, parse_text, present, PartialDate,
-    MAX_NAME_CHARS, MAX_NOTES_CHARS,
+    MAX_EXTERNAL_REF_CHARS, MAX_NAME_CHARS, MAX_NOTES_CHARS,
 };
 use crate::error::AppError;
 use crate::http::Versioned;
@@ -215,9 +215,6 @@ pub struct Accusation {
     pub major_crimes_accusation: bool,
     pub accusation_summary: Option<String>,
 }
-
-/// An organisation's own identifiers are short codes (`SN-004512`).
-pub const MAX_EXTERNAL_REF_CHARS: usize = 100;
 
 /// A file as stored.
 #[derive(Debug, Clone)]

@@ -295,6 +295,7 @@ pub async fn update(
         .write(move |conn| {
             let current = store::lock(conn, id, scope)?;
             if_match.check(current.version)?;
+            store::editable(&current)?;
             let (fields, source_notes) = patch.apply(&current.fields, &current.source_notes)?;
             let revised =
                 store::revise(conn, &current, fields, source_notes, user_id, &fingerprints)?;

@@ -154,7 +154,7 @@ pub fn create_all(
 /// Open files as `create_all` does, returning their `detainee.create`
 /// entries for the caller to append with others under one chain lock.
 pub fn open_all(
-    conn: &mut WriteTx<'_>,
+    conn: &mut DbConnection,
     author: Author,
     files: Vec<(DetaineeFields, Option<String>)>,
     fingerprints: &Fingerprints,
@@ -204,7 +204,7 @@ pub fn open_all(
     }
     // 29 parameters a row: 500 rows stay under SQLite's limit.
     for chunk in rows.chunks(500) {
-        crate::insert_rows!(conn.conn(), detainees::table, chunk)?;
+        crate::insert_rows!(conn, detainees::table, chunk)?;
     }
     name_index::insert(conn, &keys)?;
     Ok((created, entries))
@@ -291,7 +291,7 @@ impl<'a> NewDetaineeRow<'a> {
 /// nothing changes. The one path of every edit of a file's content (`PATCH
 /// /detainees/{id}`, imports).
 pub fn revise(
-    conn: &mut WriteTx<'_>,
+    conn: &mut DbConnection,
     current: &Detainee,
     fields: DetaineeFields,
     source_notes: Option<String>,
@@ -326,6 +326,16 @@ pub fn revise(
     Ok(Some((next, entry)))
 }
 
+/// An archived (or merged) file is not edited: restore it first.
+pub fn editable(file: &Detainee) -> Result<(), AppError> {
+    if file.archived_at.is_some() {
+        return Err(AppError::conflict(
+            "the file is archived; restore it before editing",
+        ));
+    }
+    Ok(())
+}
+
 /// What `revise` would do, writing nothing: the checks of an edit, and the
 /// new review status and the changes — `None` when nothing changes.
 pub fn planned_revision(
@@ -335,11 +345,7 @@ pub fn planned_revision(
     source_notes: &Option<String>,
     fingerprints: &Fingerprints,
 ) -> Result<Option<(ReviewStatus, Changes)>, AppError> {
-    if current.archived_at.is_some() {
-        return Err(AppError::conflict(
-            "the file is archived; restore it before editing",
-        ));
-    }
+    editable(current)?;
     if fields.facility_id != current.fields.facility_id {
         crate::facilities::store::require_registered(conn, fields.facility_id)?;
     }
@@ -361,7 +367,8 @@ pub fn planned_revision(
 
 /// The organisation's files with these external references (archived ones
 /// too), locked until the end of the transaction when `lock` (PostgreSQL:
-/// `FOR UPDATE`; SQLite's write transaction already excludes writers).
+/// `FOR UPDATE`, in id order so that transactions lock in one order;
+/// SQLite's write transaction already excludes writers).
 pub fn by_external_refs(
     conn: &mut DbConnection,
     organization: Uuid,
@@ -378,6 +385,7 @@ pub fn by_external_refs(
                 .filter(detainees::organization_id.eq(&organization))
                 .filter(detainees::external_ref.eq_any(refs))
                 .select(detainees::id)
+                .order(detainees::id)
                 .for_update()
                 .load::<String>(pg)?;
         }

@@ -10,6 +10,8 @@ use serde::{Deserialize, Deserializer};
 use crate::error::AppError;
 
 pub const MAX_NAME_CHARS: usize = 200;
+/// An organisation's own identifiers are short codes (`SN-004512`).
+pub const MAX_EXTERNAL_REF_CHARS: usize = 100;
 pub const MAX_NOTES_CHARS: usize = 10_000;
 pub const MAX_ALIASES: usize = 20;
 /// A review decision's rationale: at least this many characters that are not white space.

@@ -87,7 +87,7 @@ schema_type!(
 schema_type!(
     /// An organisation's own identifier of a person, up to 100 characters.
     ExternalRef => string(
-        label_pattern(crate::detainees::model::MAX_EXTERNAL_REF_CHARS),
+        label_pattern(super::MAX_EXTERNAL_REF_CHARS),
         "1–100 characters once white space around is trimmed (it is); no control \
          characters or bidirectional overrides. Unique within the organisation.",
     )

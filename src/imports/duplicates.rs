@@ -94,14 +94,6 @@ impl DuplicateFinder {
         Ok(finder)
     }
 
-    pub fn len(&self) -> usize {
-        self.people.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.people.is_empty()
-    }
-
     /// Know `fields` from now on, as `label`.
     pub fn add(&mut self, label: String, fields: &DetaineeFields) {
         let index = u32::try_from(self.people.len()).unwrap_or(u32::MAX);

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::source::ImportFormat;
 use crate::db::schema::{import_jobs, import_report};
-use crate::db::{self, DbConnection};
+use crate::db::{self, DbConnection, WriteTx};
 use crate::domain::{stored_optional_uuid, stored_uuid};
 use crate::error::AppError;
 use crate::text_enum;
@@ -165,6 +165,83 @@ pub struct NewJob {
     pub file_name: Option<String>,
     pub file_sha256: String,
     pub file_bytes: i64,
+    pub runner: Runner,
+}
+
+/// Who runs a job: a server's background queue or `sijill import`, as a
+/// process on a host — so that a process starting can tell the jobs of a
+/// process that died (on its own host) from those another one still runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Runner {
+    pub kind: RunnerKind,
+    pub host: String,
+    pub pid: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunnerKind {
+    Server,
+    Cli,
+}
+
+impl Runner {
+    /// This process, as `kind`.
+    pub fn this_process(kind: RunnerKind) -> Self {
+        Runner {
+            kind,
+            host: host_name(),
+            pid: std::process::id(),
+        }
+    }
+
+    fn stored(&self) -> String {
+        let kind = match self.kind {
+            RunnerKind::Server => "server",
+            RunnerKind::Cli => "cli",
+        };
+        format!("{kind} {} {}", self.host, self.pid)
+    }
+
+    fn from_stored(text: &str) -> Option<Self> {
+        let (kind, rest) = text.split_once(' ')?;
+        let kind = match kind {
+            "server" => RunnerKind::Server,
+            "cli" => RunnerKind::Cli,
+            _ => return None,
+        };
+        let (host, pid) = rest.rsplit_once(' ')?;
+        Some(Runner {
+            kind,
+            host: host.to_owned(),
+            pid: pid.parse().ok()?,
+        })
+    }
+
+    /// Has the process that runs the job gone? Only a process of this host
+    /// can be told; this process itself has not.
+    pub fn is_gone(&self) -> bool {
+        self.host == host_name()
+            && self.pid != std::process::id()
+            && !std::path::Path::new(&format!("/proc/{}", self.pid)).exists()
+    }
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "unknown".to_owned())
+}
+
+/// Jobs of the organisation queued or running (a limit on uploads waiting).
+pub fn unfinished_of(conn: &mut DbConnection, organization: Uuid) -> Result<i64, AppError> {
+    Ok(import_jobs::table
+        .filter(import_jobs::organization_id.eq(organization.to_string()))
+        .filter(import_jobs::status.eq_any([
+            ImportStatus::Queued.as_str(),
+            ImportStatus::Running.as_str(),
+        ]))
+        .count()
+        .get_result(conn)?)
 }
 
 pub fn insert(conn: &mut DbConnection, job: &NewJob) -> Result<(), AppError> {
@@ -191,6 +268,7 @@ pub fn insert(conn: &mut DbConnection, job: &NewJob) -> Result<(), AppError> {
                 import_jobs::invalid.eq(0),
                 import_jobs::possible_duplicates.eq(0),
                 import_jobs::cancel_requested.eq(false),
+                import_jobs::runner.eq(job.runner.stored()),
                 import_jobs::queued_at.eq(db::now()),
             ),
         ))
@@ -241,16 +319,56 @@ pub fn list(
         .collect()
 }
 
-/// The job starts: running, with the rows it will read.
-pub fn start(conn: &mut DbConnection, id: Uuid, rows_total: i64) -> Result<(), AppError> {
-    diesel::update(import_jobs::table.find(id.to_string()))
-        .set((
-            import_jobs::status.eq(ImportStatus::Running.as_str()),
-            import_jobs::rows_total.eq(Some(rows_total)),
-            import_jobs::started_at.eq(Some(db::now())),
-        ))
-        .execute(conn)?;
-    Ok(())
+/// Whether a queued job could start.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Start {
+    Running,
+    /// Another job of the organisation runs (in this process or another):
+    /// one at a time per organisation, across processes.
+    Waiting(Uuid),
+    /// It is no longer queued (ended by someone else).
+    NotQueued,
+}
+
+/// Start a queued job, unless another job of its organisation runs. The
+/// organisation's row is locked first, so two processes starting jobs of
+/// one organisation take turns.
+pub fn start(
+    tx: &mut WriteTx<'_>,
+    id: Uuid,
+    organization: Uuid,
+    rows_total: Option<i64>,
+) -> Result<Start, AppError> {
+    db::lock_row(tx, "organizations", &organization.to_string())?;
+    let running = import_jobs::table
+        .filter(import_jobs::organization_id.eq(organization.to_string()))
+        .filter(import_jobs::status.eq(ImportStatus::Running.as_str()))
+        .filter(import_jobs::id.ne(id.to_string()))
+        .select((import_jobs::id, import_jobs::runner))
+        .load::<(String, String)>(tx.conn())?;
+    // A job whose process died blocks no one (a start ends it as failed).
+    if let Some((other, _)) = running
+        .iter()
+        .find(|(_, runner)| Runner::from_stored(runner).is_some_and(|r| !r.is_gone()))
+    {
+        return Ok(Start::Waiting(stored_uuid(other)?));
+    }
+    let started = diesel::update(
+        import_jobs::table
+            .find(id.to_string())
+            .filter(import_jobs::status.eq(ImportStatus::Queued.as_str())),
+    )
+    .set((
+        import_jobs::status.eq(ImportStatus::Running.as_str()),
+        import_jobs::rows_total.eq(rows_total),
+        import_jobs::started_at.eq(Some(db::now())),
+    ))
+    .execute(tx.conn())?;
+    Ok(if started == 1 {
+        Start::Running
+    } else {
+        Start::NotQueued
+    })
 }
 
 /// Add a batch's counts to the job's, in SQL.
@@ -307,35 +425,43 @@ pub fn request_cancel(conn: &mut DbConnection, id: Uuid) -> Result<bool, AppErro
     Ok(changed == 1)
 }
 
-/// The job ends.
+/// The job ends, if it had not: returns whether this call ended it.
 pub fn finish(
     conn: &mut DbConnection,
     id: Uuid,
     status: ImportStatus,
     error: Option<&str>,
-) -> Result<(), AppError> {
-    diesel::update(import_jobs::table.find(id.to_string()))
-        .set((
-            import_jobs::status.eq(status.as_str()),
-            import_jobs::error.eq(error),
-            import_jobs::finished_at.eq(Some(db::now())),
-        ))
-        .execute(conn)?;
-    Ok(())
+) -> Result<bool, AppError> {
+    let ended = diesel::update(import_jobs::table.find(id.to_string()).filter(
+        import_jobs::status.eq_any([
+            ImportStatus::Queued.as_str(),
+            ImportStatus::Running.as_str(),
+        ]),
+    ))
+    .set((
+        import_jobs::status.eq(status.as_str()),
+        import_jobs::error.eq(error),
+        import_jobs::finished_at.eq(Some(db::now())),
+    ))
+    .execute(conn)?;
+    Ok(ended == 1)
 }
 
-/// Jobs a stopped server left queued or running: they end as failed
-/// (what they committed stays; running the file again finishes the work).
+/// Jobs queued or running whose runner is gone: a stopped server's, or a
+/// killed `sijill import`'s on this host. They end as failed (what they
+/// committed stays; running the file again finishes the work).
 pub fn interrupted(conn: &mut DbConnection) -> Result<Vec<Uuid>, AppError> {
-    import_jobs::table
+    let unfinished = import_jobs::table
         .filter(import_jobs::status.eq_any([
             ImportStatus::Queued.as_str(),
             ImportStatus::Running.as_str(),
         ]))
-        .select(import_jobs::id)
-        .load::<String>(conn)?
-        .iter()
-        .map(|id| stored_uuid(id))
+        .select((import_jobs::id, import_jobs::runner))
+        .load::<(String, String)>(conn)?;
+    unfinished
+        .into_iter()
+        .filter(|(_, runner)| Runner::from_stored(runner).is_none_or(|r| r.is_gone()))
+        .map(|(id, _)| stored_uuid(&id))
         .collect()
 }
 

@@ -4,27 +4,23 @@
 //! `null` to leave the column out; and constant values for fields the list
 //! does not carry (a list of the disappeared: `status` is `disappeared`).
 //! Headers it does not name are read by the usual rules. Constants are read
-//! by the same value rules as cells (`"status": "مختفي قسرياً"` works).
+//! by the same value rules as cells (`"status": "مختفي قسرياً"` works;
+//! `rows::check_constants` refuses one no rule reads when it is saved).
 
 use std::collections::BTreeMap;
 
-use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::columns::{column_of, Column};
-use super::rows::{read_record, Facilities, Layout};
+use super::columns::{column_of, Column, Field};
 use super::values::folded;
-use crate::audit::{self, AuditAction, Changes, Origin};
-use crate::auth::{can, Authorized};
 use crate::db::schema::import_mappings;
 use crate::db::{self, DbConnection};
 use crate::domain::{parse_text, stored_uuid, MAX_NAME_CHARS};
-use crate::error::{AppError, Problem};
-use crate::state::AppState;
+use crate::error::AppError;
 
 /// What a client sends and reads back.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -83,22 +79,20 @@ impl Mapping {
             let column = column_of(field).ok_or_else(|| {
                 AppError::validation(format!("constants: `{field}` is not a field"))
             })?;
+            // Confidential text has no place in a mapping (it is shown and
+            // audited in clear); one reference for every row makes no sense.
+            if matches!(
+                column,
+                Column::Field(Field::SourceNotes | Field::ExternalRef)
+            ) {
+                return Err(AppError::validation(format!(
+                    "constants: `{field}` cannot be a constant"
+                )));
+            }
             parse_text("constants", value, MAX_NAME_CHARS)?;
             constants.push((column, value.clone()));
         }
         let mapping = Mapping { columns, constants };
-        // A constant is read as a cell would be: refuse it now, not on
-        // every row of every import.
-        let layout = Layout::new(Some(mapping.clone()));
-        if let Err(problems) = read_record(&layout, &[], &[], &Facilities::new([])) {
-            let problem = &problems[0];
-            if problem.code != "unknown_facility" {
-                return Err(AppError::validation(format!(
-                    "constants: {}",
-                    problem.message
-                )));
-            }
-        }
         Ok(mapping)
     }
 
@@ -158,6 +152,22 @@ impl TryFrom<MappingRow> for SavedMapping {
     }
 }
 
+/// Store a mapping (its `import.mapping_create` entry is the caller's).
+pub fn insert(conn: &mut DbConnection, mapping: &SavedMapping) -> Result<(), AppError> {
+    let definition = serde_json::to_string(&mapping.definition).map_err(AppError::internal)?;
+    diesel::insert_into(import_mappings::table)
+        .values((
+            import_mappings::id.eq(mapping.id.to_string()),
+            import_mappings::organization_id.eq(mapping.organization_id.to_string()),
+            import_mappings::name.eq(&mapping.definition.name),
+            import_mappings::definition.eq(&definition),
+            import_mappings::created_by.eq(mapping.created_by.to_string()),
+            import_mappings::created_at.eq(mapping.created_at.naive_utc()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// The organisation's mapping `id`.
 pub fn find(
     conn: &mut DbConnection,
@@ -174,110 +184,10 @@ pub fn find(
         .transpose()
 }
 
-/// Save a mapping for the caller's organisation (audited as `import.mapping_create`).
-#[utoipa::path(
-    tag = "imports",
-    security(("bearer" = [])),
-    request_body = MappingDefinition,
-    responses(
-        (status = 201, description = "Saved", body = SavedMapping, headers(("Location" = String))),
-        (status = 400, description = "Malformed body", body = Problem),
-        (status = 401, description = "Not logged in", body = Problem),
-        (status = 403, description = "Not a caseworker", body = Problem),
-        (status = 422, description = "A target that is no field, or a constant no rule reads", body = Problem),
-    )
-)]
-#[post("/import-mappings")]
-pub async fn create_mapping(
-    state: web::Data<AppState>,
-    origin: Origin,
-    auth: Authorized<can::ImportDetainees>,
-    body: web::Json<MappingDefinition>,
-) -> Result<HttpResponse, AppError> {
-    let mut definition = body.into_inner();
-    definition.name = definition.name.trim().to_owned();
-    Mapping::from_definition(&definition)?;
-    let caller = auth.caller;
-    let saved = SavedMapping {
-        id: Uuid::now_v7(),
-        organization_id: caller.user.organization_id,
-        definition,
-        created_by: caller.user.id,
-        created_at: db::to_utc(db::now()),
-    };
-    let actor = caller.actor();
-    let row = saved.clone();
-    state
-        .db
-        .write(move |tx| {
-            let definition = serde_json::to_string(&row.definition).map_err(AppError::internal)?;
-            diesel::insert_into(import_mappings::table)
-                .values((
-                    import_mappings::id.eq(row.id.to_string()),
-                    import_mappings::organization_id.eq(row.organization_id.to_string()),
-                    import_mappings::name.eq(&row.definition.name),
-                    import_mappings::definition.eq(&definition),
-                    import_mappings::created_by.eq(row.created_by.to_string()),
-                    import_mappings::created_at.eq(row.created_at.naive_utc()),
-                ))
-                .execute(tx.conn())?;
-            audit::append(
-                tx,
-                &actor,
-                AuditAction::ImportMappingCreate,
-                Some(row.id.to_string()),
-                Changes::new()
-                    .created("name", row.definition.name.clone())
-                    .created("organization_id", row.organization_id.to_string())
-                    .created(
-                        "definition",
-                        serde_json::to_value(&row.definition).map_err(AppError::internal)?,
-                    ),
-                &origin,
-            )?;
-            Ok(())
-        })
-        .await?;
-    Ok(HttpResponse::Created()
-        .insert_header((
-            actix_web::http::header::LOCATION,
-            format!("/api/v1/import-mappings/{}", saved.id),
-        ))
-        .json(saved))
-}
-
-/// One of the organisation's mappings.
-#[utoipa::path(
-    tag = "imports",
-    security(("bearer" = [])),
-    params(("id" = Uuid, Path)),
-    responses(
-        (status = 200, description = "The mapping", body = SavedMapping),
-        (status = 400, description = "Malformed id", body = Problem),
-        (status = 401, description = "Not logged in", body = Problem),
-        (status = 403, description = "Not a caseworker", body = Problem),
-        (status = 404, description = "No such mapping in your organisation", body = Problem),
-    )
-)]
-#[get("/import-mappings/{id}")]
-pub async fn get_mapping(
-    state: web::Data<AppState>,
-    auth: Authorized<can::ImportDetainees>,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, AppError> {
-    let (id, organization) = (id.into_inner(), auth.caller.user.organization_id);
-    let mapping = state
-        .db
-        .read(move |conn| find(conn, organization, id))
-        .await?
-        .ok_or(AppError::NotFound)?;
-    Ok(HttpResponse::Ok().json(mapping))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::imports::columns::{Field, NamePart};
+    use crate::imports::columns::NamePart;
 
     fn definition(
         columns: &[(&str, Option<&str>)],
@@ -315,8 +225,9 @@ mod tests {
         assert!(mapping.ignores("X"));
         for bad in [
             definition(&[("Nom", Some("fullname"))], &[]),
-            definition(&[], &[("status", "spring")]),
             definition(&[], &[("colour", "red")]),
+            definition(&[], &[("source", "Informant K.")]),
+            definition(&[], &[("external_ref", "X")]),
         ] {
             assert!(Mapping::from_definition(&bad).is_err(), "{bad:?}");
         }

@@ -12,12 +12,14 @@
 //! - `rows`: a record read into the change it makes to a file.
 //! - `duplicates`: possible duplicates of new files, reported, never merged.
 //! - `job`: jobs and their reports as stored.
-//! - `run`: a job run batch by batch; `routes`: the HTTP side and the queue.
+//! - `run`: a job run batch by batch; `queue`: uploads and how many jobs
+//!   run at once; `routes`: the HTTP side, jobs started in the background.
 
 pub mod columns;
 pub mod duplicates;
 pub mod job;
 pub mod mapping;
+pub mod queue;
 pub mod routes;
 pub mod rows;
 pub mod run;

@@ -3,10 +3,7 @@
 //! organisation, `SIJILL_IMPORT_WORKERS` at a time in all); auditors read
 //! every job and report, caseworkers their organisation's.
 
-use std::collections::HashMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
@@ -17,7 +14,9 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::job::{self, ImportJob, ImportMode, NewJob, ReportLine};
-use super::mapping::{self, Mapping};
+use super::mapping::{self, Mapping, MappingDefinition, SavedMapping};
+use super::queue::{Imports, Upload, MAX_UNFINISHED_PER_ORGANIZATION};
+use super::rows::check_constants;
 use super::run::{self, Request};
 use super::source::ImportFormat;
 use crate::audit::{self, AuditAction, Changes, Fingerprints, Origin};
@@ -29,74 +28,54 @@ use crate::http::{Cursor, Page};
 use crate::state::AppState;
 use crate::users::Role;
 
-/// Where uploads wait, how large they may be, and how many jobs run.
-#[derive(Clone)]
-pub struct Imports {
-    dir: PathBuf,
-    max_bytes: u64,
-    slots: Arc<tokio::sync::Semaphore>,
-    /// One job at a time per organisation: two imports of one list at once
-    /// would race to open the same files.
-    organizations: Arc<Mutex<HashMap<Uuid, Arc<tokio::sync::Mutex<()>>>>>,
-}
-
-impl Imports {
-    pub fn new(dir: PathBuf, max_bytes: u64, workers: usize) -> std::io::Result<Self> {
-        std::fs::create_dir_all(&dir)?;
-        Ok(Imports {
-            dir,
-            max_bytes,
-            slots: Arc::new(tokio::sync::Semaphore::new(workers.max(1))),
-            organizations: Arc::default(),
+/// Run the job in the background, after the organisation's earlier
+/// jobs, when a slot is free. The upload is removed when it ends.
+pub fn spawn(
+    imports: &Imports,
+    db: Database,
+    fingerprints: Fingerprints,
+    request: Request,
+    upload: Upload,
+) {
+    let imports = imports.clone();
+    actix_web::rt::spawn(async move {
+        let organization = imports.organization_lock(request.job.organization_id);
+        let _turn = organization.lock().await;
+        let Ok(_slot) = imports.slots.acquire().await else {
+            return;
+        };
+        let id = request.job.id;
+        let ran = web::block(move || {
+            let ran = run::run(&db, &fingerprints, &request, &mut |_| {});
+            drop(upload);
+            ran
         })
-    }
-
-    pub fn upload_path(&self, id: Uuid) -> PathBuf {
-        self.dir.join(format!("{id}.upload"))
-    }
-
-    fn organization_lock(&self, organization: Uuid) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = self
-            .organizations
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        locks.entry(organization).or_default().clone()
-    }
-
-    /// Run the job in the background, after the organisation's earlier
-    /// jobs, when a slot is free. The upload is removed when it ends.
-    pub fn spawn(&self, db: Database, fingerprints: Fingerprints, request: Request) {
-        let imports = self.clone();
-        actix_web::rt::spawn(async move {
-            let organization = imports.organization_lock(request.job.organization_id);
-            let _turn = organization.lock().await;
-            let Ok(_slot) = imports.slots.acquire().await else {
-                return;
-            };
-            let id = request.job.id;
-            let ran = web::block(move || {
-                let ran = run::run(&db, &fingerprints, &request, &mut |_| {});
-                let _ = std::fs::remove_file(&request.path);
-                ran
-            })
-            .await;
-            match ran {
-                Ok(Ok(job)) => {
-                    tracing::info!(job = %id, status = %job.status, rows = job.counts.rows_done, "import finished")
-                }
-                Ok(Err(e)) => {
-                    tracing::error!(job = %id, error = %e, "import could not be recorded as finished")
-                }
-                Err(e) => tracing::error!(job = %id, error = %e, "import worker failed"),
+        .await;
+        match ran {
+            Ok(Ok(job)) => {
+                tracing::info!(job = %id, status = %job.status, rows = job.counts.rows_done, "import finished")
             }
-        });
-    }
+            Ok(Err(e)) => {
+                tracing::error!(job = %id, error = %e, "import could not be recorded as finished")
+            }
+            Err(e) => tracing::error!(job = %id, error = %e, "import worker failed"),
+        }
+    });
 }
 
-/// Queue a job: its row and its `import.start` entry, in one transaction.
+/// Queue a job: its row and its `import.start` entry, in one transaction
+/// — unless the organisation has `MAX_UNFINISHED_PER_ORGANIZATION` jobs
+/// queued or running already (409).
 pub fn queue(db: &Database, request: &Request) -> Result<ImportJob, AppError> {
     let job = &request.job;
     db.write_blocking(|tx| {
+        db::lock_row(tx, "organizations", &job.organization_id.to_string())?;
+        let unfinished = job::unfinished_of(tx, job.organization_id)?;
+        if unfinished >= MAX_UNFINISHED_PER_ORGANIZATION {
+            return Err(AppError::conflict(format!(
+                "{unfinished} imports of your organisation are queued or running: wait for one to finish"
+            )));
+        }
         job::insert(tx, job)?;
         let changes = Changes::new()
             .created("organization_id", job.organization_id.to_string())
@@ -119,9 +98,10 @@ pub fn queue(db: &Database, request: &Request) -> Result<ImportJob, AppError> {
     })
 }
 
-/// Jobs a stopped server left queued or running end as failed, with their
-/// `import.finish` entries: what they committed stays, and running the
-/// same file again finishes their work. Their uploads are removed.
+/// Jobs a stopped server (or a killed `sijill import`) left queued or
+/// running end as failed, with their `import.finish` entries: what they
+/// committed stays, and running the same file again finishes their work.
+/// Their uploads are removed.
 pub fn end_interrupted(db: &Database, imports: &Imports) -> Result<usize, AppError> {
     let ids = db.read_blocking(job::interrupted)?;
     for id in &ids {
@@ -207,40 +187,33 @@ fn percent_decoded(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// Write the body to `path` as it arrives, hashing it; refuse it (and
-/// remove what was written) past `max_bytes`.
+/// Write the body to `upload` as it arrives, hashing it; refuse it past
+/// `max_bytes`. (Dropping the guard removes what was written.)
 async fn save_upload(
     mut body: web::Payload,
-    path: &Path,
+    upload: &Upload,
     max_bytes: u64,
 ) -> Result<(String, u64), AppError> {
-    let mut file =
-        std::io::BufWriter::new(std::fs::File::create(path).map_err(AppError::internal)?);
+    let file = std::fs::File::create(upload.path()).map_err(AppError::internal)?;
+    let mut file = std::io::BufWriter::new(file);
     let mut hasher = Sha256::new();
     let mut size: u64 = 0;
-    let result = async {
-        while let Some(chunk) = body.next().await {
-            let chunk =
-                chunk.map_err(|e| AppError::validation(format!("the upload broke off: {e}")))?;
-            size += chunk.len() as u64;
-            if size > max_bytes {
-                return Err(AppError::PayloadTooLarge);
-            }
-            hasher.update(&chunk);
-            // Small writes into the page cache: not worth a thread hop each.
-            file.write_all(&chunk).map_err(AppError::internal)?;
+    while let Some(chunk) = body.next().await {
+        let chunk =
+            chunk.map_err(|e| AppError::validation(format!("the upload broke off: {e}")))?;
+        size += chunk.len() as u64;
+        if size > max_bytes {
+            return Err(AppError::PayloadTooLarge);
         }
-        file.flush().map_err(AppError::internal)?;
-        if size == 0 {
-            return Err(AppError::validation("the body is empty: send the file"));
-        }
-        Ok((hex::encode(hasher.finalize()), size))
+        hasher.update(&chunk);
+        // Small writes into the page cache: not worth a thread hop each.
+        file.write_all(&chunk).map_err(AppError::internal)?;
     }
-    .await;
-    if result.is_err() {
-        let _ = std::fs::remove_file(path);
+    file.flush().map_err(AppError::internal)?;
+    if size == 0 {
+        return Err(AppError::validation("the body is empty: send the file"));
     }
-    result
+    Ok((hex::encode(hasher.finalize()), size))
 }
 
 /// Import a list into the caller's organisation. The file is the raw body
@@ -295,8 +268,8 @@ pub async fn create(
         }
     };
     let id = Uuid::now_v7();
-    let path = imports.upload_path(id);
-    let (file_sha256, file_bytes) = save_upload(body, &path, imports.max_bytes).await?;
+    let upload = imports.upload(id);
+    let (file_sha256, file_bytes) = save_upload(body, &upload, imports.max_bytes).await?;
     let request = Request {
         job: NewJob {
             id,
@@ -309,9 +282,10 @@ pub async fn create(
             file_name,
             file_sha256,
             file_bytes: i64::try_from(file_bytes).unwrap_or(i64::MAX),
+            runner: job::Runner::this_process(job::RunnerKind::Server),
         },
         mapping,
-        path,
+        path: upload.path().to_owned(),
         actor: caller.actor(),
         origin,
     };
@@ -321,14 +295,14 @@ pub async fn create(
         (queued, request)
     })
     .await?;
-    let queued = match queued {
-        Ok(queued) => queued,
-        Err(e) => {
-            let _ = std::fs::remove_file(&request.path);
-            return Err(e);
-        }
-    };
-    imports.spawn(state.db.clone(), state.fingerprints.clone(), request);
+    let queued = queued?;
+    spawn(
+        imports,
+        state.db.clone(),
+        state.fingerprints.clone(),
+        request,
+        upload,
+    );
     Ok(HttpResponse::Accepted()
         .insert_header((header::LOCATION, format!("/api/v1/imports/{id}")))
         .json(queued))
@@ -521,4 +495,94 @@ pub async fn cancel(
         })
         .await?;
     Ok(HttpResponse::Accepted().json(job))
+}
+
+/// Save a mapping for the caller's organisation (audited as `import.mapping_create`).
+#[utoipa::path(
+    tag = "imports",
+    security(("bearer" = [])),
+    request_body = MappingDefinition,
+    responses(
+        (status = 201, description = "Saved", body = SavedMapping, headers(("Location" = String))),
+        (status = 400, description = "Malformed body", body = Problem),
+        (status = 401, description = "Not logged in", body = Problem),
+        (status = 403, description = "Not a caseworker", body = Problem),
+        (status = 422, description = "A target that is no field, or a constant no rule reads", body = Problem),
+    )
+)]
+#[post("/import-mappings")]
+pub async fn create_mapping(
+    state: web::Data<AppState>,
+    origin: Origin,
+    auth: Authorized<can::ImportDetainees>,
+    body: web::Json<MappingDefinition>,
+) -> Result<HttpResponse, AppError> {
+    let mut definition = body.into_inner();
+    definition.name = definition.name.trim().to_owned();
+    check_constants(&Mapping::from_definition(&definition)?)?;
+    let caller = auth.caller;
+    let saved = SavedMapping {
+        id: Uuid::now_v7(),
+        organization_id: caller.user.organization_id,
+        definition,
+        created_by: caller.user.id,
+        created_at: db::to_utc(db::now()),
+    };
+    let actor = caller.actor();
+    let row = saved.clone();
+    state
+        .db
+        .write(move |tx| {
+            mapping::insert(tx, &row)?;
+            audit::append(
+                tx,
+                &actor,
+                AuditAction::ImportMappingCreate,
+                Some(row.id.to_string()),
+                Changes::new()
+                    .created("name", row.definition.name.clone())
+                    .created("organization_id", row.organization_id.to_string())
+                    .created(
+                        "definition",
+                        serde_json::to_value(&row.definition).map_err(AppError::internal)?,
+                    ),
+                &origin,
+            )?;
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            actix_web::http::header::LOCATION,
+            format!("/api/v1/import-mappings/{}", saved.id),
+        ))
+        .json(saved))
+}
+
+/// One of the organisation's mappings.
+#[utoipa::path(
+    tag = "imports",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    responses(
+        (status = 200, description = "The mapping", body = SavedMapping),
+        (status = 400, description = "Malformed id", body = Problem),
+        (status = 401, description = "Not logged in", body = Problem),
+        (status = 403, description = "Not a caseworker", body = Problem),
+        (status = 404, description = "No such mapping in your organisation", body = Problem),
+    )
+)]
+#[get("/import-mappings/{id}")]
+pub async fn get_mapping(
+    state: web::Data<AppState>,
+    auth: Authorized<can::ImportDetainees>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    let (id, organization) = (id.into_inner(), auth.caller.user.organization_id);
+    let mapping = state
+        .db
+        .read(move |conn| mapping::find(conn, organization, id))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(HttpResponse::Ok().json(mapping))
 }

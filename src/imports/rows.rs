@@ -303,6 +303,26 @@ pub fn read_record(
     }
 }
 
+/// A mapping's constants are read as cells would be: refuse one no rule
+/// reads when the mapping is saved, not on every row of every import.
+/// (Facilities are looked up when a job runs: the registry changes.)
+pub fn check_constants(mapping: &Mapping) -> Result<(), AppError> {
+    let layout = Layout::new(Some(mapping.clone()));
+    match read_record(&layout, &[], &[], &Facilities::new([])) {
+        Err(problems) => match problems
+            .iter()
+            .find(|p| !matches!(p.code, "unknown_facility" | "ambiguous_facility"))
+        {
+            Some(problem) => Err(AppError::validation(format!(
+                "constants: {}",
+                problem.message
+            ))),
+            None => Ok(()),
+        },
+        Ok(_) => Ok(()),
+    }
+}
+
 fn is_arabic(text: &str) -> bool {
     let arabic = text
         .chars()
@@ -406,6 +426,18 @@ mod tests {
             ]
         );
         assert!(problems[0].message.contains("spring 2013"));
+    }
+
+    #[test]
+    fn a_constant_no_rule_reads_is_refused() {
+        let definition = |value: &str| crate::imports::mapping::MappingDefinition {
+            name: "x".into(),
+            columns: Default::default(),
+            constants: [("status".to_owned(), value.to_owned())].into(),
+        };
+        let mapping = |value| Mapping::from_definition(&definition(value)).unwrap();
+        assert!(check_constants(&mapping("مختفي قسرياً")).is_ok());
+        assert!(check_constants(&mapping("spring")).is_err());
     }
 
     #[test]

@@ -24,12 +24,13 @@ use std::path::PathBuf;
 use uuid::Uuid;
 
 use super::duplicates::DuplicateFinder;
-use super::job::{self, Counts, ImportJob, ImportMode, ImportStatus, NewJob, ReportLine};
+use super::job::{self, Counts, ImportJob, ImportMode, ImportStatus, NewJob, ReportLine, Start};
 use super::mapping::Mapping;
 use super::rows::{read_record, Facilities, Layout, ReadRow, RowProblem};
-use super::source::{count_records, Record, Table};
+use super::source::{count_records, Broken, Record, Table};
 use crate::audit::{self, Actor, AuditAction, Changes, Fingerprints, Origin};
-use crate::db::{Database, DbConnection, WriteTx};
+use crate::auth::permissions::{allows, Action};
+use crate::db::{Database, DbConnection};
 use crate::detainees::model::ReviewStatus;
 use crate::detainees::store::{self as files, Author};
 use crate::error::AppError;
@@ -53,6 +54,8 @@ pub struct Request {
 pub struct Progress {
     /// `true` in the checking pass of an all-or-nothing import.
     pub checking: bool,
+    /// Another job of the organisation that runs first.
+    pub waiting_for: Option<Uuid>,
     pub rows_total: i64,
     pub counts: Counts,
 }
@@ -67,23 +70,41 @@ pub fn run(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<ImportJob, AppError> {
     let id = request.job.id;
-    let outcome = match count_records(&request.path, request.job.format) {
-        Ok(rows_total) => {
-            let rows_total = i64::try_from(rows_total).unwrap_or(i64::MAX);
-            begin(db, request, Some(rows_total))?;
-            passes(db, fingerprints, request, rows_total, progress)
+    let counted = count_records(&request.path, request.job.format);
+    let rows_total = counted
+        .as_ref()
+        .ok()
+        .map(|n| i64::try_from(*n).unwrap_or(i64::MAX));
+    match begin(db, request, rows_total, progress)? {
+        Some(Ended::Cancelled) => {
+            return finish(
+                db,
+                id,
+                &request.actor,
+                &request.origin,
+                ImportStatus::Cancelled,
+                None,
+            )
         }
-        Err(unreadable) => {
-            begin(db, request, None)?;
-            Ok(Ended::Failed(unreadable.to_string()))
+        Some(_) => {
+            // Ended by someone else meanwhile: as it is.
+            return db
+                .read_blocking(|conn| job::find(conn, id, None))?
+                .ok_or(AppError::NotFound);
         }
+        None => {}
+    }
+    let outcome = match (counted, rows_total) {
+        (Ok(_), Some(rows_total)) => passes(db, fingerprints, request, rows_total, progress),
+        (Err(unreadable), _) => Ok(Ended::Failed(unreadable.to_string())),
+        (Ok(_), None) => Ok(Ended::Failed("the file could not be counted".into())),
     };
     let (status, error) = match outcome {
         Ok(Ended::Succeeded) => (ImportStatus::Succeeded, None),
         Ok(Ended::Cancelled) => (ImportStatus::Cancelled, None),
         Ok(Ended::Failed(reason)) => (ImportStatus::Failed, Some(reason)),
         Err(e) => {
-            tracing::error!(job = %id, error = %e, "import stopped");
+            tracing::error!(job = %id, error = ?e, "import stopped");
             (
                 ImportStatus::Failed,
                 Some(format!(
@@ -108,12 +129,39 @@ enum Ended {
     Failed(String),
 }
 
-/// The job runs (its `import.start` entry was written when it was queued).
-fn begin(db: &Database, request: &Request, rows_total: Option<i64>) -> Result<(), AppError> {
-    db.write_blocking(|tx| job::start(tx, request.job.id, rows_total.unwrap_or(0)))
+/// The job starts running (its `import.start` entry was written when it
+/// was queued) once no other job of its organisation runs, in this process
+/// or another; `Some` when it ends before that (cancelled, or ended by
+/// someone else).
+fn begin(
+    db: &Database,
+    request: &Request,
+    rows_total: Option<i64>,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Option<Ended>, AppError> {
+    let job = &request.job;
+    loop {
+        match db.write_blocking(|tx| job::start(tx, job.id, job.organization_id, rows_total))? {
+            Start::Running => return Ok(None),
+            Start::NotQueued => return Ok(Some(Ended::Failed(String::new()))),
+            Start::Waiting(other) => {
+                if db.read_blocking(|conn| job::cancel_requested(conn, job.id))? {
+                    return Ok(Some(Ended::Cancelled));
+                }
+                progress(Progress {
+                    checking: false,
+                    waiting_for: Some(other),
+                    rows_total: rows_total.unwrap_or(0),
+                    counts: Counts::default(),
+                });
+                std::thread::sleep(std::time::Duration::from_secs(1));
+            }
+        }
+    }
 }
 
-/// A job a stopped server left queued or running ends, failed.
+/// A job whose runner is gone (a stopped server, a killed `sijill
+/// import`) ends, failed.
 pub fn end_interrupted(db: &Database, id: Uuid) -> Result<ImportJob, AppError> {
     finish(
         db,
@@ -121,7 +169,7 @@ pub fn end_interrupted(db: &Database, id: Uuid) -> Result<ImportJob, AppError> {
         &Actor::system(),
         &Origin::system("startup"),
         ImportStatus::Failed,
-        Some("the server stopped while the import ran; what was committed stays, and running the file again finishes it"),
+        Some("the import stopped with the process that ran it; what was committed stays, and running the file again finishes it"),
     )
 }
 
@@ -135,8 +183,13 @@ fn finish(
     error: Option<&str>,
 ) -> Result<ImportJob, AppError> {
     db.write_blocking(|tx| {
-        job::finish(tx, id, status, error)?;
+        let ended_now = job::finish(tx, id, status, error)?;
         let ended = job::find(tx, id, None)?.ok_or(AppError::NotFound)?;
+        if !ended_now {
+            // Someone else ended it (a server that took this process for
+            // dead): one `import.finish` a job.
+            return Ok(ended);
+        }
         let c = &ended.counts;
         let changes = Changes::new()
             .created("status", status.as_str())
@@ -193,18 +246,10 @@ fn passes(
     }
     let mut pass = Pass::new(request, &facilities, fingerprints, true);
     pass.find_duplicates = true;
-    let ended = pass.run(db, &mut layout, &mut report, rows_total, progress)?;
-    if matches!(ended, Ended::Succeeded)
-        && job.mode == ImportMode::AllOrNothing
-        && pass.counts.invalid > 0
-    {
-        return Ok(Ended::Failed(format!(
-            "{} rows became invalid while the import ran (files were edited meanwhile); \
-             the batches before them are committed. Run the file again to finish",
-            pass.counts.invalid
-        )));
-    }
-    Ok(ended)
+    // All or nothing: a row the check passed and the commit refuses (a
+    // file edited meanwhile) stops the job with its batch rolled back.
+    pass.stop_on_invalid = job.mode == ImportMode::AllOrNothing;
+    pass.run(db, &mut layout, &mut report, rows_total, progress)
 }
 
 fn registered_facilities(conn: &mut DbConnection) -> Result<Facilities, AppError> {
@@ -236,6 +281,9 @@ struct Pass<'a> {
     fingerprints: &'a Fingerprints,
     commit: bool,
     find_duplicates: bool,
+    stop_on_invalid: bool,
+    /// Why a batch was rolled back on purpose (`stop_on_invalid`).
+    stopped: Option<String>,
     /// External references seen earlier in the file, and the row.
     seen_refs: HashMap<String, u64>,
     finder: Option<DuplicateFinder>,
@@ -250,6 +298,9 @@ enum Fate {
     Create,
 }
 
+/// A batch of read rows.
+type Rows = [(u64, Result<ReadRow, Vec<RowProblem>>)];
+
 impl<'a> Pass<'a> {
     fn new(
         request: &'a Request,
@@ -263,6 +314,8 @@ impl<'a> Pass<'a> {
             fingerprints,
             commit,
             find_duplicates: false,
+            stop_on_invalid: false,
+            stopped: None,
             seen_refs: HashMap::new(),
             finder: None,
             counts: Counts::default(),
@@ -281,12 +334,11 @@ impl<'a> Pass<'a> {
         let mut table =
             Table::open(&self.request.path, job.format).map_err(|e| AppError::internal_msg(e.0))?;
         loop {
-            let mut batch: Vec<Result<Record, (u64, String)>> = Vec::with_capacity(BATCH);
+            let mut batch: Vec<Result<Record, Broken>> = Vec::with_capacity(BATCH);
             while batch.len() < BATCH {
                 match table.next_record() {
                     None => break,
-                    Some(Ok(record)) => batch.push(Ok(record)),
-                    Some(Err(broken)) => batch.push(Err((broken.row, broken.message))),
+                    Some(record) => batch.push(record),
                 }
             }
             if batch.is_empty() {
@@ -309,6 +361,11 @@ impl<'a> Pass<'a> {
                 self.finder =
                     Some(db.read_blocking(|conn| DuplicateFinder::load(conn, organization))?);
             }
+            // A record the reader could not get past ends the reading: the
+            // job fails rather than pass for whole.
+            let unreadable_rest = batch
+                .iter()
+                .find_map(|r| r.as_ref().err().filter(|b| b.rest_unread).map(|b| b.row));
             let rows: Vec<(u64, Result<ReadRow, Vec<RowProblem>>)> = batch
                 .into_iter()
                 .map(|record| match record {
@@ -316,38 +373,57 @@ impl<'a> Pass<'a> {
                         record.row,
                         read_record(layout, table.headers(), &record.cells, self.facilities),
                     ),
-                    Err((row, message)) => (
-                        row,
-                        Err(vec![RowProblem::new("", "unreadable_row", message)]),
+                    Err(broken) => (
+                        broken.row,
+                        Err(vec![RowProblem::new("", "unreadable_row", broken.message)]),
                     ),
                 })
                 .collect();
             let headers = table.headers().to_vec();
+            let first_line = report.next_line + 1;
             let outcome = if self.commit {
                 db.write_blocking(|tx| {
                     if job::cancel_requested(tx, job.id)? {
                         return Ok(None);
                     }
-                    let (counts, mut more) = self.batch(tx, layout, &headers, &rows)?;
+                    self.still_allowed(tx)?;
+                    let (counts, mut more, entries) = self.classify(tx, layout, &headers, &rows)?;
+                    if self.stop_on_invalid && counts.invalid > 0 {
+                        self.stopped = Some(format!(
+                            "{} rows of the batch from row {} became invalid while the import ran \
+                             (files were edited meanwhile); that batch was rolled back, the ones \
+                             before it are committed. Run the file again to finish",
+                            counts.invalid,
+                            rows.first().map_or(0, |r| r.0)
+                        ));
+                        return Err(AppError::conflict("rolled back"));
+                    }
+                    // Every file's entry, under one chain lock for the batch.
+                    let (actor, origin) = (&self.request.actor, &self.request.origin);
+                    audit::store::append_all(tx, actor, entries, origin)?;
                     lines.append(&mut more);
                     job::count(tx, job.id, &counts)?;
-                    job::report(tx, job.id, report.next_line + 1, &lines)?;
+                    job::report(tx, job.id, first_line, &lines)?;
                     Ok(Some(counts))
-                })?
+                })
             } else {
-                let cancelled = db.read_blocking(|conn| job::cancel_requested(conn, job.id))?;
-                if cancelled {
-                    None
-                } else {
-                    let (counts, mut more) =
-                        db.read_blocking(|conn| self.check_batch(conn, layout, &headers, &rows))?;
+                self.check(db, layout, &headers, &rows).and_then(|checked| {
+                    let Some((counts, mut more)) = checked else {
+                        return Ok(None);
+                    };
                     lines.append(&mut more);
                     db.write_blocking(|tx| {
                         job::count(tx, job.id, &counts)?;
-                        job::report(tx, job.id, report.next_line + 1, &lines)
+                        job::report(tx, job.id, first_line, &lines)
                     })?;
-                    Some(counts)
+                    Ok(Some(counts))
+                })
+            };
+            let outcome = match outcome {
+                Err(_) if self.stopped.is_some() => {
+                    return Ok(Ended::Failed(self.stopped.take().unwrap_or_default()))
                 }
+                other => other?,
             };
             let Some(counts) = outcome else {
                 return Ok(Ended::Cancelled);
@@ -356,9 +432,60 @@ impl<'a> Pass<'a> {
             self.counts.add(&counts);
             progress(Progress {
                 checking: !self.commit,
+                waiting_for: None,
                 rows_total,
                 counts: self.counts,
             });
+            if let Some(row) = unreadable_rest {
+                return Ok(Ended::Failed(format!(
+                    "row {row} could not be read, nor anything after it (see the report); \
+                     the rows before it were {}",
+                    if self.commit {
+                        "imported"
+                    } else {
+                        "checked, and nothing was imported"
+                    }
+                )));
+            }
+        }
+    }
+
+    /// The check of a batch, writing nothing (a read transaction); `None`
+    /// when the job was cancelled.
+    fn check(
+        &mut self,
+        db: &Database,
+        layout: &Layout,
+        headers: &[String],
+        rows: &Rows,
+    ) -> Result<Option<(Counts, Vec<ReportLine>)>, AppError> {
+        let id = self.request.job.id;
+        db.read_blocking(|conn| {
+            if job::cancel_requested(conn, id)? {
+                return Ok(None);
+            }
+            let (counts, lines, _) = self.classify(conn, layout, headers, rows)?;
+            Ok(Some((counts, lines)))
+        })
+    }
+
+    /// The account that started the job must still be an active caseworker
+    /// of the organisation for each batch it commits: deactivating an
+    /// account, or moving it, stops its imports.
+    fn still_allowed(&self, conn: &mut DbConnection) -> Result<(), AppError> {
+        let job = &self.request.job;
+        let user = crate::users::store::find(conn, job.created_by)?;
+        let allowed = user.is_some_and(|u| {
+            u.active
+                && u.organization_id == job.organization_id
+                && allows(u.role, Action::ImportDetainees)
+        });
+        if allowed {
+            Ok(())
+        } else {
+            Err(AppError::ForbiddenBecause(
+                "the account that started the import may no longer import into this organisation",
+            ))
         }
     }
 
@@ -367,7 +494,7 @@ impl<'a> Pass<'a> {
     fn file_refs<'r>(
         &mut self,
         column: &str,
-        rows: &'r [(u64, Result<ReadRow, Vec<RowProblem>>)],
+        rows: &'r Rows,
     ) -> (Vec<&'r str>, HashMap<u64, RowProblem>) {
         let mut refs = Vec::new();
         let mut repeated = HashMap::new();
@@ -395,80 +522,24 @@ impl<'a> Pass<'a> {
         (refs, repeated)
     }
 
-    /// Check a batch, writing nothing: what each row would do.
-    fn check_batch(
+    /// What each row of a batch does: checked only (`self.commit` false:
+    /// nothing written), or written in the caller's write transaction —
+    /// the files it creates and updates — with their entries returned, for
+    /// the caller to append under one chain lock. The one path of both
+    /// passes.
+    fn classify(
         &mut self,
         conn: &mut DbConnection,
         layout: &Layout,
         headers: &[String],
-        rows: &[(u64, Result<ReadRow, Vec<RowProblem>>)],
-    ) -> Result<(Counts, Vec<ReportLine>), AppError> {
+        rows: &Rows,
+    ) -> Result<(Counts, Vec<ReportLine>, Vec<audit::store::NewEntry>), AppError> {
+        let job = &self.request.job;
         let ref_column = layout
             .header_of("external_ref", headers)
             .unwrap_or_else(|| "external_ref".into());
         let (refs, mut repeated) = self.file_refs(&ref_column, rows);
-        let existing =
-            files::by_external_refs(conn, self.request.job.organization_id, &refs, false)?;
-        let existing: HashMap<&str, _> = existing
-            .iter()
-            .filter_map(|f| Some((f.fields.external_ref.as_deref()?, f)))
-            .collect();
-        let mut counts = Counts::default();
-        let mut lines = Vec::new();
-        for (row, read) in rows {
-            let fate = match (read, repeated.remove(row)) {
-                (Err(problems), _) => Fate::Invalid(problems.clone()),
-                (Ok(_), Some(problem)) => Fate::Invalid(vec![problem]),
-                (Ok(read), None) => match read.external_ref().and_then(|r| existing.get(r)) {
-                    Some(current) => {
-                        let planned = read
-                            .patch
-                            .clone()
-                            .apply(&current.fields, &current.source_notes)
-                            .and_then(|(fields, source_notes)| {
-                                files::planned_revision(
-                                    conn,
-                                    current,
-                                    &fields,
-                                    &source_notes,
-                                    self.fingerprints,
-                                )
-                            });
-                        match planned {
-                            Ok(None) => Fate::Unchanged,
-                            Ok(Some(_)) => Fate::Update,
-                            Err(e) => Fate::Invalid(vec![refusal(layout, headers, &e, current)]),
-                        }
-                    }
-                    None => match self.new_file(read, layout, headers) {
-                        Ok((fields, _)) => {
-                            self.note_duplicate(*row, &fields, &mut counts, &mut lines);
-                            Fate::Create
-                        }
-                        Err(problem) => Fate::Invalid(vec![problem]),
-                    },
-                },
-            };
-            tally(*row, fate, &mut counts, &mut lines);
-        }
-        Ok((counts, lines))
-    }
-
-    /// Commit a batch, in the caller's transaction.
-    fn batch(
-        &mut self,
-        tx: &mut WriteTx<'_>,
-        layout: &Layout,
-        headers: &[String],
-        rows: &[(u64, Result<ReadRow, Vec<RowProblem>>)],
-    ) -> Result<(Counts, Vec<ReportLine>), AppError> {
-        let request = self.request;
-        let job = &request.job;
-        let ref_column = layout
-            .header_of("external_ref", headers)
-            .unwrap_or_else(|| "external_ref".into());
-        let (refs, mut repeated) = self.file_refs(&ref_column, rows);
-        let existing = files::by_external_refs(tx, job.organization_id, &refs, true)?;
+        let existing = files::by_external_refs(conn, job.organization_id, &refs, self.commit)?;
         let existing: HashMap<String, _> = existing
             .into_iter()
             .filter_map(|f| Some((f.fields.external_ref.clone()?, f)))
@@ -482,33 +553,17 @@ impl<'a> Pass<'a> {
                 (Err(problems), _) => Fate::Invalid(problems.clone()),
                 (Ok(_), Some(problem)) => Fate::Invalid(vec![problem]),
                 (Ok(read), None) => match read.external_ref().and_then(|r| existing.get(r)) {
-                    Some(current) => {
-                        let revised = read
-                            .patch
-                            .clone()
-                            .apply(&current.fields, &current.source_notes)
-                            .and_then(|(fields, source_notes)| {
-                                files::revise(
-                                    tx,
-                                    current,
-                                    fields,
-                                    source_notes,
-                                    job.created_by,
-                                    self.fingerprints,
-                                )
-                            });
-                        match revised {
-                            Ok(None) => Fate::Unchanged,
-                            Ok(Some((_, entry))) => {
-                                entries.push(entry);
-                                Fate::Update
-                            }
-                            Err(e) if is_refusal(&e) => {
-                                Fate::Invalid(vec![refusal(layout, headers, &e, current)])
-                            }
-                            Err(e) => return Err(e),
+                    Some(current) => match self.update(conn, read, current) {
+                        Ok(None) => Fate::Unchanged,
+                        Ok(Some(entry)) => {
+                            entries.extend(entry);
+                            Fate::Update
                         }
-                    }
+                        Err(e) if is_refusal(&e) => {
+                            Fate::Invalid(vec![refusal(layout, headers, &e, current)])
+                        }
+                        Err(e) => return Err(e),
+                    },
                     None => match self.new_file(read, layout, headers) {
                         Ok(file) => {
                             self.note_duplicate(*row, &file.0, &mut counts, &mut lines);
@@ -521,14 +576,45 @@ impl<'a> Pass<'a> {
             };
             tally(*row, fate, &mut counts, &mut lines);
         }
+        if !self.commit {
+            return Ok((counts, lines, Vec::new()));
+        }
         let author = Author {
             organization_id: job.organization_id,
             user_id: job.created_by,
         };
-        let (_, mut created) = files::open_all(tx, author, new_files, self.fingerprints)?;
+        let (_, mut created) = files::open_all(conn, author, new_files, self.fingerprints)?;
         created.append(&mut entries);
-        audit::store::append_all(tx, &request.actor, created, &request.origin)?;
-        Ok((counts, lines))
+        Ok((counts, lines, created))
+    }
+
+    /// A row's change to an existing file: `None` when nothing changes;
+    /// `Some` with its entry (`None` inside when only checking).
+    fn update(
+        &self,
+        conn: &mut DbConnection,
+        read: &ReadRow,
+        current: &crate::detainees::Detainee,
+    ) -> Result<Option<Option<audit::store::NewEntry>>, AppError> {
+        let (fields, source_notes) = read
+            .patch
+            .clone()
+            .apply(&current.fields, &current.source_notes)?;
+        if self.commit {
+            let revised = files::revise(
+                conn,
+                current,
+                fields,
+                source_notes,
+                self.request.job.created_by,
+                self.fingerprints,
+            )?;
+            Ok(revised.map(|(_, entry)| Some(entry)))
+        } else {
+            let planned =
+                files::planned_revision(conn, current, &fields, &source_notes, self.fingerprints)?;
+            Ok(planned.map(|_| None))
+        }
     }
 
     /// A row's new file, valid and through the release gate, or the problem.

@@ -35,6 +35,8 @@ pub struct Record {
 pub struct Broken {
     pub row: u64,
     pub message: String,
+    /// The reader cannot go past it: nothing after it is read.
+    pub rest_unread: bool,
 }
 
 /// The file itself cannot be read (not the format it was said to be).
@@ -61,6 +63,8 @@ enum Records {
     Xlsx {
         rows: std::vec::IntoIter<(u64, Vec<String>)>,
     },
+    /// After a record the reader could not get past.
+    Done,
 }
 
 impl Table {
@@ -156,6 +160,7 @@ impl Table {
                                 i + 1,
                                 self.headers.len()
                             ),
+                            rest_unread: false,
                         }));
                     }
                     Some(Ok(Record { row, cells }))
@@ -166,13 +171,12 @@ impl Table {
                     // not recover, so the rest of the file is not read.
                     let fatal = !matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. });
                     if fatal {
-                        self.records = Records::Xlsx {
-                            rows: Vec::new().into_iter(),
-                        };
+                        self.records = Records::Done;
                     }
                     Some(Err(Broken {
                         row,
                         message: format!("not readable as CSV: {e}"),
+                        rest_unread: fatal,
                     }))
                 }
             },
@@ -184,10 +188,9 @@ impl Table {
                         let broken = Broken {
                             row: *row,
                             message: format!("not readable as UTF-8 text: {e}"),
+                            rest_unread: true,
                         };
-                        self.records = Records::Xlsx {
-                            rows: Vec::new().into_iter(),
-                        };
+                        self.records = Records::Done;
                         return Some(Err(broken));
                     }
                 };
@@ -203,12 +206,14 @@ impl Table {
                         return Some(Err(Broken {
                             row,
                             message: "the line is not a JSON object".into(),
+                            rest_unread: false,
                         }))
                     }
                     Err(e) => {
                         return Some(Err(Broken {
                             row,
                             message: format!("not JSON: {e}"),
+                            rest_unread: false,
                         }))
                     }
                 };
@@ -237,6 +242,7 @@ impl Table {
                         .collect(),
                 })
             }),
+            Records::Done => None,
         }
     }
 }
@@ -252,9 +258,38 @@ pub fn count_records(path: &Path, format: ImportFormat) -> Result<u64, Unreadabl
     Ok(count)
 }
 
+/// What an XLSX archive may hold once unpacked: a zip of a few megabytes
+/// can unpack to gigabytes (a "zip bomb"), and a workbook is read whole.
+const MAX_UNPACKED_BYTES: u64 = 2 << 30;
+const MAX_PACKING_RATIO: u64 = 200;
+
+/// Refuse an archive that would unpack to more than memory should hold,
+/// from the sizes its directory declares (before anything is unpacked).
+fn check_unpacked_size(path: &Path) -> Result<(), Unreadable> {
+    let file = File::open(path).map_err(|e| Unreadable(format!("the upload: {e}")))?;
+    let packed = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut archive =
+        zip::ZipArchive::new(file).map_err(|e| Unreadable(format!("not an XLSX workbook: {e}")))?;
+    let mut unpacked: u64 = 0;
+    for i in 0..archive.len() {
+        let entry = archive
+            .by_index_raw(i)
+            .map_err(|e| Unreadable(format!("not an XLSX workbook: {e}")))?;
+        unpacked = unpacked.saturating_add(entry.size());
+    }
+    if unpacked > MAX_UNPACKED_BYTES || unpacked > packed.saturating_mul(MAX_PACKING_RATIO) {
+        return Err(Unreadable(format!(
+            "the workbook would unpack to {} MB: too large to read (save it as CSV)",
+            unpacked / 1_000_000
+        )));
+    }
+    Ok(())
+}
+
 /// The first worksheet: its first row the headers, the rest the records.
 fn read_workbook(path: &Path) -> Result<(Vec<String>, Vec<(u64, Vec<String>)>), Unreadable> {
     use calamine::Reader;
+    check_unpacked_size(path)?;
     let mut workbook = calamine::open_workbook_auto(path)
         .map_err(|e| Unreadable(format!("not an XLSX workbook: {e}")))?;
     let range = workbook

@@ -25,6 +25,8 @@ scenarios! {
         the_same_list_imported_twice_at_once_opens_each_file_once,
         workbooks_json_lines_and_saved_mappings,
         imports_are_refused_as_they_should_be,
+        an_import_cannot_release_a_file_whose_review_an_edit_undid,
+        an_import_stops_when_its_account_may_no_longer_import,
         the_command_line_imports_with_the_same_rules,
     ],
     sqlite_with_python3: [
@@ -498,7 +500,8 @@ async fn a_cancelled_import_leaves_whole_batches_and_finishes_when_run_again(eng
 /// Two uploads of one list at once, repeatedly: each person gets one file.
 async fn the_same_list_imported_twice_at_once_opens_each_file_once(engine: Engine) {
     let app = spawn_app(engine).await;
-    let token = app.user_with_role("caseworker").await.token;
+    let caseworker = app.user_with_role("caseworker").await;
+    let (token, username) = (caseworker.token, caseworker.username);
     let auditor = app.user_with_role("auditor").await;
     for round in 0..4 {
         let list = many(700).replace("R-", &format!("R{round}-"));
@@ -517,13 +520,48 @@ async fn the_same_list_imported_twice_at_once_opens_each_file_once(engine: Engin
         assert_eq!(counts(&a)[1] + counts(&b)[1], 700, "{a} {b}");
         assert_eq!(counts(&a)[3] + counts(&b)[3], 700, "{a} {b}");
     }
+    // The command line and the server at once: two processes, taking turns
+    // through the organisation's row.
+    let list = many(700).replace("R-", "RC-");
+    let path =
+        std::env::temp_dir().join(format!("sijill-race-{}.csv", uuid::Uuid::now_v7().simple()));
+    std::fs::write(&path, &list).unwrap();
+    let mut command = sijill(&app.db);
+    command.args([
+        "import",
+        path.to_str().unwrap(),
+        "--as",
+        &username,
+        "--mode",
+        "skip_invalid",
+    ]);
+    let cli = tokio::task::spawn_blocking(move || command.output().unwrap());
+    let http = start_import(&app, &token, "mode=skip_invalid", list.into_bytes()).await;
+    let output = cli.await.unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let http = finished(&app, &token, &http).await;
+    assert_eq!(http["status"], "succeeded");
+    let page: Value = app
+        .get("/api/v1/imports?limit=2", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let both: Vec<&Value> = page["items"].as_array().unwrap().iter().collect();
+    assert_eq!(counts(both[0])[1] + counts(both[1])[1], 700, "{both:?}");
+    assert_eq!(counts(both[0])[3] + counts(both[1])[3], 700, "{both:?}");
+    std::fs::remove_file(&path).unwrap();
     let entries = app.audit_entries(&auditor.token).await;
     assert_eq!(
         entries
             .iter()
             .filter(|e| e["action"] == "detainee.create")
             .count(),
-        2_800
+        3_500
     );
 }
 
@@ -937,4 +975,110 @@ async fn the_corpus_and_the_rules_agree(_engine: Engine) {
         }
     }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The insider's route around the release gate: a list marks a cleared
+/// file `released`, and a colleague's edit of the accusation (which sends
+/// the file back to review) lands while the import runs. Whichever pass
+/// sees the edit, the release never lands.
+async fn an_import_cannot_release_a_file_whose_review_an_edit_undid(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let c = cast(&app).await;
+    let token = &c.owner.token;
+    let cleared = cleared_file(&app, &c).await;
+    let path = format!("/api/v1/detainees/{cleared}");
+    let res = app
+        .patch(&path, token, "*", &json!({"external_ref": "REL-1"}))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    // Many rows first, the release last: the edit lands while they are read.
+    let mut list = many(4_000);
+    list.push_str("REL-1,Anas Firas Al-Ali,,released\n");
+    let job = start_import(&app, token, "", list.into_bytes()).await;
+    let res = app
+        .patch(
+            &path,
+            token,
+            "*",
+            &json!({"category": "criminal_accusation", "accusation_summary": "Newly accused."}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let job = finished(&app, token, &job).await;
+    let file = file_of(&app, token, &cleared).await;
+    assert_ne!(file["status"], "released", "{job}");
+    assert_eq!(file["review_status"], "not_reviewed");
+    assert_eq!(job["status"], "failed", "{job}");
+    let lines = report(&app, token, &job).await;
+    assert!(
+        lines.iter().any(|l| l.2 == "review_required")
+            || job["error"].as_str().unwrap().contains("rolled back"),
+        "{job} {lines:?}"
+    );
+    assert_eq!(app.verify_report(&c.auditor.token).await["ok"], true);
+}
+
+/// Deactivating the account that started an import stops it before its
+/// next batch; so do more imports than an organisation may queue.
+async fn an_import_stops_when_its_account_may_no_longer_import(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let admin = app.admin_token().await;
+    let caseworker = app.user_with_role("caseworker").await;
+    let list = many(6_000);
+    let job = start_import(
+        &app,
+        &caseworker.token,
+        "mode=skip_invalid",
+        list.clone().into_bytes(),
+    )
+    .await;
+    let mut queued = Vec::new();
+    for _ in 0..3 {
+        queued.push(
+            start_import(
+                &app,
+                &caseworker.token,
+                "mode=skip_invalid",
+                list.clone().into_bytes(),
+            )
+            .await,
+        );
+    }
+    let res = upload(
+        &app,
+        &caseworker.token,
+        "mode=skip_invalid",
+        list.clone().into_bytes(),
+    )
+    .await;
+    let problem = assert_problem(res, 409, "conflict").await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("queued or running"),
+        "{problem}"
+    );
+    let user = format!("/api/v1/users/{}", caseworker.id);
+    let res = app
+        .patch(&user, &admin, "*", &json!({"active": false}))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK, "{:?}", res.text().await);
+    let auditor = app.user_with_role("auditor").await;
+    for job in std::iter::once(&job).chain(&queued) {
+        let job = finished(&app, &auditor.token, job).await;
+        assert_eq!(job["status"], "failed", "{job}");
+        assert!(
+            job["error"]
+                .as_str()
+                .unwrap()
+                .contains("may no longer import"),
+            "{job}"
+        );
+        assert!(
+            counts(&job)[0] < 6_000 && counts(&job)[0] % 500 == 0,
+            "{job}"
+        );
+    }
+    assert_eq!(app.verify_report(&auditor.token).await["ok"], true);
 }

@@ -30,6 +30,9 @@ CREATE TABLE import_jobs (
     possible_duplicates  BIGINT NOT NULL,
     error                TEXT,
     cancel_requested     BOOLEAN NOT NULL,
+    -- Who runs the job: `server`, or `cli HOST PID` (sijill import), so
+    -- that a server starting ends only the jobs that died with a process.
+    runner               TEXT NOT NULL,
     queued_at            TIMESTAMP NOT NULL,
     started_at           TIMESTAMP,
     finished_at          TIMESTAMP

@@ -1,0 +1,74 @@
+//! Where uploads wait, how large they may be, and how many import jobs
+//! run at once: one at a time per organisation, `SIJILL_IMPORT_WORKERS` in
+//! all. Held in the application state; jobs are started by `routes`.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use uuid::Uuid;
+
+/// Where uploads wait, how large they may be, and how many jobs run.
+#[derive(Clone)]
+pub struct Imports {
+    dir: PathBuf,
+    pub max_bytes: u64,
+    pub slots: Arc<tokio::sync::Semaphore>,
+    /// One job at a time per organisation: two imports of one list at once
+    /// would race to open the same files.
+    organizations: Arc<Mutex<HashMap<Uuid, Arc<tokio::sync::Mutex<()>>>>>,
+}
+
+impl Imports {
+    pub fn new(dir: PathBuf, max_bytes: u64, workers: usize) -> std::io::Result<Self> {
+        std::fs::create_dir_all(&dir)?;
+        Ok(Imports {
+            dir,
+            max_bytes,
+            slots: Arc::new(tokio::sync::Semaphore::new(workers.max(1))),
+            organizations: Arc::default(),
+        })
+    }
+
+    pub fn upload_path(&self, id: Uuid) -> PathBuf {
+        self.dir.join(format!("{id}.upload"))
+    }
+
+    /// Where job `id`'s upload is written: removed whenever the guard is
+    /// dropped — a refused or broken-off upload, a job that ended.
+    pub fn upload(&self, id: Uuid) -> Upload {
+        Upload {
+            path: self.upload_path(id),
+        }
+    }
+
+    pub fn organization_lock(&self, organization: Uuid) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self
+            .organizations
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        locks.entry(organization).or_default().clone()
+    }
+}
+
+/// An uploaded file, removed from disk when dropped (also when the request
+/// that writes it is dropped half-way, or a worker panics).
+pub struct Upload {
+    path: PathBuf,
+}
+
+impl Upload {
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+}
+
+impl Drop for Upload {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Jobs of one organisation queued or running at most: uploads wait on
+/// disk, and a caseworker should not fill it.
+pub const MAX_UNFINISHED_PER_ORGANIZATION: i64 = 4;
