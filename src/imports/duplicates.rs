@@ -14,7 +14,7 @@ use crate::detainees::model::{DetaineeFields, Sex};
 use crate::detainees::scope::FileScope;
 use crate::detainees::store::{self as files, DetaineeFilter};
 use crate::error::AppError;
-use crate::search::duplicates::{likeness_of, Person, MIN_DUPLICATE_SCORE};
+use crate::search::duplicates::{likeness_of, Person};
 use crate::search::keys::{file_keys, query_keys, select_candidates};
 use crate::search::names::{named_fields, tokens};
 
@@ -22,6 +22,18 @@ use crate::search::names::{named_fields, tokens};
 /// first and, among equals, those born the same year: the scoring is what
 /// costs, and the person sought shares the most specific keys.
 const SCORED: usize = 20;
+
+/// An import reports a possible duplicate from this likeness up — higher
+/// than `GET /detainees/{id}/duplicates` (0.6), which shows a person the
+/// best twenty to look at: a report of thousands of rows must name only
+/// the likely ones. And a name alone is not enough (a list of thousands
+/// holds many people of one common name): the birth years must be known
+/// and within two years of each other, or the places of origin the same.
+pub const REPORTED_SCORE: f64 = 0.9;
+
+/// Birth years further apart than this cannot reach `REPORTED_SCORE`:
+/// such candidates are not scored.
+const MAX_BIRTH_YEAR_GAP: i32 = 2;
 
 /// A person already known to the job: a file of the organisation, or a
 /// row imported before.
@@ -59,8 +71,16 @@ pub struct PossibleDuplicate {
 
 pub struct DuplicateFinder {
     people: Vec<Known>,
-    /// Name key (hashed) → people indexed under it, in the order added.
+    /// Name key (hashed) → people indexed under it, in the order added:
+    /// the candidates of a row whose birth year is unknown, as a search
+    /// picks them.
     postings: HashMap<u64, Vec<u32>>,
+    /// A name's most specific keys (all its parts, up to three) with a
+    /// birth year (hashed; `None` for an unknown year) → people. Most
+    /// rows have a birth year, and a likely duplicate was born within two
+    /// years: these few candidates are found at once, however common the
+    /// name (a common name's plain keys hold too many people to read).
+    by_year: HashMap<u64, Vec<u32>>,
 }
 
 fn hashed(key: &str) -> u64 {
@@ -69,11 +89,38 @@ fn hashed(key: &str) -> u64 {
     hasher.finish()
 }
 
+fn hashed_with_year(key: &str, year: Option<i32>) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    key.hash(&mut hasher);
+    year.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// The most specific keys of a person's names: for each name field, the
+/// keys combining the most parts (`keys::query_keys` lists them first).
+fn most_specific_keys(names: &[(&'static str, &str)]) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    for (_, text) in names {
+        let all = query_keys(&tokens(text));
+        let widest = all.first().map_or(0, |k| k.split(' ').count());
+        for key in all
+            .into_iter()
+            .take_while(|k| k.split(' ').count() == widest)
+        {
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+    }
+    keys
+}
+
 impl DuplicateFinder {
     pub fn empty() -> Self {
         DuplicateFinder {
             people: Vec::new(),
             postings: HashMap::new(),
+            by_year: HashMap::new(),
         }
     }
 
@@ -105,6 +152,13 @@ impl DuplicateFinder {
         for key in file_keys(&names) {
             self.postings.entry(hashed(&key)).or_default().push(index);
         }
+        let year = fields.birth_date.map(|d| d.year());
+        for key in most_specific_keys(&names) {
+            self.by_year
+                .entry(hashed_with_year(&key, year))
+                .or_default()
+                .push(index);
+        }
         self.people.push(Known {
             label,
             full_name: fields.full_name.clone(),
@@ -118,33 +172,71 @@ impl DuplicateFinder {
     }
 
     /// The likeliest person already known who may be `fields`, if any
-    /// scores `MIN_DUPLICATE_SCORE` or more.
+    /// scores `REPORTED_SCORE` or more.
     pub fn check(&self, fields: &DetaineeFields) -> Option<PossibleDuplicate> {
         if self.people.is_empty() {
             return None;
         }
         let row = Person::of(fields);
-        let mut keys: Vec<String> = Vec::new();
-        for (_, value) in &row.names {
-            for key in query_keys(&tokens(value)) {
-                if !keys.contains(&key) {
-                    keys.push(key);
+        let row_tokens = row.name_tokens();
+        let candidates: Vec<u32> = match row.birth_year {
+            // Born within two years, or in an unknown year, under the
+            // name's most specific keys.
+            Some(year) => {
+                let mut found = Vec::new();
+                for key in most_specific_keys(&row.names) {
+                    let years = (year - MAX_BIRTH_YEAR_GAP..=year + MAX_BIRTH_YEAR_GAP)
+                        .map(Some)
+                        .chain([None]);
+                    for year in years {
+                        if let Some(people) = self.by_year.get(&hashed_with_year(&key, year)) {
+                            for person in people {
+                                if !found.contains(person) {
+                                    found.push(*person);
+                                }
+                            }
+                        }
+                    }
                 }
+                // Nearest years first, the most recently known first among those.
+                found.sort_by_key(|&i| {
+                    let gap = self.people[i as usize]
+                        .birth_year
+                        .map_or(MAX_BIRTH_YEAR_GAP + 1, |b| (b - year).abs());
+                    (gap, std::cmp::Reverse(i))
+                });
+                found
             }
-        }
-        let candidates: Vec<u32> = select_candidates(&keys, |key, limit, _| {
-            Ok::<_, std::convert::Infallible>(Some(
-                self.postings
-                    .get(&hashed(key))
-                    .map(|people| people.iter().take(limit).copied().collect())
-                    .unwrap_or_default(),
-            ))
-        })
-        .unwrap_or_default();
+            // Otherwise as a search picks candidates.
+            None => {
+                let mut keys: Vec<String> = Vec::new();
+                for (_, value) in &row.names {
+                    for key in query_keys(&tokens(value)) {
+                        if !keys.contains(&key) {
+                            keys.push(key);
+                        }
+                    }
+                }
+                select_candidates(&keys, |key, limit, _| {
+                    Ok::<_, std::convert::Infallible>(Some(
+                        self.postings
+                            .get(&hashed(key))
+                            .map(|people| people.iter().take(limit).copied().collect())
+                            .unwrap_or_default(),
+                    ))
+                })
+                .unwrap_or_default()
+            }
+        };
+        let born_apart = |known: &&Known| match (row.birth_year, known.birth_year) {
+            (Some(a), Some(b)) => (a - b).abs() > MAX_BIRTH_YEAR_GAP,
+            _ => false,
+        };
         let mut scored: Vec<&Known> = candidates
             .iter()
             .take(SCORED * 10)
             .map(|&i| &self.people[i as usize])
+            .filter(|known| !born_apart(known))
             .collect();
         // Stable: the order of shared parts holds among equals.
         scored
@@ -152,9 +244,22 @@ impl DuplicateFinder {
         scored
             .into_iter()
             .take(SCORED)
+            .filter(|known| {
+                let born_near = matches!(
+                    (row.birth_year, known.birth_year),
+                    (Some(a), Some(b)) if (a - b).abs() <= MAX_BIRTH_YEAR_GAP
+                );
+                let same_place = match (row.place_of_origin, known.place_of_origin.as_deref()) {
+                    (Some(a), Some(b)) => a.trim().to_lowercase() == b.trim().to_lowercase(),
+                    _ => false,
+                };
+                born_near || same_place
+            })
             .filter_map(|known| {
-                let (score, reasons) = likeness_of(&row, &known.person());
-                (score >= MIN_DUPLICATE_SCORE).then(|| PossibleDuplicate {
+                let person = known.person();
+                let (score, reasons) =
+                    likeness_of(&row, &row_tokens, &person, &person.name_tokens());
+                (score >= REPORTED_SCORE).then(|| PossibleDuplicate {
                     label: known.label.clone(),
                     score: (score * 1000.0).round() / 1000.0,
                     reasons,
@@ -178,6 +283,18 @@ mod tests {
     }
 
     #[test]
+    fn a_list_naming_a_person_twice_is_heard() {
+        let mut finder = DuplicateFinder::empty();
+        let mut first = person("Anas Essam Naasan", Some("أنس عصام نعسان"), "1994");
+        first.place_of_origin = Some("دير الزور".into());
+        finder.add("row 7046".into(), &first);
+        let mut again = person("Anas Issam Naasan", Some("أنس عصام نعسان"), "1994");
+        again.place_of_origin = Some("دير الزور".into());
+        let found = finder.check(&again);
+        assert_eq!(found.map(|f| f.label), Some("row 7046".to_owned()));
+    }
+
+    #[test]
     fn another_spelling_or_script_is_found_and_a_stranger_is_not() {
         let mut finder = DuplicateFinder::empty();
         finder.add(
@@ -192,7 +309,7 @@ mod tests {
             .check(&person("Muhammad Ahmed Alhasan", None, "1980"))
             .unwrap();
         assert_eq!(found.label, "SJL-000001");
-        assert!(found.score >= MIN_DUPLICATE_SCORE, "{found:?}");
+        assert!(found.score >= REPORTED_SCORE, "{found:?}");
         let arabic = finder
             .check(&person("محمد أحمد الحسن", None, "1980"))
             .unwrap();

@@ -37,7 +37,7 @@ use crate::error::AppError;
 use crate::facilities::store::{self as facilities, FacilityFilter};
 
 /// Rows a transaction.
-pub const BATCH: usize = 500;
+pub const BATCH: usize = 1_000;
 
 /// What a job needs to run, beside its row.
 pub struct Request {
@@ -548,6 +548,7 @@ impl<'a> Pass<'a> {
         let mut lines = Vec::new();
         let mut entries = Vec::new();
         let mut new_files = Vec::new();
+        let mut new_rows = Vec::new();
         for (row, read) in rows {
             let fate = match (read, repeated.remove(row)) {
                 (Err(problems), _) => Fate::Invalid(problems.clone()),
@@ -566,7 +567,7 @@ impl<'a> Pass<'a> {
                     },
                     None => match self.new_file(read, layout, headers) {
                         Ok(file) => {
-                            self.note_duplicate(*row, &file.0, &mut counts, &mut lines);
+                            new_rows.push((*row, file.0.clone()));
                             new_files.push(file);
                             Fate::Create
                         }
@@ -576,14 +577,32 @@ impl<'a> Pass<'a> {
             };
             tally(*row, fate, &mut counts, &mut lines);
         }
-        if !self.commit {
-            return Ok((counts, lines, Vec::new()));
-        }
-        let author = Author {
-            organization_id: job.organization_id,
-            user_id: job.created_by,
-        };
-        let (_, mut created) = files::open_all(conn, author, new_files, self.fingerprints)?;
+        // Possible duplicates are looked for on the other core while this
+        // one writes the batch: the two are the cost of an import.
+        let finder = self.finder.take();
+        let commit = self.commit;
+        let (finder, duplicates, written) = std::thread::scope(|scope| {
+            let looking = scope.spawn(move || possible_duplicates(finder, &new_rows));
+            let written = if commit {
+                let author = Author {
+                    organization_id: job.organization_id,
+                    user_id: job.created_by,
+                };
+                files::open_all(conn, author, new_files, self.fingerprints).map(|(_, e)| e)
+            } else {
+                Ok(Vec::new())
+            };
+            let (finder, duplicates) = looking
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (finder, duplicates, written)
+        });
+        self.finder = finder;
+        let mut created = written?;
+        counts.possible_duplicates += duplicates.len() as i64;
+        lines.extend(duplicates);
+        // The report in the order of the rows.
+        lines.sort_by_key(|line| line.row);
         created.append(&mut entries);
         Ok((counts, lines, created))
     }
@@ -632,22 +651,22 @@ impl<'a> Pass<'a> {
             .map_err(|e| RowProblem::refused(layout, headers, &e))?;
         Ok((fields, source_notes))
     }
+}
 
-    /// Report a new file that may be someone already known, and know it.
-    fn note_duplicate(
-        &mut self,
-        row: u64,
-        fields: &crate::detainees::model::DetaineeFields,
-        counts: &mut Counts,
-        lines: &mut Vec<ReportLine>,
-    ) {
-        let Some(finder) = self.finder.as_mut() else {
-            return;
-        };
-        if let Some(found) = finder.check(fields) {
-            counts.possible_duplicates += 1;
+/// The report lines of new files that may be people already known (to
+/// `finder`, when duplicates are looked for), each known from then on.
+fn possible_duplicates(
+    mut finder: Option<DuplicateFinder>,
+    rows: &[(u64, crate::detainees::model::DetaineeFields)],
+) -> (Option<DuplicateFinder>, Vec<ReportLine>) {
+    let Some(known) = finder.as_mut() else {
+        return (finder, Vec::new());
+    };
+    let mut lines = Vec::new();
+    for (row, fields) in rows {
+        if let Some(found) = known.check(fields) {
             lines.push(ReportLine {
-                row: row as i64,
+                row: *row as i64,
                 column: String::new(),
                 code: "possible_duplicate".into(),
                 message: format!(
@@ -658,8 +677,9 @@ impl<'a> Pass<'a> {
                 ),
             });
         }
-        finder.add(format!("row {row}"), fields);
+        known.add(format!("row {row}"), fields);
     }
+    (finder, lines)
 }
 
 /// A refusal that makes a row invalid (the file's rules), not an error

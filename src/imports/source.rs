@@ -55,6 +55,9 @@ enum Records {
     Csv {
         reader: csv::Reader<BufReader<File>>,
         record: csv::StringRecord,
+        /// Records read: a record is a row of the spreadsheet, whatever
+        /// line breaks its cells hold (the header is row 1).
+        read: u64,
     },
     Jsonl {
         lines: std::io::Lines<BufReader<File>>,
@@ -82,7 +85,14 @@ impl Table {
                     .map(str::to_owned)
                     .collect();
                 let record = csv::StringRecord::new();
-                (headers, Records::Csv { reader, record })
+                (
+                    headers,
+                    Records::Csv {
+                        reader,
+                        record,
+                        read: 0,
+                    },
+                )
             }
             ImportFormat::Jsonl => (
                 Vec::new(),
@@ -142,10 +152,15 @@ impl Table {
 
     fn next_raw(&mut self) -> Option<Result<Record, Broken>> {
         match &mut self.records {
-            Records::Csv { reader, record } => match reader.read_record(record) {
+            Records::Csv {
+                reader,
+                record,
+                read,
+            } => match reader.read_record(record) {
                 Ok(false) => None,
                 Ok(true) => {
-                    let row = record.position().map_or(0, |p| p.line());
+                    *read += 1;
+                    let row = *read + 1;
                     let cells = record
                         .iter()
                         .enumerate()
@@ -166,7 +181,8 @@ impl Table {
                     Some(Ok(Record { row, cells }))
                 }
                 Err(e) => {
-                    let row = e.position().map_or(0, |p| p.line());
+                    *read += 1;
+                    let row = *read + 1;
                     // An I/O error or broken UTF-8 mid-file: the reader may
                     // not recover, so the rest of the file is not read.
                     let fatal = !matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. });
@@ -356,7 +372,7 @@ mod tests {
     fn csv_with_a_byte_order_mark_quotes_and_empty_cells() {
         let path = written(
             "a.csv",
-            "\u{feff}الاسم,notes\nمحمد,\"two\nlines, a comma\"\n,\n,x\n",
+            "\u{feff}الاسم,notes\r\nمحمد,\"two\nlines, a comma\"\r\n,\r\n,x\r\n",
         );
         let mut table = Table::open(&path, ImportFormat::Csv).unwrap();
         assert_eq!(table.headers(), ["الاسم", "notes"]);
@@ -368,11 +384,12 @@ mod tests {
                 cells: vec![(0, "محمد".into()), (1, "two\nlines, a comma".into())]
             })
         );
-        // The row numbers are the lines a spreadsheet shows; a blank row is skipped.
+        // The row numbers are the rows a spreadsheet shows (a cell's line
+        // breaks do not count); a blank row is skipped.
         assert_eq!(
             records[1],
             Ok(Record {
-                row: 5,
+                row: 4,
                 cells: vec![(1, "x".into())]
             })
         );

@@ -318,9 +318,11 @@ pub fn read_enum<T: Copy>(
     if text.is_empty() {
         return Ok(None);
     }
+    // Most cells are a synonym as written: compare before folding each.
     synonyms
         .iter()
-        .find(|(word, _)| folded(word) == text)
+        .find(|(word, _)| *word == text)
+        .or_else(|| synonyms.iter().find(|(word, _)| folded(word) == text))
         .map(|(_, value)| Some(*value))
         .ok_or_else(|| unreadable(raw, expected))
 }

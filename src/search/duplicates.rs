@@ -37,20 +37,33 @@ impl<'a> Person<'a> {
     }
 }
 
-/// How likely `other` is the same person as `file`, and why.
-pub fn likeness(file: &Detainee, other: &Detainee) -> (f64, Vec<String>) {
-    likeness_of(&Person::of(&file.fields), &Person::of(&other.fields))
+/// A person's names as tokens: what likeness compares, computed once for
+/// a person compared with many.
+pub type NameTokens = Vec<(&'static str, Vec<NameToken>)>;
+
+impl Person<'_> {
+    pub fn name_tokens(&self) -> NameTokens {
+        self.names.iter().map(|(f, v)| (*f, tokens(v))).collect()
+    }
 }
 
-/// `likeness` of two people however they are held (files, rows of an import).
-pub fn likeness_of(file: &Person, other: &Person) -> (f64, Vec<String>) {
-    let ours: Vec<(&str, Vec<NameToken>)> =
-        file.names.iter().map(|(f, v)| (*f, tokens(v))).collect();
-    let theirs: Vec<(&str, Vec<NameToken>)> =
-        other.names.iter().map(|(f, v)| (*f, tokens(v))).collect();
+/// How likely `other` is the same person as `file`, and why.
+pub fn likeness(file: &Detainee, other: &Detainee) -> (f64, Vec<String>) {
+    let (file, other) = (Person::of(&file.fields), Person::of(&other.fields));
+    likeness_of(&file, &file.name_tokens(), &other, &other.name_tokens())
+}
+
+/// `likeness` of two people however they are held (files, rows of an
+/// import), their names already tokens (`Person::name_tokens`).
+pub fn likeness_of(
+    file: &Person,
+    ours: &NameTokens,
+    other: &Person,
+    theirs: &NameTokens,
+) -> (f64, Vec<String>) {
     let mut best = (0.0, "", "", 0usize);
-    for (field_a, a) in &ours {
-        for (field_b, b) in &theirs {
+    for (field_a, a) in ours {
+        for (field_b, b) in theirs {
             let m = score(a, b);
             if m.score > best.0 {
                 best = (m.score, field_a, field_b, m.matched.len());
