@@ -91,6 +91,7 @@ for engine in $ENGINES; do
   echo "== $engine: CLI"
   cli_import "$OUT/corpus/earlier.csv" >/dev/null
   cli_import "$OUT/corpus/corpus.csv"
+  python3 bench/import_recall.py "$OUT/report.csv" "$OUT/corpus" | sed 's/^/   /'
   echo "   again:"
   cli_import "$OUT/corpus/corpus.csv"
   echo "== $engine: HTTP, with GET /detainees/{id} under load (wrk: 2 threads, 4 connections)"

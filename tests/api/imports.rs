@@ -48,7 +48,7 @@ fn a_list() -> String {
         "SN-4,أحمد,محمد,عساف,Ahmed Mohamed Asaf,male,1974,حلب,مفرج عنه,سياسي,2012-03-25,,,",
         "SN-2,سامر,خالد,إدلبي,Samer Khaled Idlibi,ذكر,1990,إدلب,معتقل,سياسي,2014,,,",
         "SN-6,محمد,احمد,الحلبي,Muhammad Ahmed Alhalabi,ذكر,1980,حلب,معتقل,سياسي,05/2013,,,",
-        ",خالد,,,Khaled,ذكر,,,detained,,,,,",
+        ",خالد,,,Khaled,ذكر,1970,,detained,,,,,",
     ];
     format!("\u{feff}{HEADERS}\n{}\n", rows.join("\n"))
 }
