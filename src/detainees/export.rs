@@ -39,6 +39,23 @@ use crate::state::AppState;
 const BATCH: i64 = 1_000;
 
 /// The columns of a CSV export, in order: the members of a file's answer.
+/// The columns of a CSV export that the server keeps, not the file's
+/// content: an import leaves them out (`imports::rows`), so that an export
+/// imports back.
+pub const SERVER_OWNED_COLUMNS: [&str; 11] = [
+    "id",
+    "reference",
+    "organization_id",
+    "review_status",
+    "version",
+    "created_at",
+    "created_by",
+    "updated_at",
+    "updated_by",
+    "archived_at",
+    "merged_into",
+];
+
 pub const CSV_COLUMNS: [&str; 28] = [
     "id",
     "reference",

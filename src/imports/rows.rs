@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::columns::{column_of, joined_name, Column, Field, NamePart};
 use super::mapping::Mapping;
 use super::values::{self, read_date, read_enum, Unreadable};
+use crate::detainees::export::SERVER_OWNED_COLUMNS;
 use crate::detainees::model::{DetaineeFields, DetaineePatch};
 use crate::error::AppError;
 
@@ -66,22 +67,6 @@ pub struct Layout {
     unknown: Vec<String>,
 }
 
-/// The columns of an export that the server keeps: left out of an import
-/// without a word, so that an export imports back.
-const SERVER_OWNED: &[&str] = &[
-    "id",
-    "reference",
-    "organization_id",
-    "review_status",
-    "version",
-    "created_at",
-    "created_by",
-    "updated_at",
-    "updated_by",
-    "archived_at",
-    "merged_into",
-];
-
 impl Layout {
     pub fn new(mapping: Option<Mapping>) -> Self {
         Layout {
@@ -102,7 +87,7 @@ impl Layout {
                 .and_then(|m| m.column(header))
                 .or_else(|| column_of(header));
             if column.is_none()
-                && !SERVER_OWNED.contains(&header.trim())
+                && !SERVER_OWNED_COLUMNS.contains(&header.trim())
                 && !self.mapping.as_ref().is_some_and(|m| m.ignores(header))
             {
                 self.unknown.push(header.clone());
@@ -438,6 +423,17 @@ mod tests {
         let mapping = |value| Mapping::from_definition(&definition(value)).unwrap();
         assert!(check_constants(&mapping("مختفي قسرياً")).is_ok());
         assert!(check_constants(&mapping("spring")).is_err());
+    }
+
+    #[test]
+    fn every_column_of_an_export_is_a_field_or_the_servers() {
+        use crate::detainees::export::CSV_COLUMNS;
+        for column in CSV_COLUMNS {
+            assert!(
+                column_of(column).is_some() != SERVER_OWNED_COLUMNS.contains(&column),
+                "{column}: an import must read it, or leave it out as the server's"
+            );
+        }
     }
 
     #[test]

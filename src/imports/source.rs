@@ -302,8 +302,11 @@ fn check_unpacked_size(path: &Path) -> Result<(), Unreadable> {
     Ok(())
 }
 
+/// A worksheet's rows after the header: `(row number, cells)`.
+type SheetRows = Vec<(u64, Vec<String>)>;
+
 /// The first worksheet: its first row the headers, the rest the records.
-fn read_workbook(path: &Path) -> Result<(Vec<String>, Vec<(u64, Vec<String>)>), Unreadable> {
+fn read_workbook(path: &Path) -> Result<(Vec<String>, SheetRows), Unreadable> {
     use calamine::Reader;
     check_unpacked_size(path)?;
     let mut workbook = calamine::open_workbook_auto(path)

@@ -123,6 +123,11 @@ async fn report(app: &TestApp, token: &str, job: &Value) -> Vec<(i64, String, St
         .collect()
 }
 
+/// Entries of the log with this action.
+fn count_of(entries: &[Value], action: &str) -> usize {
+    entries.iter().filter(|e| e["action"] == action).count()
+}
+
 fn counts(job: &Value) -> [i64; 6] {
     [
         "rows_done",
@@ -147,7 +152,7 @@ async fn by_ref(app: &TestApp, token: &str, external_ref: &str) -> Option<Value>
     let page: Value = res.json().await.unwrap();
     let items = page["items"].as_array().unwrap();
     assert!(items.len() <= 1);
-    items.first().map(|f| f.clone())
+    items.first().cloned()
 }
 
 async fn prison(app: &TestApp, token: &str) -> String {
@@ -232,10 +237,9 @@ async fn a_list_is_imported_reported_and_imported_again_unchanged(engine: Engine
     );
     // Audited: the job, and each file in its own entry.
     let entries = app.audit_entries(&c.auditor.token).await;
-    let of = |action: &str| entries.iter().filter(|e| e["action"] == action).count();
-    assert_eq!(of("import.start"), 1);
-    assert_eq!(of("import.finish"), 1);
-    assert_eq!(of("detainee.create"), 5);
+    assert_eq!(count_of(&entries, "import.start"), 1);
+    assert_eq!(count_of(&entries, "import.finish"), 1);
+    assert_eq!(count_of(&entries, "detainee.create"), 5);
     let finish = entries
         .iter()
         .find(|e| e["action"] == "import.finish")
@@ -256,14 +260,8 @@ async fn a_list_is_imported_reported_and_imported_again_unchanged(engine: Engine
             .any(|l| l.0 == 8 && l.2 == "possible_duplicate"),
         "{lines:?}"
     );
-    assert_eq!(
-        app.audit_entries(&c.auditor.token)
-            .await
-            .iter()
-            .filter(|e| e["action"] == "detainee.create")
-            .count(),
-        6
-    );
+    let entries = app.audit_entries(&c.auditor.token).await;
+    assert_eq!(count_of(&entries, "detainee.create"), 6);
 
     // A cleared file of the organisation gets the list's reference; a list
     // that changes its accusation sends it back to review, audited as an edit.
@@ -331,20 +329,8 @@ async fn all_or_nothing_and_dry_runs_commit_nothing(engine: Engine) {
         "nothing committed"
     );
     let entries = app.audit_entries(&c.auditor.token).await;
-    assert_eq!(
-        entries
-            .iter()
-            .filter(|e| e["action"] == "detainee.create")
-            .count(),
-        0
-    );
-    assert_eq!(
-        entries
-            .iter()
-            .filter(|e| e["action"] == "import.finish")
-            .count(),
-        2
-    );
+    assert_eq!(count_of(&entries, "detainee.create"), 0);
+    assert_eq!(count_of(&entries, "import.finish"), 2);
     // All valid: all committed.
     let valid: String = a_list()
         .lines()
@@ -433,7 +419,7 @@ async fn an_export_imports_back_with_every_value_equal(engine: Engine) {
 
 /// A list of `n` people, each with an external reference.
 fn many(n: usize) -> String {
-    let mut list = format!("external_ref,full_name,birth_date,status\n");
+    let mut list = "external_ref,full_name,birth_date,status\n".to_owned();
     for i in 0..n {
         list.push_str(&format!(
             "R-{i},Person Number{i} Test{},{},detained\n",
@@ -480,20 +466,8 @@ async fn a_cancelled_import_leaves_whole_batches_and_finishes_when_run_again(eng
     assert_eq!(resumed["status"], "succeeded");
     assert_eq!(counts(&resumed)[..5], [6_000, 6_000 - done, 0, done, 0]);
     let entries = app.audit_entries(&c.auditor.token).await;
-    assert_eq!(
-        entries
-            .iter()
-            .filter(|e| e["action"] == "import.cancel")
-            .count(),
-        1
-    );
-    assert_eq!(
-        entries
-            .iter()
-            .filter(|e| e["action"] == "detainee.create")
-            .count(),
-        6_000
-    );
+    assert_eq!(count_of(&entries, "import.cancel"), 1);
+    assert_eq!(count_of(&entries, "detainee.create"), 6_000);
     assert_eq!(app.verify_report(&c.auditor.token).await["ok"], true);
 }
 
@@ -556,13 +530,7 @@ async fn the_same_list_imported_twice_at_once_opens_each_file_once(engine: Engin
     assert_eq!(counts(both[0])[3] + counts(both[1])[3], 700, "{both:?}");
     std::fs::remove_file(&path).unwrap();
     let entries = app.audit_entries(&auditor.token).await;
-    assert_eq!(
-        entries
-            .iter()
-            .filter(|e| e["action"] == "detainee.create")
-            .count(),
-        3_500
-    );
+    assert_eq!(count_of(&entries, "detainee.create"), 3_500);
 }
 
 async fn workbooks_json_lines_and_saved_mappings(engine: Engine) {
