@@ -228,6 +228,7 @@ async fn save_upload(
         (status = 400, description = "Bad query, or no format given", body = Problem),
         (status = 401, description = "Not logged in", body = Problem),
         (status = 403, description = "Not a caseworker", body = Problem),
+        (status = 409, description = "The organisation has 4 imports queued or running already", body = Problem),
         (status = 413, description = "Larger than SIJILL_IMPORT_MAX_BYTES", body = Problem),
         (status = 422, description = "An empty body, a bad file name, or a mapping not of your organisation", body = Problem),
     )
