@@ -230,5 +230,128 @@ async fn killed_mid_write_the_server_keeps_every_acknowledged_write(engine: Engi
 }
 
 scenarios! {
-    both: [killed_mid_write_the_server_keeps_every_acknowledged_write],
+    both: [
+        killed_mid_write_the_server_keeps_every_acknowledged_write,
+        killed_mid_import_the_server_keeps_whole_batches_and_the_list_finishes_again,
+    ],
+}
+
+/// `kill -9` while an import runs: at the restart the job ends failed
+/// (with its `import.finish`), its upload is gone, what it committed is
+/// whole batches — each file with its entry — and the same list uploaded
+/// again finishes the work, leaving the committed rows unchanged.
+async fn killed_mid_import_the_server_keeps_whole_batches_and_the_list_finishes_again(
+    engine: Engine,
+) {
+    let app = spawn_app(engine).await;
+    let caseworker = app.user_with_role("caseworker").await;
+    let auditor = app.user_with_role("auditor").await;
+    let db = app.stop().await;
+    let rows = 20_000;
+    let mut list = "external_ref,full_name,status\n".to_owned();
+    for i in 0..rows {
+        list.push_str(&format!("K-{i},Killed Import{i} Person,detained\n"));
+    }
+    let client = reqwest::Client::new();
+    let upload = |base: String, list: String| {
+        let (client, token) = (client.clone(), caseworker.token.clone());
+        async move {
+            let res = client
+                .post(format!(
+                    "{base}/api/v1/imports?format=csv&mode=skip_invalid"
+                ))
+                .bearer_auth(token)
+                .body(list)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 202);
+            res.json::<Value>().await.unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let job_of = |base: String, id: String| {
+        let (client, token) = (client.clone(), auditor.token.clone());
+        async move {
+            client
+                .get(format!("{base}/api/v1/imports/{id}"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let server = ServerProcess::start(&db);
+    let id = upload(server.address.clone(), list.clone()).await;
+    // Killed once a batch or more is committed, before the last.
+    let started = Instant::now();
+    loop {
+        let job = job_of(server.address.clone(), id.clone()).await;
+        if job["rows_done"].as_i64().unwrap() >= 1_000 {
+            break;
+        }
+        assert!(
+            job["status"] == "queued" || job["status"] == "running",
+            "{job}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(120));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    kill_9(server);
+
+    let server = ServerProcess::start(&db);
+    let base = server.address.clone();
+    let job = job_of(base.clone(), id.clone()).await;
+    assert_eq!(job["status"], "failed", "{job}");
+    assert!(
+        job["error"]
+            .as_str()
+            .unwrap()
+            .contains("stopped with the process"),
+        "{job}"
+    );
+    let uploads = db.dir.join("data").join("imports");
+    assert_eq!(std::fs::read_dir(&uploads).unwrap().count(), 0);
+    let entries = all_items(&client, &base, "/api/v1/audit", &auditor.token).await;
+    let created = entries
+        .iter()
+        .filter(|e| e["action"] == "detainee.create")
+        .count();
+    assert!(
+        created > 0 && created < rows && created % 1_000 == 0,
+        "{created}"
+    );
+    assert_eq!(created as i64, job["rows_done"].as_i64().unwrap(), "{job}");
+    let finished = entries
+        .iter()
+        .filter(|e| e["action"] == "import.finish" && e["entity_id"] == id.as_str())
+        .count();
+    assert_eq!(finished, 1);
+
+    let again = upload(base.clone(), list).await;
+    let job = loop {
+        let job = job_of(base.clone(), again.clone()).await;
+        if job["status"] != "queued" && job["status"] != "running" {
+            break job;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["unchanged"].as_i64().unwrap(), created as i64);
+    assert_eq!(job["created"].as_i64().unwrap(), (rows - created) as i64);
+    let report: Value = client
+        .get(format!("{base}/api/v1/audit/verify"))
+        .bearer_auth(&auditor.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(report["ok"], true, "{report}");
 }
