@@ -123,7 +123,8 @@ impl Mapping {
 pub struct SavedMapping {
     pub id: Uuid,
     pub organization_id: Uuid,
-    #[serde(flatten)]
+    /// As sent (not flattened: the definition refuses members it does not
+    /// know, and the saved mapping has more).
     pub definition: MappingDefinition,
     pub created_by: Uuid,
     pub created_at: DateTime<Utc>,
