@@ -192,7 +192,12 @@ pub async fn list(
         query.category,
         query.review_status,
         query.facility_id,
-        query.external_ref,
+        query
+            .external_ref
+            .map(|r| {
+                crate::domain::parse_text("external_ref", &r, crate::domain::MAX_EXTERNAL_REF_CHARS)
+            })
+            .transpose()?,
         query.include_archived,
     );
     let scope = FileScope::of(&auth.caller);

@@ -222,7 +222,7 @@ async fn save_upload(
     tag = "imports",
     security(("bearer" = [])),
     params(ImportQuery, ("Sijill-Filename" = Option<String>, Header, description = "The file's name, percent-encoded UTF-8")),
-    request_body(content = Vec<u8>, content_type = "text/csv", description = "The list: CSV (UTF-8, a header row), JSON Lines (an object a line) or an XLSX workbook (its first sheet)"),
+    request_body(content = String, content_type = "text/csv", description = "The list: CSV (UTF-8, a header row), JSON Lines (an object a line) or an XLSX workbook (its first sheet)"),
     responses(
         (status = 202, description = "Queued", body = ImportJob, headers(("Location" = String))),
         (status = 400, description = "Bad query, or no format given", body = Problem),
