@@ -301,14 +301,9 @@ pub async fn export(
         query.category,
         query.review_status,
         query.facility_id,
-        query
-            .external_ref
-            .map(|r| {
-                crate::domain::parse_text("external_ref", &r, crate::domain::MAX_EXTERNAL_REF_CHARS)
-            })
-            .transpose()?,
+        query.external_ref,
         query.include_archived,
-    );
+    )?;
     let caller = auth.caller;
     let scope = FileScope::of(&caller);
     let through = Uuid::now_v7();

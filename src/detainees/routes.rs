@@ -192,14 +192,9 @@ pub async fn list(
         query.category,
         query.review_status,
         query.facility_id,
-        query
-            .external_ref
-            .map(|r| {
-                crate::domain::parse_text("external_ref", &r, crate::domain::MAX_EXTERNAL_REF_CHARS)
-            })
-            .transpose()?,
+        query.external_ref,
         query.include_archived,
-    );
+    )?;
     let scope = FileScope::of(&auth.caller);
     let page = state
         .db

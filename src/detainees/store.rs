@@ -533,16 +533,23 @@ impl DetaineeFilter {
         facility_id: Option<Uuid>,
         external_ref: Option<String>,
         include_archived: Option<bool>,
-    ) -> Self {
-        DetaineeFilter {
+    ) -> Result<Self, AppError> {
+        // Read as text: a control character (a NUL) is no reference, and
+        // PostgreSQL would refuse it as a query parameter.
+        let external_ref = external_ref
+            .map(|r| {
+                crate::domain::parse_text("external_ref", &r, crate::domain::MAX_EXTERNAL_REF_CHARS)
+            })
+            .transpose()?;
+        Ok(DetaineeFilter {
             status,
             category,
             review_status,
             facility_id,
-            external_ref: external_ref.map(|r| r.trim().to_owned()),
+            external_ref,
             include_archived: include_archived.unwrap_or(false),
             ..Default::default()
-        }
+        })
     }
 }
 
