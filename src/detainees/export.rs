@@ -303,7 +303,7 @@ pub async fn export(
         query.facility_id,
         query.external_ref,
         query.include_archived,
-    )?;
+    );
     let caller = auth.caller;
     let scope = FileScope::of(&caller);
     let through = Uuid::now_v7();

@@ -194,7 +194,7 @@ pub async fn list(
         query.facility_id,
         query.external_ref,
         query.include_archived,
-    )?;
+    );
     let scope = FileScope::of(&auth.caller);
     let page = state
         .db

@@ -533,15 +533,20 @@ impl DetaineeFilter {
         facility_id: Option<Uuid>,
         external_ref: Option<String>,
         include_archived: Option<bool>,
-    ) -> Result<Self, AppError> {
-        // Read as text: a control character (a NUL) is no reference, and
-        // PostgreSQL would refuse it as a query parameter.
-        let external_ref = external_ref
-            .map(|r| {
-                crate::domain::parse_text("external_ref", &r, crate::domain::MAX_EXTERNAL_REF_CHARS)
-            })
-            .transpose()?;
-        Ok(DetaineeFilter {
+    ) -> Self {
+        // References are stored as read by `domain::parse_text` (trimmed).
+        // A value no reference can be (empty, too long, a control
+        // character — which PostgreSQL would refuse as a parameter) is
+        // asked of no file: it matches none, as any unknown reference does.
+        let (external_ref, ids) = match external_ref.map(|r| {
+            crate::domain::parse_text("external_ref", &r, crate::domain::MAX_EXTERNAL_REF_CHARS)
+        }) {
+            None => (None, None),
+            Some(Ok(reference)) => (Some(reference), None),
+            Some(Err(_)) => (None, Some(Vec::new())),
+        };
+        DetaineeFilter {
+            ids,
             status,
             category,
             review_status,
@@ -549,7 +554,7 @@ impl DetaineeFilter {
             external_ref,
             include_archived: include_archived.unwrap_or(false),
             ..Default::default()
-        })
+        }
     }
 }
 

@@ -222,7 +222,9 @@ async fn save_upload(
     tag = "imports",
     security(("bearer" = [])),
     params(ImportQuery, ("Sijill-Filename" = Option<String>, Header, description = "The file's name, percent-encoded UTF-8")),
-    request_body(content = String, content_type = "text/csv", description = "The list: CSV (UTF-8, a header row), JSON Lines (an object a line) or an XLSX workbook (its first sheet)"),
+    // Any bytes are a body to read (`serde_json::Value` is the schema `{}`):
+    // what the file holds is the report's to say, row by row, not a schema's.
+    request_body(content = serde_json::Value, content_type = "text/csv", description = "The list, as bytes: CSV (UTF-8, a header row), JSON Lines (an object a line) or an XLSX workbook (its first sheet)"),
     responses(
         (status = 202, description = "Queued", body = ImportJob, headers(("Location" = String))),
         (status = 400, description = "Bad query, or no format given", body = Problem),

@@ -218,6 +218,15 @@ async fn a_list_is_imported_reported_and_imported_again_unchanged(engine: Engine
         (Some("1956-05-15"), Some("female"))
     );
     assert_eq!(rim["category"], "criminal_accusation");
+    // A reference no file can have (empty, a NUL, too long) matches none.
+    let too_long = "S".repeat(101);
+    for no_reference in ["", "%20", "%00", "SN-1%00", too_long.as_str()] {
+        assert_eq!(
+            by_ref(&app, token, no_reference).await,
+            None,
+            "{no_reference}"
+        );
+    }
     // Searchable at once.
     let res = app
         .post(
