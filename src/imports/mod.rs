@@ -13,12 +13,14 @@
 //! - `duplicates`: possible duplicates of new files, reported, never merged.
 //! - `job`: jobs and their reports as stored.
 //! - `run`: a job run batch by batch; `queue`: uploads and how many jobs
-//!   run at once; `routes`: the HTTP side, jobs started in the background.
+//!   run at once; `priority`: jobs run below requests; `routes`: the HTTP
+//!   side, jobs started in the background.
 
 pub mod columns;
 pub mod duplicates;
 pub mod job;
 pub mod mapping;
+pub mod priority;
 pub mod queue;
 pub mod routes;
 pub mod rows;

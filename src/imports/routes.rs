@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use super::job::{self, ImportJob, ImportMode, NewJob, ReportLine};
 use super::mapping::{self, Mapping, MappingDefinition, SavedMapping};
+use super::priority;
 use super::queue::{Imports, Upload, MAX_UNFINISHED_PER_ORGANIZATION};
 use super::rows::check_constants;
 use super::run::{self, Request};
@@ -45,20 +46,35 @@ pub fn spawn(
             return;
         };
         let id = request.job.id;
-        let ran = web::block(move || {
-            let ran = run::run(&db, &fingerprints, &request, &mut |_| {});
-            drop(upload);
-            ran
-        })
-        .await;
-        match ran {
+        // A thread of its own, lowered below the request workers (not one
+        // of the shared blocking threads, which would stay lowered).
+        let db_if_unstarted = db.clone();
+        let (done, ran) = tokio::sync::oneshot::channel();
+        let started = std::thread::Builder::new()
+            .name(format!("import-{id}"))
+            .spawn(move || {
+                priority::lower_this_thread();
+                let ran = run::run(&db, &fingerprints, &request, &mut |_| {});
+                drop(upload);
+                let _ = done.send(ran);
+            });
+        if let Err(e) = started {
+            tracing::error!(job = %id, error = %e, "no thread for the import");
+            // Ended now, not left queued until the next start.
+            let ended = web::block(move || run::end_interrupted(&db_if_unstarted, id)).await;
+            if !matches!(ended, Ok(Ok(_))) {
+                tracing::error!(job = %id, "the import could not be recorded as failed");
+            }
+            return;
+        }
+        match ran.await {
             Ok(Ok(job)) => {
                 tracing::info!(job = %id, status = %job.status, rows = job.counts.rows_done, "import finished")
             }
             Ok(Err(e)) => {
                 tracing::error!(job = %id, error = %e, "import could not be recorded as finished")
             }
-            Err(e) => tracing::error!(job = %id, error = %e, "import worker failed"),
+            Err(_) => tracing::error!(job = %id, "import worker failed"),
         }
     });
 }

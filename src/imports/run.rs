@@ -582,7 +582,10 @@ impl<'a> Pass<'a> {
         let finder = self.finder.take();
         let commit = self.commit;
         let (finder, duplicates, written) = std::thread::scope(|scope| {
-            let looking = scope.spawn(move || possible_duplicates(finder, &new_rows));
+            let looking = scope.spawn(move || {
+                super::priority::lower_this_thread();
+                possible_duplicates(finder, &new_rows)
+            });
             let written = if commit {
                 let author = Author {
                     organization_id: job.organization_id,
