@@ -4,6 +4,7 @@
 //! held in memory for the job, since one index lookup a row against the
 //! database would cost more than the import. Reported, never merged.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
@@ -14,9 +15,8 @@ use crate::detainees::model::{DetaineeFields, Sex};
 use crate::detainees::scope::FileScope;
 use crate::detainees::store::{self as files, DetaineeFilter};
 use crate::error::AppError;
-use crate::search::duplicates::{likeness_of, Person};
-use crate::search::keys::{file_keys, query_keys, select_candidates};
-use crate::search::names::{named_fields, tokens};
+use crate::search::duplicates::{likeness_of, NameTokens, Person};
+use crate::search::keys::{file_keys_of, query_keys, select_candidates};
 
 /// Candidates scored a row at most, those sharing the most name parts
 /// first and, among equals, those born the same year: the scoring is what
@@ -35,26 +35,73 @@ pub const REPORTED_SCORE: f64 = 0.9;
 /// such candidates are not scored.
 const MAX_BIRTH_YEAR_GAP: i32 = 2;
 
+/// Ends each part of `Known::text`. Names and places refuse control
+/// characters (`domain`); one that held it anyway would only be split.
+const END: char = '\0';
+
 /// A person already known to the job: a file of the organisation, or a
-/// row imported before.
+/// row imported before. Held for every file of the organisation, so held
+/// small: its texts in one allocation.
 struct Known {
-    /// `SJL-000123`, or `row 17 (SJL-000456)`.
-    label: String,
-    full_name: String,
-    name_ar: Option<String>,
-    aliases: Vec<String>,
+    /// The label (`SJL-000123`, or `row 17`), the full name, the Arabic
+    /// name, the place of origin and each alias, each ended by `END`.
+    text: Box<str>,
     birth_year: Option<i32>,
-    place_of_origin: Option<String>,
     sex: Sex,
     facility_id: Option<Uuid>,
 }
 
 impl Known {
+    fn new(label: &str, fields: &DetaineeFields) -> Self {
+        let mut text = String::new();
+        let parts = [
+            label,
+            &fields.full_name,
+            fields.name_ar.as_deref().unwrap_or(""),
+            fields.place_of_origin.as_deref().unwrap_or(""),
+        ];
+        for part in parts
+            .into_iter()
+            .chain(fields.aliases.iter().map(String::as_str))
+        {
+            text.extend(part.chars().map(|c| if c == END { ' ' } else { c }));
+            text.push(END);
+        }
+        Known {
+            text: text.into_boxed_str(),
+            birth_year: fields.birth_date.map(|d| d.year()),
+            sex: fields.sex,
+            facility_id: fields.facility_id,
+        }
+    }
+
+    fn parts(&self) -> impl Iterator<Item = &str> {
+        let text = self.text.strip_suffix(END).unwrap_or(&self.text);
+        text.split(END)
+    }
+
+    fn label(&self) -> &str {
+        self.parts().next().unwrap_or_default()
+    }
+
+    fn place_of_origin(&self) -> Option<&str> {
+        self.parts().nth(3).filter(|p| !p.is_empty())
+    }
+
+    /// As `Person::of` would see the file.
     fn person(&self) -> Person<'_> {
+        let mut parts = self.parts().skip(1);
+        let full_name = parts.next().unwrap_or_default();
+        let name_ar = parts.next().filter(|n| !n.is_empty());
+        let place_of_origin = parts.next().filter(|p| !p.is_empty());
+        // The order of `names::named_fields`.
+        let mut names = vec![("full_name", full_name)];
+        names.extend(name_ar.map(|n| ("name_ar", n)));
+        names.extend(parts.map(|alias| ("aliases", alias)));
         Person {
-            names: named_fields(&self.full_name, self.name_ar.as_deref(), &self.aliases),
+            names,
             birth_year: self.birth_year,
-            place_of_origin: self.place_of_origin.as_deref(),
+            place_of_origin,
             sex: self.sex,
             facility_id: self.facility_id,
         }
@@ -69,18 +116,58 @@ pub struct PossibleDuplicate {
     pub reasons: Vec<String>,
 }
 
+/// No further posting.
+const NONE: u32 = u32::MAX;
+
+/// Hashed key → the people indexed under it, in the order added, as
+/// chained postings: a table entry a key and 8 bytes a posting. (A vector
+/// a key cost several times that: most keys, a name's triples, hold one
+/// or two people.)
+#[derive(Default)]
+struct Postings {
+    /// Key → its first and last posting.
+    keys: HashMap<u64, (u32, u32)>,
+    /// A person, and the key's next posting (`NONE` after the last).
+    chain: Vec<(u32, u32)>,
+}
+
+impl Postings {
+    fn push(&mut self, key: u64, person: u32) {
+        let at = u32::try_from(self.chain.len()).unwrap_or(NONE);
+        self.chain.push((person, NONE));
+        match self.keys.entry(key) {
+            Entry::Occupied(mut ends) => {
+                let last = &mut ends.get_mut().1;
+                self.chain[*last as usize].1 = at;
+                *last = at;
+            }
+            Entry::Vacant(ends) => {
+                ends.insert((at, at));
+            }
+        }
+    }
+
+    fn people(&self, key: u64) -> impl Iterator<Item = u32> + '_ {
+        let mut next = self.keys.get(&key).map_or(NONE, |ends| ends.0);
+        std::iter::from_fn(move || {
+            let (person, after) = *self.chain.get(next as usize)?;
+            next = after;
+            Some(person)
+        })
+    }
+}
+
 pub struct DuplicateFinder {
     people: Vec<Known>,
-    /// Name key (hashed) → people indexed under it, in the order added:
-    /// the candidates of a row whose birth year is unknown, as a search
-    /// picks them.
-    postings: HashMap<u64, Vec<u32>>,
+    /// Name key → people indexed under it: the candidates of a row whose
+    /// birth year is unknown, as a search picks them.
+    postings: Postings,
     /// A name's most specific keys (all its parts, up to three) with a
-    /// birth year (hashed; `None` for an unknown year) → people. Most
-    /// rows have a birth year, and a likely duplicate was born within two
-    /// years: these few candidates are found at once, however common the
-    /// name (a common name's plain keys hold too many people to read).
-    by_year: HashMap<u64, Vec<u32>>,
+    /// birth year (`None` for an unknown year) → people. Most rows have a
+    /// birth year, and a likely duplicate was born within two years: these
+    /// few candidates are found at once, however common the name (a common
+    /// name's plain keys hold too many people to read).
+    by_year: Postings,
 }
 
 fn hashed(key: &str) -> u64 {
@@ -96,12 +183,12 @@ fn hashed_with_year(key: &str, year: Option<i32>) -> u64 {
     hasher.finish()
 }
 
-/// The most specific keys of a person's names: for each name field, the
-/// keys combining the most parts (`keys::query_keys` lists them first).
-fn most_specific_keys(names: &[(&'static str, &str)]) -> Vec<String> {
+/// The most specific keys of a person's names: for each name, the keys
+/// combining the most parts (`keys::query_keys` lists them first).
+fn most_specific_keys(names: &NameTokens) -> Vec<String> {
     let mut keys: Vec<String> = Vec::new();
-    for (_, text) in names {
-        let all = query_keys(&tokens(text));
+    for (_, name) in names {
+        let all = query_keys(name);
         let widest = all.first().map_or(0, |k| k.split(' ').count());
         for key in all
             .into_iter()
@@ -119,8 +206,8 @@ impl DuplicateFinder {
     pub fn empty() -> Self {
         DuplicateFinder {
             people: Vec::new(),
-            postings: HashMap::new(),
-            by_year: HashMap::new(),
+            postings: Postings::default(),
+            by_year: Postings::default(),
         }
     }
 
@@ -135,65 +222,68 @@ impl DuplicateFinder {
             let Some(last) = page.last() else { break };
             after = Some(last.id);
             for file in page {
-                finder.add(file.reference, &file.fields);
+                finder.add(&file.reference, &file.fields);
             }
         }
         Ok(finder)
     }
 
     /// Know `fields` from now on, as `label`.
-    pub fn add(&mut self, label: String, fields: &DetaineeFields) {
-        let index = u32::try_from(self.people.len()).unwrap_or(u32::MAX);
-        let names = named_fields(
-            &fields.full_name,
-            fields.name_ar.as_deref(),
-            &fields.aliases,
-        );
-        for key in file_keys(&names) {
-            self.postings.entry(hashed(&key)).or_default().push(index);
+    pub fn add(&mut self, label: &str, fields: &DetaineeFields) {
+        let names = Person::of(fields).name_tokens();
+        self.add_read(label, fields, &names);
+    }
+
+    /// `add`, the names already read into tokens.
+    fn add_read(&mut self, label: &str, fields: &DetaineeFields, names: &NameTokens) {
+        let index = u32::try_from(self.people.len()).unwrap_or(NONE);
+        for key in file_keys_of(names.iter().map(|(_, name)| name.as_slice())) {
+            self.postings.push(hashed(&key), index);
         }
         let year = fields.birth_date.map(|d| d.year());
-        for key in most_specific_keys(&names) {
-            self.by_year
-                .entry(hashed_with_year(&key, year))
-                .or_default()
-                .push(index);
+        for key in most_specific_keys(names) {
+            self.by_year.push(hashed_with_year(&key, year), index);
         }
-        self.people.push(Known {
-            label,
-            full_name: fields.full_name.clone(),
-            name_ar: fields.name_ar.clone(),
-            aliases: fields.aliases.clone(),
-            birth_year: fields.birth_date.map(|d| d.year()),
-            place_of_origin: fields.place_of_origin.clone(),
-            sex: fields.sex,
-            facility_id: fields.facility_id,
-        });
+        self.people.push(Known::new(label, fields));
     }
 
     /// The likeliest person already known who may be `fields`, if any
-    /// scores `REPORTED_SCORE` or more.
+    /// scores `REPORTED_SCORE` or more; known as `label` from then on.
+    pub fn check_and_add(
+        &mut self,
+        label: &str,
+        fields: &DetaineeFields,
+    ) -> Option<PossibleDuplicate> {
+        let row = Person::of(fields);
+        let names = row.name_tokens();
+        let found = self.likeliest(&row, &names);
+        self.add_read(label, fields, &names);
+        found
+    }
+
+    /// The likeliest person already known who may be `fields`, if any.
     pub fn check(&self, fields: &DetaineeFields) -> Option<PossibleDuplicate> {
+        let row = Person::of(fields);
+        self.likeliest(&row, &row.name_tokens())
+    }
+
+    fn likeliest(&self, row: &Person, row_tokens: &NameTokens) -> Option<PossibleDuplicate> {
         if self.people.is_empty() {
             return None;
         }
-        let row = Person::of(fields);
-        let row_tokens = row.name_tokens();
         let candidates: Vec<u32> = match row.birth_year {
             // Born within two years, or in an unknown year, under the
             // name's most specific keys.
             Some(year) => {
                 let mut found = Vec::new();
-                for key in most_specific_keys(&row.names) {
+                for key in most_specific_keys(row_tokens) {
                     let years = (year - MAX_BIRTH_YEAR_GAP..=year + MAX_BIRTH_YEAR_GAP)
                         .map(Some)
                         .chain([None]);
                     for year in years {
-                        if let Some(people) = self.by_year.get(&hashed_with_year(&key, year)) {
-                            for person in people {
-                                if !found.contains(person) {
-                                    found.push(*person);
-                                }
+                        for person in self.by_year.people(hashed_with_year(&key, year)) {
+                            if !found.contains(&person) {
+                                found.push(person);
                             }
                         }
                     }
@@ -210,8 +300,8 @@ impl DuplicateFinder {
             // Otherwise as a search picks candidates.
             None => {
                 let mut keys: Vec<String> = Vec::new();
-                for (_, value) in &row.names {
-                    for key in query_keys(&tokens(value)) {
+                for (_, name) in row_tokens {
+                    for key in query_keys(name) {
                         if !keys.contains(&key) {
                             keys.push(key);
                         }
@@ -219,10 +309,7 @@ impl DuplicateFinder {
                 }
                 select_candidates(&keys, |key, limit, _| {
                     Ok::<_, std::convert::Infallible>(Some(
-                        self.postings
-                            .get(&hashed(key))
-                            .map(|people| people.iter().take(limit).copied().collect())
-                            .unwrap_or_default(),
+                        self.postings.people(hashed(key)).take(limit).collect(),
                     ))
                 })
                 .unwrap_or_default()
@@ -249,7 +336,7 @@ impl DuplicateFinder {
                     (row.birth_year, known.birth_year),
                     (Some(a), Some(b)) if (a - b).abs() <= MAX_BIRTH_YEAR_GAP
                 );
-                let same_place = match (row.place_of_origin, known.place_of_origin.as_deref()) {
+                let same_place = match (row.place_of_origin, known.place_of_origin()) {
                     (Some(a), Some(b)) => a.trim().to_lowercase() == b.trim().to_lowercase(),
                     _ => false,
                 };
@@ -257,10 +344,9 @@ impl DuplicateFinder {
             })
             .filter_map(|known| {
                 let person = known.person();
-                let (score, reasons) =
-                    likeness_of(&row, &row_tokens, &person, &person.name_tokens());
+                let (score, reasons) = likeness_of(row, row_tokens, &person, &person.name_tokens());
                 (score >= REPORTED_SCORE).then(|| PossibleDuplicate {
-                    label: known.label.clone(),
+                    label: known.label().to_owned(),
                     score: (score * 1000.0).round() / 1000.0,
                     reasons,
                 })
@@ -287,7 +373,7 @@ mod tests {
         let mut finder = DuplicateFinder::empty();
         let mut first = person("Anas Essam Naasan", Some("أنس عصام نعسان"), "1994");
         first.place_of_origin = Some("دير الزور".into());
-        finder.add("row 7046".into(), &first);
+        finder.add("row 7046", &first);
         let mut again = person("Anas Issam Naasan", Some("أنس عصام نعسان"), "1994");
         again.place_of_origin = Some("دير الزور".into());
         let found = finder.check(&again);
@@ -298,13 +384,10 @@ mod tests {
     fn another_spelling_or_script_is_found_and_a_stranger_is_not() {
         let mut finder = DuplicateFinder::empty();
         finder.add(
-            "SJL-000001".into(),
+            "SJL-000001",
             &person("Mohammed Ahmad Al-Hassan", Some("محمد أحمد الحسن"), "1980"),
         );
-        finder.add(
-            "SJL-000002".into(),
-            &person("Rim Rabih Azzar", None, "1956"),
-        );
+        finder.add("SJL-000002", &person("Rim Rabih Azzar", None, "1956"));
         let found = finder
             .check(&person("Muhammad Ahmed Alhasan", None, "1980"))
             .unwrap();

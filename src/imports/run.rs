@@ -667,7 +667,7 @@ fn possible_duplicates(
     };
     let mut lines = Vec::new();
     for (row, fields) in rows {
-        if let Some(found) = known.check(fields) {
+        if let Some(found) = known.check_and_add(&format!("row {row}"), fields) {
             lines.push(ReportLine {
                 row: *row as i64,
                 column: String::new(),
@@ -680,7 +680,6 @@ fn possible_duplicates(
                 ),
             });
         }
-        known.add(format!("row {row}"), fields);
     }
     (finder, lines)
 }
