@@ -7,16 +7,17 @@
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 use uuid::Uuid;
 
-use crate::db::DbConnection;
+use crate::db::{Database, DbConnection};
 use crate::detainees::model::{DetaineeFields, Sex};
 use crate::detainees::scope::FileScope;
 use crate::detainees::store::{self as files, DetaineeFilter};
 use crate::error::AppError;
 use crate::search::duplicates::{likeness_of, NameTokens, Person};
-use crate::search::keys::{file_keys_of, query_keys, select_candidates};
+use crate::search::keys::query_keys;
 
 /// Candidates scored a row at most, those sharing the most name parts
 /// first and, among equals, those born the same year: the scoring is what
@@ -159,20 +160,29 @@ impl Postings {
 
 pub struct DuplicateFinder {
     people: Vec<Known>,
-    /// Name key → people indexed under it: the candidates of a row whose
-    /// birth year is unknown, as a search picks them.
-    postings: Postings,
     /// A name's most specific keys (all its parts, up to three) with a
     /// birth year (`None` for an unknown year) → people. Most rows have a
     /// birth year, and a likely duplicate was born within two years: these
     /// few candidates are found at once, however common the name (a common
     /// name's plain keys hold too many people to read).
     by_year: Postings,
+    /// The same keys with a place of origin → people who have one. A row
+    /// without a birth year is reported only with the same place of
+    /// origin (`REPORTED_SCORE`): its candidates are here. (Every name key
+    /// of every file, as the database's index holds them, took several
+    /// times the memory for these rows alone.)
+    by_place: Postings,
 }
 
-fn hashed(key: &str) -> u64 {
+/// A place of origin as the likeness compares it.
+fn place_key(place: &str) -> String {
+    place.trim().to_lowercase()
+}
+
+fn hashed_with_place(key: &str, place: &str) -> u64 {
     let mut hasher = DefaultHasher::new();
     key.hash(&mut hasher);
+    place_key(place).hash(&mut hasher);
     hasher.finish()
 }
 
@@ -206,8 +216,8 @@ impl DuplicateFinder {
     pub fn empty() -> Self {
         DuplicateFinder {
             people: Vec::new(),
-            postings: Postings::default(),
             by_year: Postings::default(),
+            by_place: Postings::default(),
         }
     }
 
@@ -237,12 +247,13 @@ impl DuplicateFinder {
     /// `add`, the names already read into tokens.
     fn add_read(&mut self, label: &str, fields: &DetaineeFields, names: &NameTokens) {
         let index = u32::try_from(self.people.len()).unwrap_or(NONE);
-        for key in file_keys_of(names.iter().map(|(_, name)| name.as_slice())) {
-            self.postings.push(hashed(&key), index);
-        }
         let year = fields.birth_date.map(|d| d.year());
+        let place = fields.place_of_origin.as_deref();
         for key in most_specific_keys(names) {
             self.by_year.push(hashed_with_year(&key, year), index);
+            if let Some(place) = place {
+                self.by_place.push(hashed_with_place(&key, place), index);
+            }
         }
         self.people.push(Known::new(label, fields));
     }
@@ -297,22 +308,21 @@ impl DuplicateFinder {
                 });
                 found
             }
-            // Otherwise as a search picks candidates.
+            // Otherwise from the same place, under the same keys; without
+            // a place either, nobody could be reported.
             None => {
-                let mut keys: Vec<String> = Vec::new();
-                for (_, name) in row_tokens {
-                    for key in query_keys(name) {
-                        if !keys.contains(&key) {
-                            keys.push(key);
+                let place = row.place_of_origin?;
+                let mut found = Vec::new();
+                for key in most_specific_keys(row_tokens) {
+                    for person in self.by_place.people(hashed_with_place(&key, place)) {
+                        if !found.contains(&person) {
+                            found.push(person);
                         }
                     }
                 }
-                select_candidates(&keys, |key, limit, _| {
-                    Ok::<_, std::convert::Infallible>(Some(
-                        self.postings.people(hashed(key)).take(limit).collect(),
-                    ))
-                })
-                .unwrap_or_default()
+                // The most recently known first.
+                found.sort_by_key(|&i| std::cmp::Reverse(i));
+                found
             }
         };
         let born_apart = |known: &&Known| match (row.birth_year, known.birth_year) {
@@ -337,7 +347,7 @@ impl DuplicateFinder {
                     (Some(a), Some(b)) if (a - b).abs() <= MAX_BIRTH_YEAR_GAP
                 );
                 let same_place = match (row.place_of_origin, known.place_of_origin()) {
-                    (Some(a), Some(b)) => a.trim().to_lowercase() == b.trim().to_lowercase(),
+                    (Some(a), Some(b)) => place_key(a) == place_key(b),
                     _ => false,
                 };
                 born_near || same_place
@@ -355,6 +365,78 @@ impl DuplicateFinder {
     }
 }
 
+/// New files of a batch: their row and fields.
+pub type NewRows = Vec<(u64, DetaineeFields)>;
+
+/// A job's duplicate search, on a thread of its own below the priority of
+/// requests (`priority`), holding the finder for the job's whole run: a
+/// batch's new files are sent before the batch is written and what was
+/// found received after, so the search and the writes run side by side.
+/// (One thread for the job, not one a batch: the finder's memory stays
+/// with one thread's allocations.)
+pub struct DuplicateSearch {
+    rows: SyncSender<NewRows>,
+    found: Receiver<Result<Vec<(u64, PossibleDuplicate)>, AppError>>,
+}
+
+impl DuplicateSearch {
+    /// Start the search for a job importing into `organization`: its
+    /// thread first loads the organisation's files, while the first batch
+    /// is read.
+    pub fn start(db: Database, organization: Uuid) -> Result<Self, AppError> {
+        let (rows, rows_in) = sync_channel::<NewRows>(1);
+        let (found_out, found) = sync_channel(1);
+        std::thread::Builder::new()
+            .name("import-duplicates".into())
+            .spawn(move || {
+                super::priority::lower_this_thread();
+                let mut finder =
+                    match db.read_blocking(|conn| DuplicateFinder::load(conn, organization)) {
+                        Ok(finder) => finder,
+                        Err(e) => {
+                            let _ = found_out.send(Err(e));
+                            return;
+                        }
+                    };
+                // Until the job drops its end.
+                for batch in rows_in {
+                    let found = batch
+                        .iter()
+                        .filter_map(|(row, fields)| {
+                            let label = format!("row {row}");
+                            Some((*row, finder.check_and_add(&label, fields)?))
+                        })
+                        .collect();
+                    if found_out.send(Ok(found)).is_err() {
+                        return;
+                    }
+                }
+            })
+            .map_err(|e| {
+                AppError::internal_msg(format!("no thread for the duplicate search: {e}"))
+            })?;
+        Ok(DuplicateSearch { rows, found })
+    }
+
+    /// Look for possible duplicates of a batch's new files, each known
+    /// from then on; `receive` gives what was found.
+    pub fn send(&self, rows: NewRows) -> Result<(), AppError> {
+        if self.rows.send(rows).is_err() {
+            // The thread ended: why, if it said.
+            self.receive()?;
+            return Err(AppError::internal_msg("the duplicate search stopped"));
+        }
+        Ok(())
+    }
+
+    /// The possible duplicates of the batch sent last, by row.
+    pub fn receive(&self) -> Result<Vec<(u64, PossibleDuplicate)>, AppError> {
+        self.found
+            .recv()
+            .map_err(|_| AppError::internal_msg("the duplicate search stopped"))?
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -366,6 +448,47 @@ mod tests {
             birth_date: born.parse().ok(),
             ..DetaineeFields::blank()
         }
+    }
+
+    #[test]
+    fn postings_keep_the_order_people_were_added_in() {
+        let mut postings = Postings::default();
+        for (key, person) in [(1, 10), (2, 20), (1, 11), (1, 12), (2, 21)] {
+            postings.push(key, person);
+        }
+        assert_eq!(postings.people(1).collect::<Vec<_>>(), [10, 11, 12]);
+        assert_eq!(postings.people(2).collect::<Vec<_>>(), [20, 21]);
+        assert_eq!(postings.people(3).count(), 0);
+    }
+
+    #[test]
+    fn a_known_person_gives_back_what_was_added() {
+        let mut fields = person("Rim Rabih Azzar", None, "1956");
+        fields.aliases = vec!["Reem Azar".into(), "ريم عزار".into()];
+        let known = Known::new("row 3", &fields);
+        let seen = known.person();
+        assert_eq!(known.label(), "row 3");
+        assert_eq!(
+            seen.names,
+            [
+                ("full_name", "Rim Rabih Azzar"),
+                ("aliases", "Reem Azar"),
+                ("aliases", "ريم عزار")
+            ]
+        );
+        assert_eq!((seen.birth_year, seen.place_of_origin), (Some(1956), None));
+        fields.name_ar = Some("ريم ربيع عزار".into());
+        fields.place_of_origin = Some("حمص".into());
+        fields.aliases.clear();
+        let known = Known::new("SJL-000009", &fields);
+        assert_eq!(known.place_of_origin(), Some("حمص"));
+        assert_eq!(
+            known.person().names,
+            [
+                ("full_name", "Rim Rabih Azzar"),
+                ("name_ar", "ريم ربيع عزار")
+            ]
+        );
     }
 
     #[test]

@@ -23,7 +23,7 @@ use std::path::PathBuf;
 
 use uuid::Uuid;
 
-use super::duplicates::DuplicateFinder;
+use super::duplicates::{DuplicateSearch, PossibleDuplicate};
 use super::job::{self, Counts, ImportJob, ImportMode, ImportStatus, NewJob, ReportLine, Start};
 use super::mapping::Mapping;
 use super::rows::{read_record, Facilities, Layout, ReadRow, RowProblem};
@@ -230,7 +230,9 @@ fn passes(
         let mut pass = Pass::new(request, &facilities, fingerprints, false);
         // A dry run reports duplicates as the import would; the check of
         // an all-or-nothing import leaves them to the pass that commits.
-        pass.find_duplicates = job.dry_run;
+        if job.dry_run {
+            pass.duplicates = Some(DuplicateSearch::start(db.clone(), job.organization_id)?);
+        }
         let ended = pass.run(db, &mut layout, &mut report, rows_total, progress)?;
         if !matches!(ended, Ended::Succeeded) || job.dry_run {
             return Ok(ended);
@@ -245,7 +247,7 @@ fn passes(
         db.write_blocking(|tx| job::reset_counts(tx, job.id))?;
     }
     let mut pass = Pass::new(request, &facilities, fingerprints, true);
-    pass.find_duplicates = true;
+    pass.duplicates = Some(DuplicateSearch::start(db.clone(), job.organization_id)?);
     // All or nothing: a row the check passed and the commit refuses (a
     // file edited meanwhile) stops the job with its batch rolled back.
     pass.stop_on_invalid = job.mode == ImportMode::AllOrNothing;
@@ -280,13 +282,14 @@ struct Pass<'a> {
     facilities: &'a Facilities,
     fingerprints: &'a Fingerprints,
     commit: bool,
-    find_duplicates: bool,
     stop_on_invalid: bool,
     /// Why a batch was rolled back on purpose (`stop_on_invalid`).
     stopped: Option<String>,
     /// External references seen earlier in the file, and the row.
     seen_refs: HashMap<String, u64>,
-    finder: Option<DuplicateFinder>,
+    /// Possible duplicates are looked for (all but the check of an
+    /// all-or-nothing import).
+    duplicates: Option<DuplicateSearch>,
     counts: Counts,
 }
 
@@ -313,11 +316,10 @@ impl<'a> Pass<'a> {
             facilities,
             fingerprints,
             commit,
-            find_duplicates: false,
             stop_on_invalid: false,
             stopped: None,
             seen_refs: HashMap::new(),
-            finder: None,
+            duplicates: None,
             counts: Counts::default(),
         }
     }
@@ -356,11 +358,6 @@ impl<'a> Pass<'a> {
                     ),
                 })
                 .collect();
-            if self.find_duplicates && self.finder.is_none() {
-                let organization = job.organization_id;
-                self.finder =
-                    Some(db.read_blocking(|conn| DuplicateFinder::load(conn, organization))?);
-            }
             // A record the reader could not get past ends the reading: the
             // job fails rather than pass for whole.
             let unreadable_rest = batch
@@ -567,7 +564,9 @@ impl<'a> Pass<'a> {
                     },
                     None => match self.new_file(read, layout, headers) {
                         Ok(file) => {
-                            new_rows.push((*row, file.0.clone()));
+                            if self.duplicates.is_some() {
+                                new_rows.push((*row, file.0.clone()));
+                            }
                             new_files.push(file);
                             Fate::Create
                         }
@@ -579,31 +578,30 @@ impl<'a> Pass<'a> {
         }
         // Possible duplicates are looked for on the other core while this
         // one writes the batch: the two are the cost of an import.
-        let finder = self.finder.take();
-        let commit = self.commit;
-        let (finder, duplicates, written) = std::thread::scope(|scope| {
-            let looking = scope.spawn(move || {
-                super::priority::lower_this_thread();
-                possible_duplicates(finder, &new_rows)
-            });
-            let written = if commit {
-                let author = Author {
-                    organization_id: job.organization_id,
-                    user_id: job.created_by,
-                };
-                files::open_all(conn, author, new_files, self.fingerprints).map(|(_, e)| e)
-            } else {
-                Ok(Vec::new())
+        if let Some(search) = &self.duplicates {
+            search.send(new_rows)?;
+        }
+        let written = if self.commit {
+            let author = Author {
+                organization_id: job.organization_id,
+                user_id: job.created_by,
             };
-            let (finder, duplicates) = looking
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (finder, duplicates, written)
-        });
-        self.finder = finder;
+            files::open_all(conn, author, new_files, self.fingerprints).map(|(_, e)| e)
+        } else {
+            Ok(Vec::new())
+        };
+        let duplicates = match &self.duplicates {
+            Some(search) => search.receive(),
+            None => Ok(Vec::new()),
+        };
         let mut created = written?;
+        let duplicates = duplicates?;
         counts.possible_duplicates += duplicates.len() as i64;
-        lines.extend(duplicates);
+        lines.extend(
+            duplicates
+                .into_iter()
+                .map(|(row, found)| duplicate_line(row, found)),
+        );
         // The report in the order of the rows.
         lines.sort_by_key(|line| line.row);
         created.append(&mut entries);
@@ -656,32 +654,19 @@ impl<'a> Pass<'a> {
     }
 }
 
-/// The report lines of new files that may be people already known (to
-/// `finder`, when duplicates are looked for), each known from then on.
-fn possible_duplicates(
-    mut finder: Option<DuplicateFinder>,
-    rows: &[(u64, crate::detainees::model::DetaineeFields)],
-) -> (Option<DuplicateFinder>, Vec<ReportLine>) {
-    let Some(known) = finder.as_mut() else {
-        return (finder, Vec::new());
-    };
-    let mut lines = Vec::new();
-    for (row, fields) in rows {
-        if let Some(found) = known.check_and_add(&format!("row {row}"), fields) {
-            lines.push(ReportLine {
-                row: *row as i64,
-                column: String::new(),
-                code: "possible_duplicate".into(),
-                message: format!(
-                    "may be the same person as {} (score {:.3}: {})",
-                    found.label,
-                    found.score,
-                    found.reasons.join("; ")
-                ),
-            });
-        }
+/// The report's line for a new file that may be a person already known.
+fn duplicate_line(row: u64, found: PossibleDuplicate) -> ReportLine {
+    ReportLine {
+        row: row as i64,
+        column: String::new(),
+        code: "possible_duplicate".into(),
+        message: format!(
+            "may be the same person as {} (score {:.3}: {})",
+            found.label,
+            found.score,
+            found.reasons.join("; ")
+        ),
     }
-    (finder, lines)
 }
 
 /// A refusal that makes a row invalid (the file's rules), not an error

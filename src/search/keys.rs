@@ -81,15 +81,9 @@ fn levels(name: &[NameToken]) -> Vec<Vec<String>> {
 
 /// Every key a file with these name fields is indexed under, sorted, unique.
 pub fn file_keys(fields: &[(&'static str, &str)]) -> Vec<String> {
-    let names: Vec<Vec<NameToken>> = fields.iter().map(|(_, text)| tokens(text)).collect();
-    file_keys_of(names.iter().map(Vec::as_slice))
-}
-
-/// `file_keys` of names already read into tokens.
-pub fn file_keys_of<'a>(names: impl IntoIterator<Item = &'a [NameToken]>) -> Vec<String> {
-    let mut keys: Vec<String> = names
-        .into_iter()
-        .flat_map(|name| levels(name).into_iter().flatten())
+    let mut keys: Vec<String> = fields
+        .iter()
+        .flat_map(|(_, text)| levels(&tokens(text)).into_iter().flatten())
         .collect();
     keys.sort_unstable();
     keys.dedup();
