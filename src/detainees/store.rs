@@ -534,19 +534,10 @@ impl DetaineeFilter {
         external_ref: Option<String>,
         include_archived: Option<bool>,
     ) -> Self {
-        // References are stored as read by `domain::parse_text` (trimmed).
-        // A value no reference can be (empty, too long, a control
-        // character — which PostgreSQL would refuse as a parameter) is
-        // asked of no file: it matches none, as any unknown reference does.
-        let (external_ref, ids) = match external_ref.map(|r| {
-            crate::domain::parse_text("external_ref", &r, crate::domain::MAX_EXTERNAL_REF_CHARS)
-        }) {
-            None => (None, None),
-            Some(Ok(reference)) => (Some(reference), None),
-            Some(Err(_)) => (None, Some(Vec::new())),
-        };
+        // A value no reference can be is kept as given — the export's audit
+        // entry says what was asked — and matches no file (`scoped`).
+        let external_ref = external_ref.map(|given| stored_reference(&given).unwrap_or(given));
         DetaineeFilter {
-            ids,
             status,
             category,
             review_status,
@@ -558,9 +549,17 @@ impl DetaineeFilter {
     }
 }
 
+/// An external reference as files store it (`domain::parse_text`:
+/// trimmed), or `None` for a value no reference can be (empty, too long,
+/// a control character).
+fn stored_reference(given: &str) -> Option<String> {
+    crate::domain::parse_text("external_ref", given, crate::domain::MAX_EXTERNAL_REF_CHARS).ok()
+}
+
 /// The files in `scope` that pass `filter`, with ids after `after`, as a
 /// query to select from (unordered: a count cannot be ordered on
-/// PostgreSQL; lists order by id); `None` when the scope sees nothing.
+/// PostgreSQL; lists order by id); `None` when nothing can pass (the
+/// scope sees nothing, or the filter asks what no file can be).
 fn scoped<'a>(
     scope: FileScope,
     filter: &DetaineeFilter,
@@ -605,6 +604,11 @@ fn scoped<'a>(
         query = query.filter(detainees::facility_id.eq(facility.to_string()));
     }
     if let Some(external_ref) = &filter.external_ref {
+        // A value no reference can be is asked of no file (and a NUL could
+        // not even be sent to PostgreSQL as a parameter).
+        if stored_reference(external_ref).as_deref() != Some(external_ref.as_str()) {
+            return None;
+        }
         query = query.filter(detainees::external_ref.eq(external_ref.clone()));
     }
     if !filter.include_archived {

@@ -5,7 +5,7 @@
 //! database would cost more than the import. Reported, never merged.
 
 use std::collections::hash_map::Entry;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
@@ -17,7 +17,7 @@ use crate::detainees::scope::FileScope;
 use crate::detainees::store::{self as files, DetaineeFilter};
 use crate::error::AppError;
 use crate::search::duplicates::{likeness_of, NameTokens, Person};
-use crate::search::keys::query_keys;
+use crate::search::keys::{query_keys, PROBE_LIMIT};
 
 /// Candidates scored a row at most, those sharing the most name parts
 /// first and, among equals, those born the same year: the scoring is what
@@ -115,6 +115,28 @@ pub struct PossibleDuplicate {
     pub label: String,
     pub score: f64,
     pub reasons: Vec<String>,
+}
+
+/// People read under one key at most: a list naming thousands of people
+/// of one name, born the same year in one place, must not make each row
+/// read all of them (the search's own limit, `keys::PROBE_LIMIT`).
+const READ_PER_KEY: usize = PROBE_LIMIT;
+
+/// The candidates of a row, each once, in the order found.
+#[derive(Default)]
+struct Candidates {
+    people: Vec<u32>,
+    seen: HashSet<u32>,
+}
+
+impl Candidates {
+    fn extend(&mut self, people: impl Iterator<Item = u32>) {
+        for person in people.take(READ_PER_KEY) {
+            if self.seen.insert(person) {
+                self.people.push(person);
+            }
+        }
+    }
 }
 
 /// No further posting.
@@ -286,19 +308,16 @@ impl DuplicateFinder {
             // Born within two years, or in an unknown year, under the
             // name's most specific keys.
             Some(year) => {
-                let mut found = Vec::new();
+                let mut found = Candidates::default();
                 for key in most_specific_keys(row_tokens) {
                     let years = (year - MAX_BIRTH_YEAR_GAP..=year + MAX_BIRTH_YEAR_GAP)
                         .map(Some)
                         .chain([None]);
                     for year in years {
-                        for person in self.by_year.people(hashed_with_year(&key, year)) {
-                            if !found.contains(&person) {
-                                found.push(person);
-                            }
-                        }
+                        found.extend(self.by_year.people(hashed_with_year(&key, year)));
                     }
                 }
+                let mut found = found.people;
                 // Nearest years first, the most recently known first among those.
                 found.sort_by_key(|&i| {
                     let gap = self.people[i as usize]
@@ -312,14 +331,11 @@ impl DuplicateFinder {
             // a place either, nobody could be reported.
             None => {
                 let place = row.place_of_origin?;
-                let mut found = Vec::new();
+                let mut found = Candidates::default();
                 for key in most_specific_keys(row_tokens) {
-                    for person in self.by_place.people(hashed_with_place(&key, place)) {
-                        if !found.contains(&person) {
-                            found.push(person);
-                        }
-                    }
+                    found.extend(self.by_place.people(hashed_with_place(&key, place)));
                 }
+                let mut found = found.people;
                 // The most recently known first.
                 found.sort_by_key(|&i| std::cmp::Reverse(i));
                 found
@@ -376,28 +392,22 @@ pub type NewRows = Vec<(u64, DetaineeFields)>;
 /// with one thread's allocations.)
 pub struct DuplicateSearch {
     rows: SyncSender<NewRows>,
-    found: Receiver<Result<Vec<(u64, PossibleDuplicate)>, AppError>>,
+    found: Receiver<Vec<(u64, PossibleDuplicate)>>,
 }
 
 impl DuplicateSearch {
-    /// Start the search for a job importing into `organization`: its
-    /// thread first loads the organisation's files, while the first batch
-    /// is read.
-    pub fn start(db: Database, organization: Uuid) -> Result<Self, AppError> {
+    /// Start the search for a job importing into `organization`: the
+    /// organisation's files are loaded first, by the caller — before any
+    /// batch's transaction opens, so that no write waits on the load and
+    /// the job needs one connection at a time.
+    pub fn start(db: &Database, organization: Uuid) -> Result<Self, AppError> {
+        let mut finder = db.read_blocking(|conn| DuplicateFinder::load(conn, organization))?;
         let (rows, rows_in) = sync_channel::<NewRows>(1);
         let (found_out, found) = sync_channel(1);
         std::thread::Builder::new()
             .name("import-duplicates".into())
             .spawn(move || {
                 super::priority::lower_this_thread();
-                let mut finder =
-                    match db.read_blocking(|conn| DuplicateFinder::load(conn, organization)) {
-                        Ok(finder) => finder,
-                        Err(e) => {
-                            let _ = found_out.send(Err(e));
-                            return;
-                        }
-                    };
                 // Until the job drops its end.
                 for batch in rows_in {
                     let found = batch
@@ -407,7 +417,7 @@ impl DuplicateSearch {
                             Some((*row, finder.check_and_add(&label, fields)?))
                         })
                         .collect();
-                    if found_out.send(Ok(found)).is_err() {
+                    if found_out.send(found).is_err() {
                         return;
                     }
                 }
@@ -421,19 +431,16 @@ impl DuplicateSearch {
     /// Look for possible duplicates of a batch's new files, each known
     /// from then on; `receive` gives what was found.
     pub fn send(&self, rows: NewRows) -> Result<(), AppError> {
-        if self.rows.send(rows).is_err() {
-            // The thread ended: why, if it said.
-            self.receive()?;
-            return Err(AppError::internal_msg("the duplicate search stopped"));
-        }
-        Ok(())
+        self.rows
+            .send(rows)
+            .map_err(|_| AppError::internal_msg("the duplicate search stopped"))
     }
 
     /// The possible duplicates of the batch sent last, by row.
     pub fn receive(&self) -> Result<Vec<(u64, PossibleDuplicate)>, AppError> {
         self.found
             .recv()
-            .map_err(|_| AppError::internal_msg("the duplicate search stopped"))?
+            .map_err(|_| AppError::internal_msg("the duplicate search stopped"))
     }
 }
 

@@ -6,8 +6,13 @@
 //! the request workers keep theirs. (The database's own processes are not
 //! ours to lower: on PostgreSQL the batch's writes run at its priority.)
 
-/// How far below normal an import's threads run (`nice` 10 of 19).
+/// How far below the process's own priority an import's threads run
+/// (`nice` + 10, at most 19): relative, so that a server started niced
+/// still runs its imports below its requests.
 const IMPORT_NICENESS: libc::c_int = 10;
+
+/// The lowest priority Linux has.
+const MAX_NICE: libc::c_int = 19;
 
 /// Lower the calling thread — and only it — to the priority of imports.
 /// Where the system refuses, the import runs at normal priority: slower
@@ -15,13 +20,16 @@ const IMPORT_NICENESS: libc::c_int = 10;
 pub fn lower_this_thread() {
     #[cfg(target_os = "linux")]
     {
-        // SAFETY: gettid takes no argument and cannot fail; setpriority
-        // with PRIO_PROCESS and a thread id changes that thread's nice
-        // value only (Linux keeps one per thread), and only returns an
-        // error, which is logged.
+        // SAFETY: gettid takes no argument and cannot fail; getpriority
+        // and setpriority with PRIO_PROCESS and a thread id read and change
+        // that thread's nice value only (Linux keeps one per thread), and
+        // only return an error, which is logged. (getpriority's -1 is also
+        // a valid nice value; read as one, it lowers the thread to 9.)
         let changed = unsafe {
             let thread = libc::syscall(libc::SYS_gettid) as libc::id_t;
-            libc::setpriority(libc::PRIO_PROCESS, thread, IMPORT_NICENESS)
+            let current = libc::getpriority(libc::PRIO_PROCESS, thread);
+            let lowered = current.saturating_add(IMPORT_NICENESS).min(MAX_NICE);
+            libc::setpriority(libc::PRIO_PROCESS, thread, lowered.max(current))
         };
         if changed != 0 {
             tracing::warn!(
@@ -49,7 +57,8 @@ mod tests {
         })
         .join()
         .unwrap();
-        assert_eq!(lowered, before.max(super::IMPORT_NICENESS));
+        let expected = (before + super::IMPORT_NICENESS).min(super::MAX_NICE);
+        assert_eq!(lowered, expected.max(before));
         assert_eq!(own(), before, "the calling thread keeps its priority");
     }
 }

@@ -231,7 +231,7 @@ fn passes(
         // A dry run reports duplicates as the import would; the check of
         // an all-or-nothing import leaves them to the pass that commits.
         if job.dry_run {
-            pass.duplicates = Some(DuplicateSearch::start(db.clone(), job.organization_id)?);
+            pass.duplicates = Some(DuplicateSearch::start(db, job.organization_id)?);
         }
         let ended = pass.run(db, &mut layout, &mut report, rows_total, progress)?;
         if !matches!(ended, Ended::Succeeded) || job.dry_run {
@@ -247,7 +247,7 @@ fn passes(
         db.write_blocking(|tx| job::reset_counts(tx, job.id))?;
     }
     let mut pass = Pass::new(request, &facilities, fingerprints, true);
-    pass.duplicates = Some(DuplicateSearch::start(db.clone(), job.organization_id)?);
+    pass.duplicates = Some(DuplicateSearch::start(db, job.organization_id)?);
     // All or nothing: a row the check passed and the commit refuses (a
     // file edited meanwhile) stops the job with its batch rolled back.
     pass.stop_on_invalid = job.mode == ImportMode::AllOrNothing;
