@@ -294,8 +294,11 @@ impl DuplicateFinder {
         found
     }
 
-    /// The likeliest person already known who may be `fields`, if any.
-    pub fn check(&self, fields: &DetaineeFields) -> Option<PossibleDuplicate> {
+    /// The likeliest person already known who may be `fields`, if any,
+    /// without knowing it afterwards (the tests' question; a job asks
+    /// `check_and_add`).
+    #[cfg(test)]
+    fn check(&self, fields: &DetaineeFields) -> Option<PossibleDuplicate> {
         let row = Person::of(fields);
         self.likeliest(&row, &row.name_tokens())
     }
