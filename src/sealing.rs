@@ -9,19 +9,48 @@
 //! context (what it is and whose: "totp secret", a user id) as associated
 //! data: a ciphertext copied into another row does not open there.
 
-use std::path::Path;
+use std::cell::RefCell;
+use std::sync::Arc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, Payload};
+use chacha20poly1305::aead::{Aead, AeadCore, AeadInPlace, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use sha2::{Digest, Sha256};
 
-use crate::db::{key_checks, Database};
-use crate::keys::{self, KeyError};
+pub(crate) const PREFIX: &str = "sealed:v1:";
+pub(crate) const NONCE_LEN: usize = 24;
 
-const PREFIX: &str = "sealed:v1:";
-const NONCE_LEN: usize = 24;
+thread_local! {
+    static HELD: RefCell<Option<Arc<SealingKey>>> = const { RefCell::new(None) };
+}
+
+/// The data key (`crate::data_key`) held for this thread until the scope
+/// ends, then the one held before (so calls may nest). The database holds
+/// its key this way for the thread of each of its calls, so that the store
+/// can seal and open without every caller passing the key down.
+pub struct Held {
+    previous: Option<Arc<SealingKey>>,
+}
+
+impl Held {
+    pub fn enter(key: Option<&Arc<SealingKey>>) -> Held {
+        let previous = HELD.with(|held| held.replace(key.cloned()));
+        Held { previous }
+    }
+
+    /// The key held for this thread, if any.
+    pub fn current() -> Option<Arc<SealingKey>> {
+        HELD.with(|held| held.borrow().clone())
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        HELD.with(|held| *held.borrow_mut() = previous);
+    }
+}
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SealError {
@@ -66,37 +95,39 @@ impl SealingKey {
         }
     }
 
-    /// The key at `path` (64 hex digits), generated there on first start,
-    /// checked against the key the database was set up with for `purpose`:
-    /// values sealed under one key must never sit beside values sealed
-    /// under another that no process can open.
-    pub fn for_database(
-        path: &Path,
-        db: &Database,
-        purpose: &'static str,
-        setting: &str,
-    ) -> Result<Self, KeyError> {
-        let key = SealingKey::new(keys::load_or_generate_secret(path)?);
-        let error = |message: String| KeyError::File {
-            path: path.display().to_string(),
-            message,
-        };
-        let agrees = key_checks::agrees(db, purpose, &key.check_value)
-            .map_err(|e| error(format!("cannot check it against the database: {e:?}")))?;
-        if !agrees {
-            return Err(error(format!(
-                "this is not the key this database's {purpose} were sealed with (this key's id \
-                 is {}). Every server and command on one database must use the same key file: \
-                 restore it, or point {setting} at it. Without it the sealed values cannot be \
-                 opened; see docs/security.md (\"Keys\")",
-                key.id
-            )));
-        }
-        Ok(key)
-    }
-
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// What the database records to recognise this key (`key_checks`).
+    pub(crate) fn check_value(&self) -> &str {
+        &self.check_value
+    }
+
+    /// Encrypt `buffer` in place under an explicit `nonce` (appending the
+    /// tag), for a format that numbers its own nonces (attachment chunks:
+    /// a random prefix and a counter, never repeated under one key).
+    pub(crate) fn encrypt_chunk(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        aad: &[u8],
+        buffer: &mut Vec<u8>,
+    ) -> Result<(), SealError> {
+        self.cipher
+            .encrypt_in_place(&XNonce::from(*nonce), aad, buffer)
+            .map_err(|_| SealError::TooLong)
+    }
+
+    /// Decrypt what [`Self::encrypt_chunk`] made, in place (the tag removed).
+    pub(crate) fn decrypt_chunk(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        aad: &[u8],
+        buffer: &mut Vec<u8>,
+    ) -> Result<(), SealError> {
+        self.cipher
+            .decrypt_in_place(&XNonce::from(*nonce), aad, buffer)
+            .map_err(|_| SealError::Forged)
     }
 
     /// Seal `plaintext`, bound to `context`.

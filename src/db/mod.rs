@@ -437,9 +437,22 @@ pub struct Database {
     engine: Engine,
     sqlite_writer: Arc<Mutex<()>>,
     health: Arc<Health>,
+    /// Held for the thread of each call (`sealing::Held`): the store
+    /// seals and opens `source_notes` with it.
+    data_key: Option<Arc<crate::sealing::SealingKey>>,
 }
 
 impl Database {
+    /// This handle, sealing and opening with `key` from now on.
+    pub fn with_data_key(mut self, key: Arc<crate::sealing::SealingKey>) -> Database {
+        self.data_key = Some(key);
+        self
+    }
+
+    pub fn data_key(&self) -> Option<&Arc<crate::sealing::SealingKey>> {
+        self.data_key.as_ref()
+    }
+
     /// Connect, run pending migrations on a dedicated connection, then build the pool.
     pub fn open(url: &str, pool_size: u32) -> Result<Self, SetupError> {
         let url = DatabaseUrl::parse(url).map_err(SetupError::Url)?;
@@ -472,6 +485,7 @@ impl Database {
             engine,
             sqlite_writer: Arc::new(Mutex::new(())),
             health,
+            data_key: None,
         })
     }
 
@@ -544,6 +558,7 @@ impl Database {
         f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
     ) -> Result<T, AppError> {
         let mut conn = self.checkout(call, budget)?;
+        let _key = crate::sealing::Held::enter(self.data_key.as_ref());
         let result = f(&mut conn);
         conn.settle(result)
     }
@@ -562,6 +577,7 @@ impl Database {
         call: Option<&Call>,
         f: impl FnOnce(&mut WriteTx<'_>) -> Result<T, AppError>,
     ) -> Result<T, AppError> {
+        let _key = crate::sealing::Held::enter(self.data_key.as_ref());
         match self.engine {
             Engine::Postgresql => {
                 let mut conn = self.checkout(call, CHECKOUT_TIMEOUT)?;

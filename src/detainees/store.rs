@@ -49,6 +49,7 @@ pub(crate) struct DetaineeRow {
 impl TryFrom<DetaineeRow> for Detainee {
     type Error = AppError;
     fn try_from(row: DetaineeRow) -> Result<Self, AppError> {
+        let source_notes = crate::data_key::open_notes(&row.id, row.source_notes)?;
         Ok(Detainee {
             id: stored_uuid(&row.id)?,
             reference: row.reference,
@@ -71,7 +72,7 @@ impl TryFrom<DetaineeRow> for Detainee {
                 notes: row.notes,
                 external_ref: row.external_ref,
             },
-            source_notes: row.source_notes,
+            source_notes,
             review_status: row.review_status.parse()?,
             version: row.version,
             created_at: db::to_utc(row.created_at),
@@ -232,7 +233,8 @@ struct NewDetaineeRow<'a> {
     last_seen_on: Option<String>,
     released_on: Option<String>,
     notes: Option<&'a str>,
-    source_notes: Option<&'a str>,
+    /// Sealed under the data key.
+    source_notes: Option<String>,
     review_status: &'static str,
     version: i64,
     created_at: NaiveDateTime,
@@ -248,8 +250,8 @@ struct NewDetaineeRow<'a> {
 impl<'a> NewDetaineeRow<'a> {
     fn new(file: &'a Detainee, search_keys: String) -> Result<Self, AppError> {
         let f = &file.fields;
+        let id = file.id.to_string();
         Ok(NewDetaineeRow {
-            id: file.id.to_string(),
             reference: &file.reference,
             organization_id: file.organization_id.to_string(),
             full_name: &f.full_name,
@@ -267,7 +269,7 @@ impl<'a> NewDetaineeRow<'a> {
             last_seen_on: text(f.last_seen_on),
             released_on: text(f.released_on),
             notes: f.notes.as_deref(),
-            source_notes: file.source_notes.as_deref(),
+            source_notes: crate::data_key::seal_notes(&id, file.source_notes.as_deref())?,
             review_status: file.review_status.as_str(),
             version: file.version,
             created_at: file.created_at.naive_utc(),
@@ -278,6 +280,7 @@ impl<'a> NewDetaineeRow<'a> {
             merged_into: file.merged_into.map(|id| id.to_string()),
             search_keys: Some(search_keys),
             external_ref: f.external_ref.as_deref(),
+            id,
         })
     }
 }
@@ -406,7 +409,9 @@ pub fn by_external_refs(
 /// the new version. The row must be locked in this transaction (`lock`).
 pub fn save(conn: &mut DbConnection, file: &mut Detainee) -> Result<(), AppError> {
     let f = &file.fields;
-    file.version = diesel::update(detainees::table.find(file.id.to_string()))
+    let id = file.id.to_string();
+    let source_notes = crate::data_key::seal_notes(&id, file.source_notes.as_deref())?;
+    file.version = diesel::update(detainees::table.find(&id))
         .set((
             (
                 detainees::full_name.eq(&f.full_name),
@@ -427,7 +432,7 @@ pub fn save(conn: &mut DbConnection, file: &mut Detainee) -> Result<(), AppError
                 detainees::last_seen_on.eq(text(f.last_seen_on)),
                 detainees::released_on.eq(text(f.released_on)),
                 detainees::notes.eq(&f.notes),
-                detainees::source_notes.eq(&file.source_notes),
+                detainees::source_notes.eq(source_notes),
                 detainees::review_status.eq(file.review_status.as_str()),
                 detainees::version.eq(detainees::version + 1),
                 detainees::updated_at.eq(file.updated_at.naive_utc()),
