@@ -134,6 +134,30 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Work with the attachment store.
+    Attachments {
+        #[command(subcommand)]
+        command: AttachmentsCommand,
+    },
+    /// Work with the data key (SIJILL_DATA_KEY_FILE).
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AttachmentsCommand {
+    /// Read back, decrypt and re-hash every stored object; name each one
+    /// changed or missing (exit status 1), and objects no record names.
+    Verify,
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Re-encrypt source notes and attachments under a new data key
+    /// (audited). Stop every server first; run it again if interrupted.
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -283,6 +307,12 @@ pub fn main() -> ExitCode {
             command: AuditCommand::Export { after_seq, out },
         } => export_audit(&settings, after_seq, out),
         Command::Backup { dest } => backup(&settings, &dest),
+        Command::Attachments {
+            command: AttachmentsCommand::Verify,
+        } => verify_attachments(&settings),
+        Command::Keys {
+            command: KeysCommand::Rotate,
+        } => rotate_keys(&settings),
         Command::Import {
             file,
             as_user,
@@ -355,7 +385,7 @@ fn listen_address(bind: &str, port: u16) -> String {
 }
 
 fn open(settings: &Settings) -> Result<Database, String> {
-    Database::open(&settings.database_url, 2).map_err(|e| e.to_string())
+    crate::startup::open_database(settings, 2).map_err(|e| e.to_string())
 }
 
 /// Open the database for a command that only reads; still say when a
@@ -485,7 +515,7 @@ fn mfa_enrol(settings: &Settings, username: &str) -> Result<ExitCode, String> {
     use crate::auth::mfa::{codes, routes as mfa};
     let (db, hasher) = open_for_writing(settings)?;
     let user = account_named(&db, username)?;
-    let sealing = crate::sealing::SealingKey::for_database(
+    let sealing = crate::db::key_checks::sealing_key(
         &settings.mfa_key_file,
         &db,
         crate::auth::mfa::KEY_CHECK,
@@ -905,13 +935,86 @@ fn backup(settings: &Settings, dest: &std::path::Path) -> Result<ExitCode, Strin
         dest.display()
     );
     eprintln!(
-        "sijill: the copy needs the key files of {} to serve: {}, {}, {}, {} (keep them apart \
-         from the copy, and safe)",
+        "sijill: the copy needs the key files of {} to serve: {}, {}, {}, {} and the data key {} \
+         (id {}), without which its source notes and attachments cannot be read. Keep them \
+         apart from the copy, and safe. Attachment contents are not in the copy: back up {} \
+         as well",
         settings.data_dir.display(),
         settings.token_key_file.display(),
         settings.audit_key_file.display(),
         settings.fingerprint_key_file.display(),
         settings.mfa_key_file.display(),
+        settings.data_key_file.display(),
+        db.data_key().map_or("unknown", |k| k.id()),
+        settings.attachment_store.clone().unwrap_or_else(|| settings
+            .data_dir
+            .join("attachments")
+            .display()
+            .to_string()),
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify_attachments(settings: &Settings) -> Result<ExitCode, String> {
+    let db = open_for_reading(settings)?;
+    let storage = crate::startup::open_attachment_store(settings).map_err(|e| e.to_string())?;
+    let key = db.data_key().cloned().ok_or("no data key")?;
+    let runtime = actix_web::rt::System::new();
+    let report = runtime
+        .block_on(crate::attachments::verify::verify(
+            &db,
+            &storage,
+            &key,
+            |_| {},
+        ))
+        .map_err(describe)?;
+    for finding in &report.findings {
+        println!(
+            "object {} ({}): {}",
+            finding.object_id.as_deref().unwrap_or("-"),
+            finding.stored_as,
+            finding.problem
+        );
+    }
+    for name in &report.unrecorded {
+        println!(
+            "object {name}: in the store, but no record names it (an upload or purge cut short)"
+        );
+    }
+    println!(
+        "checked {} objects ({} bytes) in {}: {} changed or missing, {} unrecorded",
+        report.checked,
+        report.bytes,
+        storage.location,
+        report.findings.len(),
+        report.unrecorded.len()
+    );
+    Ok(if report.findings.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn rotate_keys(settings: &Settings) -> Result<ExitCode, String> {
+    // Opened without the data key: a rotation in progress refuses every
+    // other start.
+    let db = Database::open(&settings.database_url, 2).map_err(|e| e.to_string())?;
+    let storage = crate::startup::open_attachment_store(settings).map_err(|e| e.to_string())?;
+    let runtime = actix_web::rt::System::new();
+    let rotated = runtime
+        .block_on(crate::data_key::rotate::rotate(settings, &db, &storage))
+        .map_err(describe)?;
+    println!(
+        "sijill: the data key is now {} (was {}): {} source notes and {} attachment objects \
+         re-encrypted",
+        rotated.to, rotated.from, rotated.notes, rotated.objects
+    );
+    eprintln!(
+        "sijill: the old key is kept as {}.retired-{}: backups made before now need it. Move it \
+         off this machine with those backups, or destroy it once they are gone (docs/security.md)",
+        settings.data_key_file.display(),
+        rotated.from
     );
     Ok(ExitCode::SUCCESS)
 }

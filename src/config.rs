@@ -50,6 +50,14 @@ pub struct Settings {
     pub mfa_required_roles: Vec<Role>,
     /// The key that seals second-factor secrets (`SIJILL_MFA_KEY_FILE`).
     pub mfa_key_file: PathBuf,
+    /// `SIJILL_ATTACHMENT_STORE`: `s3://bucket/prefix`, or none for a
+    /// directory under the data directory.
+    pub attachment_store: Option<String>,
+    /// The largest attachment accepted (`SIJILL_ATTACHMENT_MAX_BYTES`).
+    pub attachment_max_bytes: u64,
+    /// The data key: `source_notes` and attachment contents are encrypted
+    /// under it (`SIJILL_DATA_KEY_FILE`).
+    pub data_key_file: PathBuf,
     /// How long the `mfa_token` of a login waiting for its code lives.
     pub mfa_token_ttl: Duration,
     /// The largest list `POST /imports` accepts (`SIJILL_IMPORT_MAX_BYTES`).
@@ -78,6 +86,9 @@ impl Settings {
             audit_key_file: data_dir.join("audit-checkpoint-key.pem"),
             fingerprint_key_file: data_dir.join("fingerprint-key"),
             mfa_key_file: data_dir.join("mfa-key"),
+            data_key_file: data_dir.join("data-key"),
+            attachment_store: None,
+            attachment_max_bytes: 100 * 1024 * 1024,
             data_dir,
             token_issuer: "sijill".to_owned(),
             access_token_ttl: Duration::from_secs(900),
@@ -151,6 +162,9 @@ impl Settings {
         if let Some(v) = get("SIJILL_MFA_KEY_FILE") {
             s.mfa_key_file = v.into();
         }
+        if let Some(v) = get("SIJILL_DATA_KEY_FILE") {
+            s.data_key_file = v.into();
+        }
         if let Some(v) = get(MFA_REQUIRED_ROLES) {
             s.mfa_required_roles = roles(MFA_REQUIRED_ROLES, &v)?;
         }
@@ -159,6 +173,12 @@ impl Settings {
         }
         if let Some(v) = get("SIJILL_IMPORT_MAX_BYTES") {
             s.import_max_bytes = number("SIJILL_IMPORT_MAX_BYTES", &v, 1, 16 << 30)?;
+        }
+        if let Some(v) = get("SIJILL_ATTACHMENT_STORE").filter(|v| !v.is_empty()) {
+            s.attachment_store = Some(v);
+        }
+        if let Some(v) = get("SIJILL_ATTACHMENT_MAX_BYTES") {
+            s.attachment_max_bytes = number("SIJILL_ATTACHMENT_MAX_BYTES", &v, 1, 16 << 30)?;
         }
         if let Some(v) = get("SIJILL_IMPORT_WORKERS") {
             s.import_workers = number("SIJILL_IMPORT_WORKERS", &v, 1, 16)? as usize;

@@ -65,10 +65,22 @@ pub enum Code {
     MfaAlreadyEnrolled,
     MfaNotEnrolled,
     ExternalRefTaken,
+    // Attachments (docs/attachments.md).
+    InvalidFilename,
+    InvalidDescription,
+    LengthRequired,
+    LengthMismatch,
+    UnsupportedAttachmentType,
+    ContentTypeMismatch,
+    EmptyAttachment,
+    AlreadyArchived,
+    NotArchived,
+    ContentPurged,
+    RangeNotSatisfiable,
 }
 
 impl Code {
-    pub const ALL: [Code; 16] = [
+    pub const ALL: [Code; 27] = [
         Code::InvalidJson,
         Code::UnknownField,
         Code::ValidationFailed,
@@ -85,6 +97,17 @@ impl Code {
         Code::MfaAlreadyEnrolled,
         Code::MfaNotEnrolled,
         Code::ExternalRefTaken,
+        Code::InvalidFilename,
+        Code::InvalidDescription,
+        Code::LengthRequired,
+        Code::LengthMismatch,
+        Code::UnsupportedAttachmentType,
+        Code::ContentTypeMismatch,
+        Code::EmptyAttachment,
+        Code::AlreadyArchived,
+        Code::NotArchived,
+        Code::ContentPurged,
+        Code::RangeNotSatisfiable,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -105,6 +128,17 @@ impl Code {
             Code::MfaAlreadyEnrolled => "mfa_already_enrolled",
             Code::MfaNotEnrolled => "mfa_not_enrolled",
             Code::ExternalRefTaken => "external_ref_taken",
+            Code::InvalidFilename => "invalid_filename",
+            Code::InvalidDescription => "invalid_description",
+            Code::LengthRequired => "length_required",
+            Code::LengthMismatch => "length_mismatch",
+            Code::UnsupportedAttachmentType => "unsupported_attachment_type",
+            Code::ContentTypeMismatch => "content_type_mismatch",
+            Code::EmptyAttachment => "empty_attachment",
+            Code::AlreadyArchived => "already_archived",
+            Code::NotArchived => "not_archived",
+            Code::ContentPurged => "content_purged",
+            Code::RangeNotSatisfiable => "range_not_satisfiable",
         }
     }
 }
@@ -174,6 +208,15 @@ impl AppError {
     pub fn unprocessable(code: Code, detail: impl Into<String>) -> Self {
         AppError::Invalid {
             status: StatusCode::UNPROCESSABLE_ENTITY,
+            code,
+            detail: detail.into(),
+        }
+    }
+
+    /// Input refused with its own status (411, 415, 416, 410 …).
+    pub fn refused(status: StatusCode, code: Code, detail: impl Into<String>) -> Self {
+        AppError::Invalid {
+            status,
             code,
             detail: detail.into(),
         }
@@ -470,6 +513,21 @@ mod tests {
             (Code::MfaAlreadyEnrolled, 409, "mfa_already_enrolled"),
             (Code::MfaNotEnrolled, 409, "mfa_not_enrolled"),
             (Code::ExternalRefTaken, 409, "external_ref_taken"),
+            (Code::InvalidFilename, 400, "invalid_filename"),
+            (Code::InvalidDescription, 400, "invalid_description"),
+            (Code::LengthRequired, 411, "length_required"),
+            (Code::LengthMismatch, 400, "length_mismatch"),
+            (
+                Code::UnsupportedAttachmentType,
+                415,
+                "unsupported_attachment_type",
+            ),
+            (Code::ContentTypeMismatch, 422, "content_type_mismatch"),
+            (Code::EmptyAttachment, 422, "empty_attachment"),
+            (Code::AlreadyArchived, 409, "already_archived"),
+            (Code::NotArchived, 409, "not_archived"),
+            (Code::ContentPurged, 410, "content_purged"),
+            (Code::RangeNotSatisfiable, 416, "range_not_satisfiable"),
         ];
         assert_eq!(
             table.len(),
@@ -485,7 +543,8 @@ mod tests {
                     detail: "x".into(),
                 },
                 422 => AppError::unprocessable(code, "x"),
-                _ => AppError::bad_request(code, "x"),
+                400 => AppError::bad_request(code, "x"),
+                other => AppError::refused(StatusCode::from_u16(other).unwrap(), code, "x"),
             };
             let problem = error.problem();
             assert_eq!((problem.status, problem.code.as_str()), (status, text));

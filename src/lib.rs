@@ -8,11 +8,13 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::todo)
 )]
 
+pub mod attachments;
 pub mod audit;
 pub mod auth;
 pub mod bootstrap;
 pub mod cli;
 pub mod config;
+pub mod data_key;
 pub mod db;
 pub mod demo;
 pub mod detainees;

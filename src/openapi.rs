@@ -55,6 +55,8 @@ use crate::{
         facilities::FacilityKind,
         facilities::FacilityStatus,
         detainees::model::DetaineeView,
+        crate::attachments::model::AttachmentView,
+        crate::attachments::routes::PurgeRequest,
         detainees::model::DetaineeFields,
         detainees::model::NewDetainee,
         detainees::model::DetaineePatch,
@@ -102,6 +104,7 @@ use crate::{
         (name = "reviews", description = "Independent review before release: see docs/review-workflow.md"),
         (name = "audit", description = "The tamper-evident audit log and the access log"),
         (name = "imports", description = "Imports of lists kept elsewhere: see docs/imports.md"),
+        (name = "attachments", description = "Evidence attached to files, encrypted at rest: see docs/attachments.md"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]

@@ -22,7 +22,6 @@ use crate::error::{self, AppError};
 use crate::http::routing::MethodTable;
 use crate::imports::queue::Imports;
 use crate::metrics::Metrics;
-use crate::sealing::SealingKey;
 use crate::state::AppState;
 use crate::{
     audit, auth, bootstrap, facilities, keys, ops, organizations, search, telemetry, users,
@@ -92,9 +91,37 @@ fn index_names(db: &Database) -> Result<(), StartupError> {
     Ok(())
 }
 
+/// Open the database (migrating it) with the data key, which every server
+/// and command on it must share; `source_notes` written before they were
+/// encrypted are sealed now.
+pub fn open_database(settings: &Settings, pool_size: u32) -> Result<Database, StartupError> {
+    let db = Database::open(&settings.database_url, pool_size)?;
+    let key = crate::data_key::load(settings, &db)?;
+    let db = db.with_data_key(key);
+    let sealed = crate::data_key::seal_clear_notes(&db)?;
+    if sealed > 0 {
+        tracing::info!(
+            sealed,
+            "source notes stored in clear text are now encrypted"
+        );
+    }
+    Ok(db)
+}
+
+/// The attachment store `settings` name.
+pub fn open_attachment_store(
+    settings: &Settings,
+) -> Result<crate::attachments::Storage, StartupError> {
+    crate::attachments::Storage::open(
+        settings.attachment_store.as_deref(),
+        &settings.data_dir.join("attachments"),
+    )
+    .map_err(StartupError::Setup)
+}
+
 /// Open the database (migrating it) and build the shared state.
 pub fn build_state(settings: &Settings) -> Result<AppState, StartupError> {
-    let db = Database::open(&settings.database_url, settings.db_pool_size)?;
+    let db = open_database(settings, settings.db_pool_size)?;
     let tokens = TokenService::load(
         &settings.token_issuer,
         settings.access_token_ttl,
@@ -107,7 +134,7 @@ pub fn build_state(settings: &Settings) -> Result<AppState, StartupError> {
         settings.mfa_required_roles.clone(),
         settings.mfa_token_ttl,
         settings.token_issuer.clone(),
-        SealingKey::for_database(
+        crate::db::key_checks::sealing_key(
             &settings.mfa_key_file,
             &db,
             crate::auth::mfa::KEY_CHECK,
@@ -130,7 +157,12 @@ pub fn build_state(settings: &Settings) -> Result<AppState, StartupError> {
             "imports the last run left unfinished ended as failed"
         );
     }
+    let attachments = crate::attachments::Attachments {
+        storage: open_attachment_store(settings)?,
+        max_bytes: settings.attachment_max_bytes,
+    };
     Ok(AppState {
+        attachments,
         imports,
         access_log,
         db,
@@ -307,6 +339,12 @@ fn api_routes(cfg: &mut ServiceConfig) {
         .service(search::routes::search)
         .service(crate::detainees::export::export)
         .service(files::get)
+        .service(crate::attachments::routes::upload)
+        .service(crate::attachments::routes::list)
+        .service(crate::attachments::routes::get)
+        .service(crate::attachments::routes::content)
+        .service(crate::attachments::routes::archive)
+        .service(crate::attachments::routes::purge)
         .service(files::update)
         .service(files::archive)
         .service(files::restore)

@@ -27,4 +27,6 @@ pub struct AppState {
     pub mfa: Mfa,
     /// Uploads waiting to be imported, and the jobs running.
     pub imports: crate::imports::queue::Imports,
+    /// Where attachment contents are kept.
+    pub attachments: crate::attachments::Attachments,
 }

@@ -42,6 +42,8 @@ pub enum AccessAction {
     DetaineeSearch,
     /// A file sent in an export.
     DetaineeExport,
+    /// An attachment's content downloaded (whole or a range).
+    AttachmentDownload,
 }
 
 impl AccessAction {
@@ -52,6 +54,7 @@ impl AccessAction {
             AccessAction::DetaineeCustody => "detainee.custody",
             AccessAction::DetaineeSearch => "detainee.search",
             AccessAction::DetaineeExport => "detainee.export",
+            AccessAction::AttachmentDownload => "attachment.download",
         }
     }
 }

@@ -47,6 +47,10 @@ pub enum AuditAction {
     ReviewWithdraw,
     ReviewConsult,
     AuditExport,
+    AttachmentCreate,
+    AttachmentArchive,
+    AttachmentPurge,
+    KeysRotate,
 }
 
 impl AuditAction {
@@ -89,6 +93,10 @@ impl AuditAction {
             AuditAction::ReviewWithdraw => "review.withdraw",
             AuditAction::ReviewConsult => "review.consult",
             AuditAction::AuditExport => "audit.export",
+            AuditAction::AttachmentCreate => "attachment.create",
+            AuditAction::AttachmentArchive => "attachment.archive",
+            AuditAction::AttachmentPurge => "attachment.purge",
+            AuditAction::KeysRotate => "keys.rotate",
         }
     }
 

@@ -72,6 +72,14 @@ permission_matrix! {
     ActOnReview => [Reviewer],
     /// Give a family's position on a review of a major-crimes file.
     Consult => [FamilyRepresentative],
+    /// A file's attachments and their contents: whoever sees the file
+    /// (`detainees::scope`); family representatives never.
+    ReadAttachments => [Caseworker, Reviewer, Auditor],
+    /// Attach evidence to, and archive attachments of, one's own
+    /// organisation's files.
+    WriteAttachments => [Caseworker],
+    /// Remove an archived attachment's content for good.
+    PurgeAttachments => [Admin],
 }
 
 /// What a session may do before its second factor, where its role needs

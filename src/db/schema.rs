@@ -271,7 +271,43 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    attachment_objects (id) {
+        id -> Text,
+        organization_id -> Text,
+        sha256 -> Text,
+        size -> BigInt,
+        stored_as -> Text,
+        key_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    attachments (id) {
+        id -> Text,
+        detainee_id -> Text,
+        object_id -> Nullable<Text>,
+        sha256 -> Text,
+        size -> BigInt,
+        media_type -> Text,
+        filename -> Text,
+        description -> Nullable<Text>,
+        uploaded_by -> Text,
+        uploaded_at -> Timestamp,
+        archived_at -> Nullable<Timestamp>,
+        archived_by -> Nullable<Text>,
+        purged_at -> Nullable<Timestamp>,
+        purged_by -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(attachments -> detainees (detainee_id));
+diesel::joinable!(attachments -> attachment_objects (object_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    attachments,
+    attachment_objects,
     import_jobs,
     import_report,
     import_mappings,

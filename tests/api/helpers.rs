@@ -28,6 +28,10 @@ pub enum Need {
     Postgres,
     /// `python3`, to run the documented audit script.
     Python3,
+    /// An S3-compatible store: `SIJILL_TEST_S3_BUCKET` names an existing
+    /// bucket, the `AWS_` variables say where and how (`.ci/run` starts
+    /// moto's server for it).
+    S3,
 }
 
 impl Need {
@@ -41,6 +45,7 @@ impl Need {
                 .arg("--version")
                 .output()
                 .is_ok_and(|out| out.status.success()),
+            Need::S3 => std::env::var("SIJILL_TEST_S3_BUCKET").is_ok_and(|b| !b.is_empty()),
         }
     }
 
@@ -49,6 +54,7 @@ impl Need {
         match self {
             Need::Postgres => NO_POSTGRES,
             Need::Python3 => "no python3",
+            Need::S3 => "no SIJILL_TEST_S3_BUCKET",
         }
     }
 
@@ -60,6 +66,9 @@ impl Need {
             }
             Need::Python3 => {
                 "CI=true but python3 is missing: the documented audit script must be checked"
+            }
+            Need::S3 => {
+                "CI=true but SIJILL_TEST_S3_BUCKET is not set: the S3-compatible store must be tested"
             }
         }
     }
@@ -93,6 +102,7 @@ impl Scenario {
             "postgres" => (&[Engine::Postgres], &[]),
             "sqlite_with_python3" => (&[Engine::Sqlite], &[Need::Python3]),
             "both_with_python3" => (&[Engine::Sqlite, Engine::Postgres], &[Need::Python3]),
+            "both_with_s3" => (&[Engine::Sqlite, Engine::Postgres], &[Need::S3]),
             other => panic!("unknown engine list `{other}` in {module}"),
         };
         let module = module.split_once("::").map_or(module, |(_, rest)| rest);
@@ -811,4 +821,62 @@ pub fn recompute_chain(entries: &[Value]) -> Result<(), String> {
         prev = hash;
     }
     Ok(())
+}
+
+/// A PDF of about `size` bytes (its magic bytes, then `marker` and filler):
+/// what a caseworker would attach.
+pub fn pdf(marker: &str, size: usize) -> Vec<u8> {
+    let mut bytes = format!("%PDF-1.7\n% {marker}\n").into_bytes();
+    let mut n = 0u32;
+    while bytes.len() < size {
+        n = n.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        bytes.push(b'a' + (n >> 16) as u8 % 26);
+    }
+    bytes
+}
+
+/// Upload `content` to `file` as `media_type` named `name` (percent-encoded
+/// here); the answer, whatever it is.
+pub async fn attach(
+    app: &TestApp,
+    token: &str,
+    file: &str,
+    media_type: &str,
+    name: &str,
+    content: Vec<u8>,
+) -> Response {
+    let encoded: String = name
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b == b'.' {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    app.client
+        .post(app.url(&format!("/api/v1/detainees/{file}/attachments")))
+        .bearer_auth(token)
+        .header("Content-Type", media_type)
+        .header("Sijill-Filename", encoded)
+        .body(content)
+        .send()
+        .await
+        .expect("request")
+}
+
+/// Attach a PDF that must be accepted; the attachment.
+pub async fn attach_ok(app: &TestApp, token: &str, file: &str, content: Vec<u8>) -> Value {
+    let res = attach(
+        app,
+        token,
+        file,
+        "application/pdf",
+        "statement.pdf",
+        content,
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::CREATED, "{:?}", res.text().await);
+    res.json().await.unwrap()
 }

@@ -16,6 +16,7 @@ use helpers::{in_ci, Need};
 mod helpers;
 
 mod accounts;
+mod attachments;
 mod audit;
 mod auth;
 mod backups;
@@ -58,6 +59,7 @@ fn main() -> ExitCode {
     let args = Arguments::from_args();
     let modules = [
         accounts::scenarios,
+        attachments::scenarios,
         audit::scenarios,
         auth::scenarios,
         backups::scenarios,
@@ -80,7 +82,7 @@ fn main() -> ExitCode {
         search::scenarios,
         tokens::scenarios,
     ];
-    let missing: Vec<Need> = [Need::Postgres, Need::Python3]
+    let missing: Vec<Need> = [Need::Postgres, Need::Python3, Need::S3]
         .into_iter()
         .filter(|need| !need.met())
         .collect();
@@ -95,6 +97,7 @@ fn main() -> ExitCode {
                 match need {
                     Need::Postgres => "set SIJILL_TEST_DATABASE_URL to run them; .ci/run does",
                     Need::Python3 => "install python3 to run them",
+                    Need::S3 => "start an S3-compatible server and set SIJILL_TEST_S3_BUCKET and the AWS_ variables to run them; .ci/run does",
                 }
             );
         }

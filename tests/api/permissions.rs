@@ -116,6 +116,12 @@ fn table() -> Vec<Case> {
         case("ActOnReview", POST, "/reviews/{id}/confirm",                     [403, 403, 200, 403, 403]),
         case("ActOnReview", POST, "/reviews/{id}/dispute",                     [403, 403, 200, 403, 403]),
         case("Consult", POST, "/reviews/{id}/consultations",                   [403, 403, 403, 201, 403]),
+        case("ReadAttachments", GET, "/detainees/{id}/attachments",            [403, 200, 200, 403, 200]),
+        case("ReadAttachments", GET, "/attachments/{id}",                      [403, 200, 200, 403, 200]),
+        case("ReadAttachments", GET, "/attachments/{id}/content",              [403, 200, 200, 403, 200]),
+        case("WriteAttachments", POST, "/detainees/{id}/attachments",          [403, 201, 403, 403, 403]),
+        case("WriteAttachments", DELETE, "/attachments/{id}",                  [403, 200, 403, 403, 403]),
+        case("PurgeAttachments", POST, "/attachments/{id}/purge",              [204, 403, 403, 403, 403]),
     ]
 }
 
@@ -507,6 +513,38 @@ async fn prepare(app: &TestApp, fx: &Fixture, case: &Case) -> (Option<String>, O
                 json!({"position": "opposes_release", "statement": "Our families hold testimony."}),
             ),
         ),
+        // What reviewers read: evidence of a file under a review they may act on.
+        ("GET", "/detainees/{id}/attachments") => (Some(under_review(app, fx).await.0), None),
+        ("GET", "/attachments/{id}" | "/attachments/{id}/content") => {
+            let (file, _) = under_review(app, fx).await;
+            (
+                Some(id_of(&attach_ok(app, cw, &file, pdf("matrix", 2000)).await)),
+                None,
+            )
+        }
+        // The body is the content itself (`send`).
+        ("POST", "/detainees/{id}/attachments") => {
+            (Some(a_file(app, fx, "Hala Yusuf Haddad").await), None)
+        }
+        ("DELETE", "/attachments/{id}") => {
+            let file = a_file(app, fx, "Hala Yusuf Haddad").await;
+            (
+                Some(id_of(&attach_ok(app, cw, &file, pdf("matrix", 2000)).await)),
+                None,
+            )
+        }
+        ("POST", "/attachments/{id}/purge") => {
+            let file = a_file(app, fx, "Hala Yusuf Haddad").await;
+            let id = id_of(&attach_ok(app, cw, &file, pdf("matrix", 2000)).await);
+            let res = app
+                .delete(&format!("/api/v1/attachments/{id}"), cw, "*")
+                .await;
+            assert_eq!(res.status(), 200);
+            (
+                Some(id),
+                Some(json!({"reason": "Uploaded to the wrong file."})),
+            )
+        }
         (_, path) => {
             assert!(!path.contains("{id}"), "no object for {path}");
             (None, None)
@@ -545,6 +583,12 @@ async fn the_permission_matrix_holds(engine: Engine) {
             }
             if let Some(body) = &body {
                 req = req.json(body);
+            }
+            if case.method == Method::POST && case.path == "/detainees/{id}/attachments" {
+                req = req
+                    .header("Content-Type", "application/pdf")
+                    .header("Sijill-Filename", "statement.pdf")
+                    .body(pdf("matrix", 2000));
             }
             req.send()
         };

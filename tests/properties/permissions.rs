@@ -10,7 +10,7 @@ use Role::{Admin, Auditor, Caseworker, FamilyRepresentative, Reviewer};
 
 /// Every action, written out: a new action fails to compile in `documented`
 /// until someone decides, here, who may perform it.
-const ACTIONS: [Action; 18] = [
+const ACTIONS: [Action; 21] = [
     Action::UseOwnSession,
     Action::ManageOwnSecondFactor,
     Action::ManageOrganizations,
@@ -29,6 +29,9 @@ const ACTIONS: [Action; 18] = [
     Action::ReadReviews,
     Action::ActOnReview,
     Action::Consult,
+    Action::ReadAttachments,
+    Action::WriteAttachments,
+    Action::PurgeAttachments,
 ];
 
 /// Who may do what, as the documentation says it in words (docs/api.md,
@@ -72,6 +75,12 @@ fn documented(action: Action) -> &'static [Role] {
         Action::ReadReviews => &[Caseworker, Reviewer, FamilyRepresentative, Auditor],
         Action::ActOnReview => &[Reviewer],
         Action::Consult => &[FamilyRepresentative],
+        // docs/attachments.md: "who reads follows who sees the file; family
+        // representatives never"; caseworkers attach and archive; only an
+        // admin purges (and reads nothing).
+        Action::ReadAttachments => &[Caseworker, Reviewer, Auditor],
+        Action::WriteAttachments => &[Caseworker],
+        Action::PurgeAttachments => &[Admin],
     }
 }
 
