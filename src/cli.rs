@@ -981,6 +981,13 @@ fn verify_attachments(settings: &Settings) -> Result<ExitCode, String> {
             "object {name}: in the store, but no record names it (an upload or purge cut short)"
         );
     }
+    if report.recent > 0 {
+        println!(
+            "{} objects no record names yet were written in the last ten minutes (uploads may \
+             be under way): not judged",
+            report.recent
+        );
+    }
     println!(
         "checked {} objects ({} bytes) in {}: {} changed or missing, {} unrecorded",
         report.checked,
@@ -997,6 +1004,11 @@ fn verify_attachments(settings: &Settings) -> Result<ExitCode, String> {
 }
 
 fn rotate_keys(settings: &Settings) -> Result<ExitCode, String> {
+    // No server may run meanwhile (it would seal new notes under the old
+    // key): the serve lock is taken exclusively for the rotation — refused
+    // while a server runs, and no server starts until it is done.
+    let _serve_lock =
+        crate::db::ServeLock::exclusive(&settings.database_url).map_err(|e| e.to_string())?;
     // Opened without the data key: a rotation in progress refuses every
     // other start.
     let db = Database::open(&settings.database_url, 2).map_err(|e| e.to_string())?;

@@ -48,7 +48,7 @@ pub fn wanted(header: Option<&str>, size: u64) -> Result<Wanted, AppError> {
             if last < first {
                 return Err(unsatisfiable());
             }
-            first..(last + 1).min(size)
+            first..last.saturating_add(1).min(size)
         }
         (true, true) => return Err(unsatisfiable()),
     };
@@ -104,6 +104,10 @@ mod tests {
         );
         assert_eq!(wanted(Some("bytes=0-1,5-6"), 100).unwrap(), Wanted::Whole);
         assert_eq!(wanted(Some("items=0-1"), 100).unwrap(), Wanted::Whole);
+        assert_eq!(
+            wanted(Some("bytes=0-18446744073709551615"), 100).unwrap(),
+            Wanted::Part(0..100)
+        );
         for bad in [
             "bytes=100-",
             "bytes=5-4",

@@ -113,6 +113,20 @@ pub async fn upload(
         description,
         uploaded_by: caller.user.id,
     };
+    // An object of this content already recorded must still be whole in
+    // the store before the new upload is dropped in its favour; if it is
+    // not (lost, altered), this upload takes its place.
+    let known = {
+        let (organization, sha256) = (file.organization_id, received.sha256.clone());
+        state
+            .db
+            .read(move |conn| store::object_of_content(conn, organization, &sha256))
+            .await?
+    };
+    let broken = match known {
+        Some(object) if !storage.holds(&object.stored_as, object.size()).await? => Some(object.id),
+        _ => None,
+    };
     let actor = caller.actor();
     let recorded = {
         let received = received.clone();
@@ -121,14 +135,16 @@ pub async fn upload(
             .write(move |tx| {
                 let file = files::lock(tx, detainee_id, scope)?;
                 files::editable(&file)?;
-                let (attachment, redundant) = store::record(tx, new, &received, key.id())?;
+                let recorded = store::record(tx, new, &received, key.id(), broken.as_deref())?;
+                let attachment = &recorded.attachment;
                 let changes = Changes::new()
                     .created("detainee_id", detainee_id.to_string())
                     .created("sha256", attachment.sha256.clone())
                     .created("size", attachment.size)
                     .created("media_type", attachment.media_type.as_str())
                     .created("filename", attachment.filename.clone())
-                    .created("description", attachment.description.clone());
+                    .created("description", attachment.description.clone())
+                    .changed("content_restored", false, recorded.restored);
                 audit::append(
                     tx,
                     &actor,
@@ -137,11 +153,11 @@ pub async fn upload(
                     changes,
                     &origin,
                 )?;
-                Ok((attachment, redundant))
+                Ok(recorded)
             })
             .await
     };
-    let (attachment, redundant) = match recorded {
+    let recorded = match recorded {
         Ok(recorded) => recorded,
         Err(e) => {
             // Nothing half-stored: the record was not written, so neither
@@ -152,11 +168,18 @@ pub async fn upload(
             return Err(e);
         }
     };
-    if let Some(redundant) = redundant {
-        if let Err(removal) = storage.remove(&redundant).await {
-            tracing::warn!(error = ?removal, "a duplicate upload could not be removed");
+    if let Some(object) = &recorded.remove {
+        if let Err(removal) = storage.remove(object).await {
+            tracing::warn!(error = ?removal, "a redundant object could not be removed");
         }
     }
+    if recorded.restored {
+        tracing::warn!(
+            attachment = %recorded.attachment.id,
+            "an upload restored a content that had gone missing or changed in the store"
+        );
+    }
+    let attachment = recorded.attachment;
     Ok(HttpResponse::Created()
         .insert_header((
             header::LOCATION,
@@ -412,8 +435,9 @@ pub async fn archive(
         .db
         .write(move |tx| {
             let current = store::lock(tx, id)?.ok_or(AppError::NotFound)?;
-            files::find_in_scope(tx.conn(), current.detainee_id, scope)?
-                .ok_or(AppError::NotFound)?;
+            // The file as for an upload: the caller's, and not archived.
+            let file = files::lock(tx, current.detainee_id, scope)?;
+            files::editable(&file)?;
             if current.archived_at.is_some() {
                 return Err(AppError::Conflict {
                     code: Code::AlreadyArchived,

@@ -104,8 +104,11 @@ impl Storage {
             None => {
                 std::fs::create_dir_all(dir)
                     .map_err(|e| format!("the attachment directory {}: {e}", dir.display()))?;
+                // Synced before an upload answers: the record of evidence
+                // must never outlive its content after a power cut.
                 let local = LocalFileSystem::new_with_prefix(dir)
-                    .map_err(|e| format!("the attachment directory {}: {e}", dir.display()))?;
+                    .map_err(|e| format!("the attachment directory {}: {e}", dir.display()))?
+                    .with_fsync(true);
                 Ok(Storage {
                     store: Arc::new(local),
                     location: dir.display().to_string(),
@@ -170,8 +173,9 @@ impl Storage {
             .put_multipart(&Self::path(&object_id))
             .await
             .map_err(unavailable)?;
-        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART);
+        let mut pending = Pending(Some(WriteMultipart::new_with_chunk_size(upload, PART)));
         let written = async {
+            let writer = pending.writer()?;
             let (mut encryptor, header) = Encryptor::new(key, &object_id);
             writer.write(&header);
             let mut sealed = Vec::with_capacity(2 * CHUNK);
@@ -196,13 +200,11 @@ impl Storage {
         .await;
         match written {
             Ok(()) => {
-                writer.finish().await.map_err(unavailable)?;
+                pending.finish().await?;
                 Ok(object_id)
             }
             Err(e) => {
-                if let Err(abort) = writer.abort().await {
-                    tracing::warn!(object_id, error = %abort, "an aborted upload left its parts");
-                }
+                pending.abort(&object_id).await;
                 Err(e)
             }
         }
@@ -217,6 +219,16 @@ impl Storage {
             .await
             .map_err(read_problem)?;
         Header::parse(&bytes).map_err(|e| ObjectProblem::Changed(e.to_string()))
+    }
+
+    /// Is the object there, of the length its record says? (A quick check,
+    /// not a re-hash: `rehash` reads it all.)
+    pub async fn holds(&self, object_id: &str, size: u64) -> Result<bool, AppError> {
+        match self.store.head(&Self::path(object_id)).await {
+            Ok(meta) => Ok(meta.size == cipher::object_len(size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(unavailable(e)),
+        }
     }
 
     /// The plaintext bytes `range` of an object of `size` bytes, decrypted a
@@ -335,14 +347,17 @@ impl Storage {
         }
     }
 
-    /// The ids of every object in the store (to find those no record names).
-    pub async fn object_ids(&self) -> Result<Vec<String>, AppError> {
+    /// The names of every object in the store, each with when it was
+    /// written (to find those no record names).
+    pub async fn object_ids(
+        &self,
+    ) -> Result<Vec<(String, chrono::DateTime<chrono::Utc>)>, AppError> {
         let mut ids = Vec::new();
         let mut listing = self.store.list(Some(&Path::from("objects")));
         while let Some(meta) = listing.next().await {
             let meta = meta.map_err(unavailable)?;
             if let Some(name) = meta.location.filename() {
-                ids.push(name.to_owned());
+                ids.push((name.to_owned(), meta.last_modified));
             }
         }
         Ok(ids)
@@ -357,6 +372,46 @@ fn read_problem(e: object_store::Error) -> ObjectProblem {
             ObjectProblem::Changed(e.to_string())
         }
         other => ObjectProblem::Unreadable(other.to_string()),
+    }
+}
+
+/// An upload under way. Dropped before it is finished or aborted (the
+/// request's future dropped: a server stopping, a client gone), it aborts
+/// the upload on the runtime, so that no part is left in the store.
+struct Pending(Option<WriteMultipart>);
+
+impl Pending {
+    fn writer(&mut self) -> Result<&mut WriteMultipart, AppError> {
+        self.0
+            .as_mut()
+            .ok_or_else(|| AppError::internal_msg("the upload was closed already"))
+    }
+
+    async fn finish(mut self) -> Result<(), AppError> {
+        match self.0.take() {
+            Some(writer) => writer.finish().await.map(|_| ()).map_err(unavailable),
+            None => Err(AppError::internal_msg("the upload was closed already")),
+        }
+    }
+
+    async fn abort(mut self, object_id: &str) {
+        if let Some(writer) = self.0.take() {
+            if let Err(e) = writer.abort().await {
+                tracing::warn!(object_id, error = %e, "an aborted upload left its parts");
+            }
+        }
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if let Some(writer) = self.0.take() {
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(async move {
+                    let _ = writer.abort().await;
+                });
+            }
+        }
     }
 }
 

@@ -76,17 +76,44 @@ pub struct NewAttachment {
     pub uploaded_by: Uuid,
 }
 
+/// What recording an upload did.
+pub struct Recorded {
+    pub attachment: Attachment,
+    /// An object to remove from the store once this commits: the new
+    /// upload when an object of the same content was reused, or the broken
+    /// object the new upload replaced.
+    pub remove: Option<String>,
+    /// The organisation's object of this content had gone missing or
+    /// changed in the store, and this upload restored it.
+    pub restored: bool,
+}
+
+/// The organisation's object of a content, if one is recorded.
+pub fn object_of_content(
+    conn: &mut DbConnection,
+    organization: Uuid,
+    sha256: &str,
+) -> Result<Option<StoredObject>, AppError> {
+    Ok(attachment_objects::table
+        .filter(attachment_objects::organization_id.eq(organization.to_string()))
+        .filter(attachment_objects::sha256.eq(sha256))
+        .select(StoredObject::as_select())
+        .first(conn)
+        .optional()?)
+}
+
 /// Record an upload whose content is in the store as `received`, under
 /// key `key_id`. The organisation's object with the same hash is reused
-/// (locked, so a purge cannot remove it under this attachment); then
-/// the new object is redundant and its name is returned, for the caller
-/// to remove once this commits.
+/// (locked, so a purge cannot remove it under this attachment), unless it
+/// is `broken` (found missing or changed in the store just before): then
+/// the new upload takes its place.
 pub fn record(
     tx: &mut WriteTx<'_>,
     new: NewAttachment,
     received: &Received,
     key_id: &str,
-) -> Result<(Attachment, Option<String>), AppError> {
+    broken: Option<&str>,
+) -> Result<Recorded, AppError> {
     let organization = new.organization_id.to_string();
     // Locked as it is read (PostgreSQL: a purge that removes it first
     // makes this find nothing, never a row gone by the insert below).
@@ -108,8 +135,24 @@ pub fn record(
             .optional()?)
     };
     let now = db::now();
-    let (object, redundant) = match existing(tx)? {
-        Some(object) => (object, Some(received.object_id.clone())),
+    let (object, remove, restored) = match existing(tx)? {
+        Some(object) if Some(object.id.as_str()) == broken => {
+            moved(
+                tx,
+                &object.id,
+                &object.stored_as,
+                &received.object_id,
+                key_id,
+            )?;
+            let old = object.stored_as.clone();
+            let object = StoredObject {
+                stored_as: received.object_id.clone(),
+                key_id: key_id.to_owned(),
+                ..object
+            };
+            (object, Some(old), true)
+        }
+        Some(object) => (object, Some(received.object_id.clone()), false),
         None => {
             let object = StoredObject {
                 id: Uuid::now_v7().to_string(),
@@ -133,12 +176,12 @@ pub fn record(
             if crate::insert_rows!(tx.conn(), attachment_objects::table, &[row][..], or_ignore)?
                 == 1
             {
-                (object, None)
+                (object, None, false)
             } else {
                 let object = existing(tx)?.ok_or_else(|| {
                     AppError::internal_msg("an object vanished while its upload was recorded")
                 })?;
-                (object, Some(received.object_id.clone()))
+                (object, Some(received.object_id.clone()), false)
             }
         }
     };
@@ -170,7 +213,11 @@ pub fn record(
             attachments::uploaded_at.eq(now),
         ))
         .execute(tx.conn())?;
-    Ok((attachment, redundant))
+    Ok(Recorded {
+        attachment,
+        remove,
+        restored,
+    })
 }
 
 /// One attachment, whatever its state.
@@ -294,20 +341,28 @@ pub fn objects(
     Ok(query.load(conn)?)
 }
 
-/// Point an object's record at its copy under another key (rotation).
+/// Point an object's record from its object `from` to `to` (a rotation's
+/// copy, or an upload restoring a broken object); `false` when the record
+/// no longer names `from` (purged, or moved by someone else meanwhile):
+/// then `to` is the caller's to remove.
 pub fn moved(
     tx: &mut WriteTx<'_>,
     object_id: &str,
-    stored_as: &str,
+    from: &str,
+    to: &str,
     key_id: &str,
-) -> Result<(), AppError> {
-    diesel::update(attachment_objects::table.find(object_id))
-        .set((
-            attachment_objects::stored_as.eq(stored_as),
-            attachment_objects::key_id.eq(key_id),
-        ))
-        .execute(tx.conn())?;
-    Ok(())
+) -> Result<bool, AppError> {
+    let updated = diesel::update(
+        attachment_objects::table
+            .find(object_id)
+            .filter(attachment_objects::stored_as.eq(from)),
+    )
+    .set((
+        attachment_objects::stored_as.eq(to),
+        attachment_objects::key_id.eq(key_id),
+    ))
+    .execute(tx.conn())?;
+    Ok(updated == 1)
 }
 
 /// The store names of every recorded object (to find objects no record names).

@@ -27,6 +27,9 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// Objects in the store that no record names.
     pub unrecorded: Vec<String>,
+    /// Objects no record names yet, written in the last ten minutes: an
+    /// upload may be under way; not judged.
+    pub recent: usize,
 }
 
 /// Check every recorded object, `progress` told after each.
@@ -80,11 +83,16 @@ pub async fn verify(
         }
     }
     let recorded = db.read_blocking(store::names_recorded)?;
-    report.unrecorded = storage
-        .object_ids()
-        .await?
-        .into_iter()
-        .filter(|name| !recorded.contains(name))
-        .collect();
+    let recent_since = chrono::Utc::now() - chrono::Duration::minutes(10);
+    for (name, written) in storage.object_ids().await? {
+        if recorded.contains(&name) {
+            continue;
+        }
+        if written > recent_since {
+            report.recent += 1;
+        } else {
+            report.unrecorded.push(name);
+        }
+    }
     Ok(report)
 }

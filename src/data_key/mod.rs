@@ -93,8 +93,28 @@ pub fn open_notes(file_id: &str, stored: Option<String>) -> Result<Option<String
 }
 
 /// Seal `source_notes` written before they were encrypted (databases from
-/// before this change), a batch a transaction. Returns how many.
+/// before this change), a batch a transaction; then rewrite the table so
+/// that the clear text does not linger in free pages (SQLite: `VACUUM`
+/// and a WAL checkpoint) or dead row versions (PostgreSQL: `VACUUM FULL`).
+/// Returns how many. Backups and WAL archives made before keep it:
+/// docs/security.md says so.
 pub fn seal_clear_notes(db: &Database) -> Result<usize, AppError> {
+    let sealed = seal_each_clear_note(db)?;
+    if sealed > 0 {
+        db.read_blocking(|conn| {
+            use diesel::connection::SimpleConnection;
+            let rewrite = match conn {
+                DbConnection::Sqlite(_) => "VACUUM; PRAGMA wal_checkpoint(TRUNCATE);",
+                DbConnection::Postgresql(_) => "VACUUM FULL detainees;",
+            };
+            conn.batch_execute(rewrite)?;
+            Ok(())
+        })?;
+    }
+    Ok(sealed)
+}
+
+fn seal_each_clear_note(db: &Database) -> Result<usize, AppError> {
     let prefix = format!("{}%", crate::sealing::PREFIX);
     let mut total = 0;
     loop {
@@ -165,6 +185,36 @@ pub fn reseal_notes(
         total += batch;
         if batch == 0 {
             return Ok(total);
+        }
+    }
+}
+
+/// The files whose `source_notes` under `key` do not open (altered, or
+/// moved from another row).
+pub fn unreadable_notes(db: &Database, key: &SealingKey) -> Result<Vec<String>, AppError> {
+    let under = format!("{}{}:%", crate::sealing::PREFIX, key.id());
+    let mut unreadable = Vec::new();
+    let mut after = String::new();
+    loop {
+        let (under, from) = (under.clone(), after.clone());
+        let rows: Vec<(String, Option<String>)> = db.read_blocking(move |conn| {
+            Ok(detainees::table
+                .filter(detainees::source_notes.like(&under))
+                .filter(detainees::id.gt(&from))
+                .select((detainees::id, detainees::source_notes))
+                .order(detainees::id)
+                .limit(1000)
+                .load(conn)?)
+        })?;
+        let Some((last, _)) = rows.last() else {
+            return Ok(unreadable);
+        };
+        after = last.clone();
+        for (id, stored) in rows {
+            let opens = stored.is_some_and(|s| key.open(&s, &notes_context(&id)).is_ok());
+            if !opens {
+                unreadable.push(id);
+            }
         }
     }
 }

@@ -94,6 +94,11 @@ pub async fn rotate(
         )));
     }
     let in_progress = key_checks::recorded(db, NEXT_KEY_CHECK)?;
+    if in_progress.is_none() {
+        // Before anything changes: what cannot be read now would stop the
+        // rotation half-way, and nothing could start until it ended.
+        preflight(db, storage, &old).await?;
+    }
     let new = loaded(&next_path)?;
     match in_progress {
         None => {
@@ -149,11 +154,61 @@ pub async fn rotate(
     })
 }
 
+/// The old key kept as `…retired-{id}` (a second name for it), then the new
+/// one renamed over the current name in one step: at every moment a key
+/// file is there under `current`, and a crash in between is finished by
+/// running the command again.
 fn swap_files(current: &Path, next: &Path, old_id: &str) -> Result<(), AppError> {
     let retired = retired_path(current, old_id);
-    std::fs::rename(current, &retired)
-        .and_then(|()| std::fs::rename(next, current))
+    let kept = match std::fs::hard_link(current, &retired) {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        other => other,
+    };
+    kept.and_then(|()| std::fs::rename(next, current))
+        .and_then(
+            |()| match current.parent().filter(|d| !d.as_os_str().is_empty()) {
+                Some(dir) => std::fs::File::open(dir)?.sync_all(),
+                None => Ok(()),
+            },
+        )
         .map_err(|e| failed(format!("swapping the key files: {e}")))
+}
+
+/// Every note under `old` opens and every object under it is in the store
+/// at its length, or the rotation does not begin (and says what to mend).
+async fn preflight(
+    db: &Database,
+    storage: &Storage,
+    old: &Arc<SealingKey>,
+) -> Result<(), AppError> {
+    let unreadable = super::unreadable_notes(db, old)?;
+    let mut problems: Vec<String> = unreadable
+        .iter()
+        .map(|id| format!("the source notes of file {id} do not open"))
+        .collect();
+    let mut after: Option<String> = None;
+    loop {
+        let from = after.clone();
+        let page =
+            db.read_blocking(move |conn| attachments::objects(conn, from.as_deref(), None, 500))?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id.clone());
+        for object in page {
+            if !storage.holds(&object.stored_as, object.size()).await? {
+                problems.push(format!(
+                    "object {} ({}) is missing or changed in the store",
+                    object.id, object.stored_as
+                ));
+            }
+        }
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(failed(format!(
+        "nothing was rotated: {} (run `sijill attachments verify`; mend or purge these first)",
+        problems.join("; ")
+    )))
 }
 
 /// Copy every object under `old` to one under `new`, moving its record in
@@ -182,15 +237,28 @@ async fn move_objects(
             let copy = storage
                 .reencrypt(old, new, &object.stored_as, object.size())
                 .await?;
-            let (id, copy_name, key_id) = (object.id.clone(), copy.clone(), new.id().to_owned());
+            let (id, from, to, key_id) = (
+                object.id.clone(),
+                object.stored_as.clone(),
+                copy.clone(),
+                new.id().to_owned(),
+            );
             let recorded =
-                db.write_blocking(move |tx| attachments::moved(tx, &id, &copy_name, &key_id));
-            if let Err(e) = recorded {
-                storage.remove(&copy).await?;
-                return Err(e);
+                db.write_blocking(move |tx| attachments::moved(tx, &id, &from, &to, &key_id));
+            match recorded {
+                // The record names the copy now: the old object goes.
+                Ok(true) => {
+                    storage.remove(&object.stored_as).await?;
+                    moved += 1;
+                }
+                // Purged (or restored by an upload) meanwhile: the copy
+                // must not outlive what it copied.
+                Ok(false) => storage.remove(&copy).await?,
+                Err(e) => {
+                    storage.remove(&copy).await?;
+                    return Err(e);
+                }
             }
-            storage.remove(&object.stored_as).await?;
-            moved += 1;
         }
     }
 }

@@ -350,17 +350,43 @@ fn create_parent_dir(path: &std::path::Path) -> Result<(), SetupError> {
 /// file is refused at start-up, by an OS lock on `<file>.lock` held for the
 /// life of the process; the OS releases it if the process dies. The command
 /// line (migrate, user create …) may still work beside a running server.
-#[derive(Debug)]
+///
+/// On PostgreSQL, any number of servers share a database: each holds a
+/// *shared* session-level advisory lock for its life (on a connection of its
+/// own), so that maintenance that must run alone (`sijill keys rotate`)
+/// takes it *exclusively* and finds out whether a server runs, and no
+/// server starts while it works.
 pub struct ServeLock {
-    _file: std::fs::File,
+    _file: Option<std::fs::File>,
+    _postgres: Option<PgConnection>,
 }
 
+impl std::fmt::Debug for ServeLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ServeLock")
+    }
+}
+
+/// The class of the two-key advisory lock servers hold shared and
+/// maintenance exclusively; the second key is the schema.
+const SERVE_LOCK_CLASS: i32 = 0x534A_5356;
+
 impl ServeLock {
-    /// Take the lock for a SQLite database; PostgreSQL serves any number of
-    /// processes and needs none.
+    /// Take the lock a server holds while it serves.
     pub fn acquire(url: &str) -> Result<Option<ServeLock>, SetupError> {
-        let DatabaseUrl::Sqlite(path) = DatabaseUrl::parse(url).map_err(SetupError::Url)? else {
-            return Ok(None);
+        Self::take(url, false)
+    }
+
+    /// Take the lock for maintenance that no server may run beside: refused
+    /// while any server serves the database.
+    pub fn exclusive(url: &str) -> Result<Option<ServeLock>, SetupError> {
+        Self::take(url, true)
+    }
+
+    fn take(url: &str, exclusive: bool) -> Result<Option<ServeLock>, SetupError> {
+        let path = match DatabaseUrl::parse(url).map_err(SetupError::Url)? {
+            DatabaseUrl::Sqlite(path) => path,
+            DatabaseUrl::Postgresql(url) => return Self::take_postgres(&url, exclusive),
         };
         create_parent_dir(&path)?;
         // The lock names the file itself, not the way it was reached: a
@@ -388,7 +414,10 @@ impl ServeLock {
             .open(&lock_path)
             .map_err(|e| SetupError::Locked(format!("cannot open {}: {e}", lock_path.display())))?;
         match file.try_lock() {
-            Ok(()) => Ok(Some(ServeLock { _file: file })),
+            Ok(()) => Ok(Some(ServeLock {
+                _file: Some(file),
+                _postgres: None,
+            })),
             Err(std::fs::TryLockError::WouldBlock) => Err(SetupError::Locked(format!(
                 "another sijill process is already serving the SQLite database {} \
                  (it holds {}). One SQLite file serves one process: stop the other \
@@ -401,6 +430,42 @@ impl ServeLock {
                 lock_path.display()
             ))),
         }
+    }
+
+    fn take_postgres(url: &str, exclusive: bool) -> Result<Option<ServeLock>, SetupError> {
+        #[derive(diesel::QueryableByName)]
+        struct Taken {
+            #[diesel(sql_type = diesel::sql_types::Bool)]
+            taken: bool,
+        }
+        let mut conn = PgConnection::establish(url)
+            .map_err(|e| SetupError::Locked(format!("cannot connect to PostgreSQL: {e}")))?;
+        let function = if exclusive {
+            "pg_try_advisory_lock"
+        } else {
+            "pg_try_advisory_lock_shared"
+        };
+        let taken = diesel::sql_query(format!(
+            "SELECT {function}({SERVE_LOCK_CLASS}, hashtext(current_schema())) AS taken"
+        ))
+        .get_result::<Taken>(&mut conn)
+        .map_err(|e| SetupError::Locked(format!("cannot take the serve lock: {e}")))?
+        .taken;
+        if !taken {
+            return Err(SetupError::Locked(if exclusive {
+                "sijill servers are running on this PostgreSQL database: stop every one of \
+                 them first"
+                    .to_owned()
+            } else {
+                "maintenance that must run alone (sijill keys rotate) holds this PostgreSQL \
+                 database: start the server once it has finished"
+                    .to_owned()
+            }));
+        }
+        Ok(Some(ServeLock {
+            _file: None,
+            _postgres: Some(conn),
+        }))
     }
 }
 

@@ -827,6 +827,17 @@ async fn nothing_secret_is_stored_in_clear_and_the_key_is_required(engine: Engin
     // is not the database's).
     let settings = app.settings.clone();
     let db = app.stop().await;
+    // A database from before encryption: its clear notes are sealed at
+    // the next start, and do not linger in the file.
+    let wait = if engine == Engine::Sqlite {
+        "PRAGMA busy_timeout = 5000;"
+    } else {
+        ""
+    };
+    db.execute(&format!(
+        "{wait} UPDATE detainees SET source_notes = 'Clear-Informant-55120' WHERE id = '{other}'"
+    ))
+    .unwrap();
     let mut wrong = settings.clone();
     wrong.data_key_file = db.dir.join("another-data-key");
     let refused = tokio::task::spawn_blocking(move || sijill::startup::Application::build(wrong))
@@ -851,6 +862,25 @@ async fn nothing_secret_is_stored_in_clear_and_the_key_is_required(engine: Engin
         file_of(&app, &token, &file).await["source_notes"],
         format!("{informant} (second meeting)")
     );
+    assert_eq!(
+        file_of(&app, &token, &other).await["source_notes"],
+        "Clear-Informant-55120"
+    );
+    let stored = app.db.query_text(&format!(
+        "SELECT source_notes AS value FROM detainees WHERE id = '{other}'"
+    ));
+    assert!(stored.starts_with("sealed:v1:"), "{stored}");
+    if engine == Engine::Sqlite {
+        let path = app.db.url.trim_start_matches("sqlite://").to_owned();
+        for suffix in ["", "-wal"] {
+            if let Ok(bytes) = std::fs::read(format!("{path}{suffix}")) {
+                assert!(
+                    !contains(&bytes, b"Clear-Informant-55120"),
+                    "left in clear in {path}{suffix}"
+                );
+            }
+        }
+    }
 }
 
 async fn verify_names_the_changed_and_the_missing_objects(engine: Engine) {
@@ -889,7 +919,16 @@ async fn verify_names_the_changed_and_the_missing_objects(engine: Engine) {
     std::fs::write(dir.join(&changed), bytes).unwrap();
     let missing = objects[1].0.clone();
     std::fs::remove_file(dir.join(&missing)).unwrap();
+    // Left by a crash an hour ago; one written just now may be an upload
+    // under way, and is not judged.
     std::fs::write(dir.join("stray"), b"left by a crash").unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(dir.join("stray"))
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(3600))
+        .unwrap();
+    std::fs::write(dir.join("in-flight"), b"an upload under way").unwrap();
     let (ok, out) = verify();
     assert!(!ok, "{out}");
     let line_of = |name: &str| {
@@ -902,6 +941,11 @@ async fn verify_names_the_changed_and_the_missing_objects(engine: Engine) {
     assert!(line_of(&missing).contains("missing"), "{out}");
     assert!(line_of("stray").contains("no record names it"), "{out}");
     assert!(out.contains("2 changed or missing, 1 unrecorded"), "{out}");
+    assert!(
+        !line_of("in-flight").contains("no record names it"),
+        "{out}"
+    );
+    assert!(out.contains("1 objects no record names yet"), "{out}");
     // A download of the changed one never sends altered bytes as evidence.
     let id: String = app.db.query_text(&format!(
         "SELECT a.id AS value FROM attachments a JOIN attachment_objects o ON a.object_id = o.id WHERE o.stored_as = '{changed}'"
@@ -911,6 +955,25 @@ async fn verify_names_the_changed_and_the_missing_objects(engine: Engine) {
     assert!(
         read.is_err() || read.unwrap().len() < 100_000,
         "altered content served whole"
+    );
+
+    // The lost content uploaded again restores it, rather than being
+    // dropped as a duplicate of an object that is gone.
+    let lost_sha = app.db.query_text(&format!(
+        "SELECT sha256 AS value FROM attachment_objects WHERE stored_as = '{missing}'"
+    ));
+    let lost = ["one", "two", "three"]
+        .map(|marker| pdf(marker, 100_000))
+        .into_iter()
+        .find(|content| sha256_hex(content) == lost_sha)
+        .unwrap();
+    let again = attach_ok(&app, &caseworker.token, &file, lost.clone()).await;
+    let res = download(&app, &caseworker.token, &id_of(&again), None).await;
+    assert_eq!(res.bytes().await.unwrap().as_ref(), lost.as_slice());
+    let (_, out) = verify();
+    assert!(
+        out.contains("1 changed or missing"),
+        "only the altered one now: {out}"
     );
 }
 
@@ -933,6 +996,43 @@ async fn a_key_rotation_reencrypts_everything_and_is_audited(engine: Engine) {
     let settings = app.settings.clone();
     let db = app.stop().await;
 
+    // What cannot be read stops a rotation before it begins: nothing is
+    // changed, and the database serves on.
+    let objects_dir = settings.data_dir.join("attachments/objects");
+    let (name, bytes) = {
+        let entry = std::fs::read_dir(&objects_dir)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap();
+        (entry.path(), std::fs::read(entry.path()).unwrap())
+    };
+    std::fs::remove_file(&name).unwrap();
+    let refused = sijill(&db).args(["keys", "rotate"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr).into_owned();
+    assert!(!refused.status.success());
+    assert!(stderr.contains("nothing was rotated"), "{stderr}");
+    assert!(
+        stderr.contains("missing or changed in the store"),
+        "{stderr}"
+    );
+    let serves = sijill(&db).args(["audit", "verify"]).output().unwrap();
+    assert!(serves.status.success(), "{:?}", serves);
+
+    // Interrupted half-way (an object that fails as it is read: the store
+    // went away, say): the notes are under the new key, the object not,
+    // and nothing starts on the database until the rotation ends.
+    let mut altered = bytes.clone();
+    altered[100_000] ^= 1;
+    std::fs::write(&name, altered).unwrap();
+    let interrupted = sijill(&db).args(["keys", "rotate"]).output().unwrap();
+    assert!(!interrupted.status.success());
+    let refused = sijill(&db).args(["audit", "verify"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr).into_owned();
+    assert!(!refused.status.success());
+    assert!(stderr.contains("rotation is unfinished"), "{stderr}");
+    std::fs::write(&name, bytes).unwrap();
+
     let output = sijill(&db).args(["keys", "rotate"]).output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
@@ -941,7 +1041,8 @@ async fn a_key_rotation_reencrypts_everything_and_is_audited(engine: Engine) {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(
-        stdout.contains("3 source notes and 1 attachment objects re-encrypted"),
+        // The notes were done before the interruption; the object now.
+        stdout.contains("0 source notes and 1 attachment objects re-encrypted"),
         "{stdout}"
     );
     let retired: Vec<_> = std::fs::read_dir(&settings.data_dir)
@@ -996,8 +1097,8 @@ async fn a_key_rotation_reencrypts_everything_and_is_audited(engine: Engine) {
         .filter(|e| e["action"] == "keys.rotate")
         .collect();
     assert_eq!(rotations.len(), 2);
-    assert_eq!(rotations[0]["changes"]["source_notes_resealed"][1], 3);
     assert_eq!(rotations[0]["changes"]["objects_reencrypted"][1], 1);
+    assert_eq!(rotations[1]["changes"]["source_notes_resealed"][1], 3);
     assert!(app.verify_report(&auditor_token).await["ok"]
         .as_bool()
         .unwrap());

@@ -49,7 +49,10 @@ async fn a_backup_taken_while_writing_verifies_and_serves(engine: Engine) {
     let output = output.unwrap();
     assert_eq!(made, 40);
     assert!(output.status.success(), "{output:?}");
-    assert!(String::from_utf8_lossy(&output.stderr).contains("mfa-key"));
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains("mfa-key"), "{said}");
+    // Encrypted data stays encrypted in the copy: it names the key it needs.
+    assert!(said.contains("data-key (id "), "{said}");
     // Not over an existing file.
     let again = sijill(&app.db).arg("backup").arg(&dest).output().unwrap();
     assert!(!again.status.success());
