@@ -56,9 +56,8 @@ fn header_text<'a>(request: &'a HttpRequest, name: &str) -> Result<Option<&'a st
         ("id" = Uuid, Path, description = "The file"),
         ("Sijill-Filename" = String, Header, description = "The original file name, percent-encoded UTF-8"),
         ("Sijill-Description" = Option<String>, Header, description = "What it is, percent-encoded UTF-8, up to 2,000 characters"),
-        ("Content-Length" = u64, Header, description = "Required; at most SIJILL_ATTACHMENT_MAX_BYTES"),
     ),
-    request_body(content = serde_json::Value, content_type = "application/pdf", description = "The content, as bytes: application/pdf, image/jpeg, image/png, image/webp, text/plain (UTF-8), audio/mpeg, audio/ogg, audio/wav or video/mp4; its first bytes must agree"),
+    request_body(content = serde_json::Value, content_type = "application/pdf", description = "The content, as bytes: application/pdf, image/jpeg, image/png, image/webp, text/plain (UTF-8), audio/mpeg, audio/ogg, audio/wav or video/mp4; its first bytes must agree. With its Content-Length (no chunked uploads), at most SIJILL_ATTACHMENT_MAX_BYTES"),
     responses(
         (status = 201, description = "Stored", body = AttachmentView, headers(("Location" = String))),
         (status = 400, description = "A bad file name or description, or a body shorter or longer than its Content-Length", body = Problem),
@@ -469,8 +468,8 @@ pub async fn archive(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PurgeRequest {
-    /// Why the content must go (in the audit entry), 1–500 characters.
-    #[schema(value_type = crate::domain::schema::Rationale)]
+    /// Why the content must go (in the audit entry).
+    #[schema(value_type = crate::domain::schema::RequiredNotes)]
     pub reason: String,
 }
 
@@ -500,7 +499,11 @@ pub async fn purge(
     body: web::Json<PurgeRequest>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
-    let reason = crate::domain::parse_text("reason", &body.into_inner().reason, 500)?;
+    let reason = crate::domain::parse_required_notes(
+        "reason",
+        &body.into_inner().reason,
+        crate::domain::MAX_NOTES_CHARS,
+    )?;
     let caller: Caller = auth.caller;
     let (actor, user_id) = (caller.actor(), caller.user.id);
     let removed = state
