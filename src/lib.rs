@@ -14,6 +14,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod data_key;
 pub mod db;
 pub mod demo;

@@ -286,6 +286,7 @@ fn serve(listener: TcpListener, state: AppState, settings: &Settings) -> std::io
             .into_utoipa_app()
             .configure(routes)
             .into_app()
+            .configure(crate::console::configure)
             .default_service(web::to(crate::http::routing::unrouted))
     })
     .workers(settings.workers)

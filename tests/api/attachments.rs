@@ -30,6 +30,11 @@ fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// A new file of the caseworker's (`token`); its id.
+async fn a_file(app: &TestApp, token: &str) -> String {
+    id_of(&new_file(app, token, &json!({"full_name": "Rami Nabil Saleh"})).await)
+}
+
 /// The objects in the attachment directory: (name, bytes).
 fn stored_objects(app: &TestApp) -> Vec<(String, Vec<u8>)> {
     let dir = app.settings.data_dir.join("attachments/objects");
@@ -67,14 +72,7 @@ async fn an_attachment_is_stored_once_encrypted_and_read_back_whole_or_in_ranges
     let app = spawn_app(engine).await;
     let caseworker = app.user_with_role("caseworker").await;
     let auditor = app.user_with_role("auditor").await;
-    let file = id_of(
-        &new_file(
-            &app,
-            &caseworker.token,
-            &json!({"full_name": "Rami Nabil Saleh"}),
-        )
-        .await,
-    );
+    let file = a_file(&app, &caseworker.token).await;
     // Several chunks and a ragged end.
     let content = pdf("CELLMATE-STATEMENT-7731", 300_001);
     let res = attach(
@@ -219,14 +217,7 @@ async fn an_attachment_is_stored_once_encrypted_and_read_back_whole_or_in_ranges
 async fn bad_uploads_are_refused_and_leave_nothing_behind(engine: Engine) {
     let app = spawn_app_with(engine, |s| s.attachment_max_bytes = 100_000).await;
     let caseworker = app.user_with_role("caseworker").await;
-    let file = id_of(
-        &new_file(
-            &app,
-            &caseworker.token,
-            &json!({"full_name": "Rami Nabil Saleh"}),
-        )
-        .await,
-    );
+    let file = a_file(&app, &caseworker.token).await;
     let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01".to_vec();
     // Declared type, file name, what is wrong, content → status, code.
     type Case = (
@@ -525,14 +516,7 @@ async fn archive_then_an_admins_purge_removes_the_content_and_keeps_the_record(e
     let caseworker = app.user_with_role("caseworker").await;
     let auditor = app.user_with_role("auditor").await;
     let admin = app.admin_token().await;
-    let file = id_of(
-        &new_file(
-            &app,
-            &caseworker.token,
-            &json!({"full_name": "Rami Nabil Saleh"}),
-        )
-        .await,
-    );
+    let file = a_file(&app, &caseworker.token).await;
     let shared = pdf("shared", 3000);
     let first = id_of(&attach_ok(&app, &caseworker.token, &file, shared.clone()).await);
     let second = id_of(&attach_ok(&app, &caseworker.token, &file, shared.clone()).await);
@@ -666,14 +650,7 @@ async fn racing_uploads_and_purges_of_one_content_lose_nothing(engine: Engine) {
     let app = spawn_app(engine).await;
     let caseworker = app.user_with_role("caseworker").await;
     let admin = app.admin_token().await;
-    let file = id_of(
-        &new_file(
-            &app,
-            &caseworker.token,
-            &json!({"full_name": "Rami Nabil Saleh"}),
-        )
-        .await,
-    );
+    let file = a_file(&app, &caseworker.token).await;
     for round in 0..6 {
         let content = pdf(&format!("round {round}"), 70_000);
         let uploads = (0..6).map(|_| {
@@ -886,14 +863,7 @@ async fn nothing_secret_is_stored_in_clear_and_the_key_is_required(engine: Engin
 async fn verify_names_the_changed_and_the_missing_objects(engine: Engine) {
     let app = spawn_app(engine).await;
     let caseworker = app.user_with_role("caseworker").await;
-    let file = id_of(
-        &new_file(
-            &app,
-            &caseworker.token,
-            &json!({"full_name": "Rami Nabil Saleh"}),
-        )
-        .await,
-    );
+    let file = a_file(&app, &caseworker.token).await;
     for marker in ["one", "two", "three"] {
         attach_ok(&app, &caseworker.token, &file, pdf(marker, 100_000)).await;
     }
@@ -1120,14 +1090,7 @@ async fn attachments_live_in_an_s3_compatible_store(engine: Engine) {
     })
     .await;
     let caseworker = app.user_with_role("caseworker").await;
-    let file = id_of(
-        &new_file(
-            &app,
-            &caseworker.token,
-            &json!({"full_name": "Rami Nabil Saleh"}),
-        )
-        .await,
-    );
+    let file = a_file(&app, &caseworker.token).await;
     // Larger than one part of a multipart upload.
     let content = pdf("IN-THE-BUCKET-4410", 6 * 1024 * 1024 + 123);
     let id = id_of(&attach_ok(&app, &caseworker.token, &file, content.clone()).await);

@@ -28,6 +28,9 @@ pub enum Need {
     Postgres,
     /// `python3`, to run the documented audit script.
     Python3,
+    /// Chromium and its WebDriver (`chromedriver`), for the console's
+    /// scenarios (`.ci/run` installs Debian's `chromium` and `chromium-driver`).
+    Chromium,
     /// An S3-compatible store: `SIJILL_TEST_S3_BUCKET` names an existing
     /// bucket, the `AWS_` variables say where and how (`.ci/run` starts
     /// moto's server for it).
@@ -46,6 +49,10 @@ impl Need {
                 .output()
                 .is_ok_and(|out| out.status.success()),
             Need::S3 => std::env::var("SIJILL_TEST_S3_BUCKET").is_ok_and(|b| !b.is_empty()),
+            Need::Chromium => std::process::Command::new(crate::browser::chromedriver())
+                .arg("--version")
+                .output()
+                .is_ok_and(|out| out.status.success()),
         }
     }
 
@@ -55,6 +62,7 @@ impl Need {
             Need::Postgres => NO_POSTGRES,
             Need::Python3 => "no python3",
             Need::S3 => "no SIJILL_TEST_S3_BUCKET",
+            Need::Chromium => "no chromedriver",
         }
     }
 
@@ -69,6 +77,9 @@ impl Need {
             }
             Need::S3 => {
                 "CI=true but SIJILL_TEST_S3_BUCKET is not set: the S3-compatible store must be tested"
+            }
+            Need::Chromium => {
+                "CI=true but chromedriver is missing: the console must be tested in a browser"
             }
         }
     }
@@ -103,6 +114,7 @@ impl Scenario {
             "sqlite_with_python3" => (&[Engine::Sqlite], &[Need::Python3]),
             "both_with_python3" => (&[Engine::Sqlite, Engine::Postgres], &[Need::Python3]),
             "both_with_s3" => (&[Engine::Sqlite, Engine::Postgres], &[Need::S3]),
+            "both_with_chromium" => (&[Engine::Sqlite, Engine::Postgres], &[Need::Chromium]),
             other => panic!("unknown engine list `{other}` in {module}"),
         };
         let module = module.split_once("::").map_or(module, |(_, rest)| rest);

@@ -13,6 +13,7 @@ use libtest_mimic::{Arguments, Trial};
 
 use helpers::{in_ci, Need};
 
+mod browser;
 mod helpers;
 
 mod accounts;
@@ -21,6 +22,7 @@ mod audit;
 mod auth;
 mod backups;
 mod cli;
+mod console;
 mod crash;
 mod detainees;
 mod errors;
@@ -64,6 +66,7 @@ fn main() -> ExitCode {
         auth::scenarios,
         backups::scenarios,
         cli::scenarios,
+        console::scenarios,
         crash::scenarios,
         detainees::scenarios,
         errors::scenarios,
@@ -82,7 +85,7 @@ fn main() -> ExitCode {
         search::scenarios,
         tokens::scenarios,
     ];
-    let missing: Vec<Need> = [Need::Postgres, Need::Python3, Need::S3]
+    let missing: Vec<Need> = [Need::Postgres, Need::Python3, Need::S3, Need::Chromium]
         .into_iter()
         .filter(|need| !need.met())
         .collect();
@@ -98,6 +101,7 @@ fn main() -> ExitCode {
                     Need::Postgres => "set SIJILL_TEST_DATABASE_URL to run them; .ci/run does",
                     Need::Python3 => "install python3 to run them",
                     Need::S3 => "start an S3-compatible server and set SIJILL_TEST_S3_BUCKET and the AWS_ variables to run them; .ci/run does",
+                    Need::Chromium => "install chromium and chromium-driver to run them; .ci/run does",
                 }
             );
         }
