@@ -178,7 +178,10 @@ function changedFields(changes) {
 function entityCell(entry) {
   if (!entry.entity_id) return text(entry.entity_type);
   const filter = link(`#/trail?entity_id=${encodeURIComponent(entry.entity_id)}`, entry.entity_id);
-  return el("span", {}, `${entry.entity_type} `, el("code", {}, filter));
+  const file = entry.entity_type === "detainee"
+    ? [" ", link(`#/file/${encodeURIComponent(entry.entity_id)}`, "(the file)")]
+    : [];
+  return el("span", {}, `${entry.entity_type} `, el("code", {}, filter), ...file);
 }
 
 function actorCell(entry) {
@@ -263,6 +266,89 @@ async function renderEntry(seq) {
       ? el("table", { id: "changes" }, el("thead", {}, el("tr", {}, el("th", {}, "field"), el("th", {}, "before"), el("th", {}, "after"))), el("tbody", {}, changes))
       : el("p", { class: "muted" }, "None."),
     neighbours);
+}
+
+// ------------------------------------------------------------------ a file
+
+const FILE_FIELDS = [
+  "reference", "full_name", "name_ar", "aliases", "sex", "birth_date", "place_of_origin",
+  "status", "category", "major_crimes_accusation", "accusation_summary", "facility_id",
+  "detained_on", "last_seen_on", "released_on", "review_status", "external_ref", "version",
+  "organization_id", "created_at", "updated_at", "archived_at", "merged_into",
+];
+
+function section(title, id, rows, headings) {
+  return [
+    el("h3", {}, title),
+    rows.length
+      ? el("table", { id }, el("thead", {}, el("tr", {}, headings.map((h) => el("th", {}, h)))), el("tbody", {}, rows))
+      : el("p", { class: "muted", id }, "None."),
+  ];
+}
+
+function reviewTimeline(review) {
+  const events = [[review.opened_at, `opened${review.reason ? `: ${review.reason}` : ""}`]];
+  if (review.claimed_at) events.push([review.claimed_at, `claimed by a reviewer of organisation ${review.reviewer_organization_id}`]);
+  for (const c of review.consultations ?? []) {
+    events.push([c.created_at, `the family's organisation ${c.organization_id}: ${c.position} — ${c.statement}`]);
+  }
+  if (review.decided_at) events.push([review.decided_at, `decided: ${review.decision} — ${review.rationale ?? ""}`]);
+  if (review.confirmed_at) events.push([review.confirmed_at, `confirmed by ${review.confirmed_by}${review.confirmation_note ? `: ${review.confirmation_note}` : ""}`]);
+  if (review.withdrawn_at) events.push([review.withdrawn_at, "withdrawn"]);
+  events.sort((a, b) => a[0].localeCompare(b[0]));
+  return el("li", {},
+    el("strong", {}, `Review ${review.id} — ${review.status}`),
+    el("ol", { class: "timeline" }, events.map(([at, what]) => el("li", {}, time(at), " ", text(what)))));
+}
+
+async function renderFile(id) {
+  const path = `/detainees/${encodeURIComponent(id)}`;
+  // The file without its source notes: those are asked for apart, and
+  // that read is logged as such.
+  const [file, history, access, reviews, custody, attachments] = await Promise.all([
+    session.json(`${path}?source_notes=false`),
+    session.json(`${path}/history?limit=200`),
+    session.json(`/audit/access?entity_id=${encodeURIComponent(id)}&limit=200`),
+    session.json(`${path}/reviews?limit=200`),
+    session.json(`${path}/custody?limit=200`),
+    session.json(`${path}/attachments?include_archived=true&limit=200`),
+  ]);
+  const facts = el("dl", { class: "fields", id: "file" });
+  for (const field of FILE_FIELDS) {
+    if (!(field in file)) continue;
+    facts.append(el("dt", {}, field), el("dd", {}, field.endsWith("_at") ? time(file[field]) : value(file[field])));
+  }
+  const notes = el("div", { id: "source-notes" });
+  const reveal = el("button", { type: "button", id: "show-source-notes" }, "Show the source notes (this read is logged)");
+  reveal.addEventListener("click", async () => {
+    try {
+      const body = await session.json(`${path}/source-notes`);
+      notes.replaceChildren(el("p", { dir: "auto", id: "source-notes-text" }, body.source_notes ?? "None recorded."));
+    } catch (e) {
+      notes.replaceChildren(failure(e));
+    }
+  });
+  notes.append(reveal);
+  const historyRows = history.items.map((e) => el("tr", {},
+    el("td", { class: "seq" }, link(`#/entry/${e.seq}`, e.seq)), el("td", {}, time(e.occurred_at)),
+    el("td", {}, actorCell(e)), el("td", {}, el("code", {}, e.action)), el("td", {}, text(changedFields(e.changes)))));
+  const accessRows = access.items.map((a) => el("tr", {},
+    el("td", {}, time(a.occurred_at)), el("td", {}, text(a.actor_username)), el("td", {}, a.actor_role),
+    el("td", {}, el("code", {}, a.action)), el("td", {}, a.client_ip ?? "—")));
+  const custodyRows = custody.items.map((c) => el("tr", {},
+    el("td", {}, el("code", {}, c.facility_id)), el("td", {}, c.from ?? "—"), el("td", {}, c.to ?? "—"), el("td", {}, text(c.note))));
+  const attachmentRows = attachments.items.map((a) => el("tr", {},
+    el("td", {}, text(a.filename)), el("td", {}, a.media_type), el("td", { class: "num" }, a.size),
+    el("td", { class: "hash" }, a.sha256), el("td", {}, time(a.uploaded_at)),
+    el("td", {}, a.purged_at ? "purged" : a.archived_at ? "archived" : "")));
+  show(el("h2", { dir: "auto" }, `${file.reference} — `, text(file.full_name), file.name_ar ? [" · ", text(file.name_ar)] : []),
+    facts, notes,
+    el("h3", {}, "Reviews"),
+    reviews.items.length ? el("ul", { id: "reviews" }, reviews.items.map(reviewTimeline)) : el("p", { class: "muted", id: "reviews" }, "None."),
+    ...section("History", "history", historyRows, ["seq", "when", "who", "action", "changed"]),
+    ...section("Who read this file", "access", accessRows, ["when", "who", "role", "what", "from"]),
+    ...section("Custody", "custody", custodyRows, ["facility", "from", "to", "note"]),
+    ...section("Attachments", "attachments", attachmentRows, ["name", "type", "bytes", "sha256", "uploaded", "state"]));
 }
 
 // ------------------------------------------------------------------ verification
@@ -351,6 +437,8 @@ async function route() {
   try {
     const entry = path.match(/^\/entry\/(\d+)$/);
     if (entry) return await renderEntry(Number(entry[1]));
+    const file = path.match(/^\/file\/([0-9a-f-]{36})$/);
+    if (file) return await renderFile(file[1]);
     if (path === "/verify") return renderVerify();
     return await renderTrail();
   } catch (e) {

@@ -55,6 +55,7 @@ use crate::{
         facilities::FacilityKind,
         facilities::FacilityStatus,
         detainees::model::DetaineeView,
+        detainees::routes::SourceNotes,
         crate::attachments::model::AttachmentView,
         crate::attachments::routes::PurgeRequest,
         detainees::model::DetaineeFields,

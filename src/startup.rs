@@ -340,6 +340,7 @@ fn api_routes(cfg: &mut ServiceConfig) {
         .service(search::routes::search)
         .service(crate::detainees::export::export)
         .service(files::get)
+        .service(files::read_source_notes)
         .service(crate::attachments::routes::upload)
         .service(crate::attachments::routes::list)
         .service(crate::attachments::routes::get)

@@ -44,6 +44,8 @@ pub enum AccessAction {
     DetaineeExport,
     /// An attachment's content downloaded (whole or a range).
     AttachmentDownload,
+    /// A file's source notes read on their own (`GET …/source-notes`).
+    DetaineeSourceNotes,
 }
 
 impl AccessAction {
@@ -55,6 +57,7 @@ impl AccessAction {
             AccessAction::DetaineeSearch => "detainee.search",
             AccessAction::DetaineeExport => "detainee.export",
             AccessAction::AttachmentDownload => "attachment.download",
+            AccessAction::DetaineeSourceNotes => "detainee.source_notes",
         }
     }
 }

@@ -4,8 +4,8 @@
 use actix_web::http::header;
 use actix_web::{delete, get, patch, post};
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
-use utoipa::IntoParams;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::custody::{self, CustodyEvent, NewCustodyEvent};
@@ -220,11 +220,21 @@ pub async fn list(
     }))
 }
 
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct FileQuery {
+    /// `false` leaves `source_notes` out even for a caller who may read
+    /// them, to be read apart (`GET /detainees/{id}/source-notes`), so that
+    /// reading them is logged as such (the auditor's console). Default true.
+    pub source_notes: Option<bool>,
+}
+
 /// One file (archived files too, with `archived_at` set).
 #[utoipa::path(
     tag = "detainees",
     security(("bearer" = [])),
-    params(("id" = Uuid, Path)),
+    params(("id" = Uuid, Path), FileQuery),
     responses(
         (status = 200, description = "The file", body = DetaineeView, headers(("ETag" = String))),
         (status = 400, description = "Malformed id", body = Problem),
@@ -239,6 +249,7 @@ pub async fn get(
     origin: Origin,
     auth: Authorized<can::ReadDetainees>,
     id: web::Path<Uuid>,
+    query: web::Query<FileQuery>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let scope = FileScope::of(&auth.caller);
@@ -253,7 +264,61 @@ pub async fn get(
         &[id],
         &origin,
     );
+    if query.source_notes == Some(false) {
+        return Ok(ok_with_etag(&file.view(false)));
+    }
     Ok(ok_with_etag(&view_for(&auth.caller, file)))
+}
+
+/// A file's source notes alone.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SourceNotes {
+    /// The notes; `null` when the file has none.
+    #[schema(value_type = Option<String>)]
+    pub source_notes: Option<String>,
+}
+
+/// A file's confidential source notes alone, for a caller who may read
+/// them (as in the file itself); the read is in the access log as
+/// `detainee.source_notes`, apart from the file's views.
+#[utoipa::path(
+    tag = "detainees",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    responses(
+        (status = 200, description = "The file's source notes", body = SourceNotes),
+        (status = 400, description = "Malformed id", body = Problem),
+        (status = 401, description = "Not logged in", body = Problem),
+        (status = 403, description = "This role has no access to files", body = Problem),
+        (status = 404, description = "No such file, or not visible to you", body = Problem),
+    )
+)]
+#[get("/detainees/{id}/source-notes")]
+pub async fn read_source_notes(
+    state: web::Data<AppState>,
+    origin: Origin,
+    auth: Authorized<can::ReadDetainees>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let scope = FileScope::of(&auth.caller);
+    let file = state
+        .db
+        .read(move |conn| store::find_in_scope(conn, id, scope))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !sees_source_notes(&auth.caller, &file) {
+        return Err(AppError::NotFound);
+    }
+    state.access_log.record(
+        &auth.caller.account(),
+        AccessAction::DetaineeSourceNotes,
+        &[id],
+        &origin,
+    );
+    Ok(HttpResponse::Ok().json(SourceNotes {
+        source_notes: file.source_notes,
+    }))
 }
 
 /// Change a file. Needs `If-Match`. A change to `category`,

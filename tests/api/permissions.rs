@@ -88,6 +88,7 @@ fn table() -> Vec<Case> {
         case("ReadDetainees", GET, "/detainees",                               [403, 200, 200, 403, 200]),
         case("ReadDetainees", GET, "/detainees/export",                        [403, 200, 200, 403, 200]),
         case("ReadDetainees", GET, "/detainees/{id}",                          [403, 200, 200, 403, 200]),
+        case("ReadDetainees", GET, "/detainees/{id}/source-notes",             [403, 200, 200, 403, 200]),
         case("ReadDetainees", POST, "/detainees/search",                       [403, 200, 200, 403, 200]),
         case("ReadDetainees", GET, "/detainees/{id}/duplicates",               [403, 200, 200, 403, 200]),
         case("ReadDetainees", GET, "/detainees/{id}/custody",                  [403, 200, 200, 403, 200]),
@@ -431,7 +432,10 @@ async fn prepare(app: &TestApp, fx: &Fixture, case: &Case) -> (Option<String>, O
         ("POST", "/detainees/search") => (None, Some(json!({"q": "Tareq Haddad"}))),
         ("POST", "/detainees") => (None, Some(json!({"full_name": "Hala Yusuf Haddad"}))),
         // What reviewers read: a file under a review they may act on.
-        ("GET", "/detainees/{id}" | "/detainees/{id}/duplicates")
+        (
+            "GET",
+            "/detainees/{id}" | "/detainees/{id}/duplicates" | "/detainees/{id}/source-notes",
+        )
         | ("GET", "/detainees/{id}/custody" | "/detainees/{id}/history")
         | ("GET", "/detainees/{id}/reviews") => (Some(under_review(app, fx).await.0), None),
         ("PATCH", "/detainees/{id}") => (
