@@ -127,6 +127,7 @@ async function enter() {
 // ------------------------------------------------------------------ the trail
 
 const FILTERS = [
+  ["order", "Order", "select", [["desc", "newest first"], ["asc", "oldest first"]]],
   ["entity_type", "Entity type", "select", ["", "organization", "user", "auth", "facility", "detainee", "custody", "review", "import", "audit", "attachment", "keys"]],
   ["entity_id", "Entity id", "text"],
   ["actor_id", "Actor id", "text"],
@@ -141,8 +142,11 @@ function filterForm(query) {
   for (const [name, label, kind, options] of FILTERS) {
     let input;
     if (kind === "select") {
-      input = el("select", { name }, options.map((o) => el("option", { value: o }, o || "any")));
-      input.value = query.get(name) ?? "";
+      input = el("select", { name }, options.map((o) => {
+        const [value, label] = Array.isArray(o) ? o : [o, o || "any"];
+        return el("option", { value }, label);
+      }));
+      input.value = query.get(name) ?? (name === "order" ? "desc" : "");
     } else {
       input = el("input", { name, type: kind, min: kind === "number" ? 0 : undefined });
       const value = query.get(name) ?? "";
@@ -194,6 +198,8 @@ async function renderTrail() {
   const query = hashQuery();
   const params = new URLSearchParams();
   for (const [name] of FILTERS) if (query.get(name)) params.set(name, query.get(name));
+  // Newest first unless asked otherwise: what an auditor looks for first.
+  if (!params.has("order")) params.set("order", "desc");
   params.set("limit", query.get("limit") ?? "50");
   if (query.get("cursor")) params.set("cursor", query.get("cursor"));
   const started = performance.now();

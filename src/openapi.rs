@@ -93,6 +93,7 @@ use crate::{
         audit::access::AccessEntry,
         audit::AuditEntry,
         audit::routes::VerifyReport,
+        audit::routes::SeqOrder,
         audit::checkpoint::SignedHead,
         http::Page<users::User>,
     )),

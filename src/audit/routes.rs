@@ -33,6 +33,11 @@ pub struct AuditQuery {
     pub until: Option<DateTime<Utc>>,
     /// Entries with a greater `seq`.
     pub after_seq: Option<i64>,
+    /// Entries with a smaller `seq` (with `order=desc`).
+    pub before_seq: Option<i64>,
+    /// `asc` (the default: oldest first) or `desc` (newest first; the
+    /// cursor then leads to older entries).
+    pub order: Option<SeqOrder>,
     /// 1–200, default 50.
     #[param(value_type = Option<crate::http::pagination::PageLimit>)]
     pub limit: Option<i64>,
@@ -40,7 +45,15 @@ pub struct AuditQuery {
     pub cursor: Option<String>,
 }
 
-/// The audit log, in ascending `seq`.
+/// Which way a page of the log runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SeqOrder {
+    Asc,
+    Desc,
+}
+
+/// The audit log, in ascending `seq` (or descending, `order=desc`).
 #[utoipa::path(
     tag = "audit",
     security(("bearer" = [])),
@@ -60,7 +73,25 @@ pub async fn list(
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
     let cursor = Cursor::<i64>::parse(query.limit, query.cursor.as_deref())?;
-    let after = cursor.after.unwrap_or(0).max(query.after_seq.unwrap_or(0));
+    let newest_first = query.order == Some(SeqOrder::Desc);
+    if query.before_seq.is_some() && !newest_first {
+        return Err(AppError::bad_request(
+            Code::InvalidQuery,
+            "before_seq pages newest first: add order=desc",
+        ));
+    }
+    // Ascending, the cursor is the last seq shown and the page starts
+    // after it; descending, the page starts below it.
+    let (after, before) = if newest_first {
+        let before = match (cursor.after, query.before_seq) {
+            (Some(c), Some(b)) => Some(c.min(b)),
+            (c, b) => c.or(b),
+        };
+        (query.after_seq.unwrap_or(0), before)
+    } else {
+        let after = cursor.after.unwrap_or(0).max(query.after_seq.unwrap_or(0));
+        (after, None)
+    };
     let filter = AuditFilter {
         entity_type: query.entity_type,
         entity_id: query.entity_id.map(|id| id.to_string()),
@@ -73,7 +104,11 @@ pub async fn list(
     let page = state
         .db
         .read(move |conn| {
-            let rows = store::list(conn, &filter, after, cursor.fetch())?;
+            let rows = if newest_first {
+                store::list_newest_first(conn, &filter, after, before, cursor.fetch())?
+            } else {
+                store::list(conn, &filter, after, cursor.fetch())?
+            };
             Ok(cursor.page(rows, |e| e.seq))
         })
         .await?;

@@ -208,10 +208,43 @@ pub fn list(
     after_seq: i64,
     fetch: i64,
 ) -> Result<Vec<AuditEntry>, AppError> {
-    let mut query = audit_log::table
+    filtered(filter)
         .select(AuditRow::as_select())
         .filter(audit_log::seq.gt(after_seq))
-        .into_boxed();
+        .order(audit_log::seq.asc())
+        .limit(fetch)
+        .load(conn)?
+        .into_iter()
+        .map(AuditEntry::try_from)
+        .collect()
+}
+
+/// As `list`, newest first: the entries with a `seq` between `after_seq`
+/// and `before_seq` (both excluded; no upper bound when `None`).
+pub fn list_newest_first(
+    conn: &mut DbConnection,
+    filter: &AuditFilter,
+    after_seq: i64,
+    before_seq: Option<i64>,
+    fetch: i64,
+) -> Result<Vec<AuditEntry>, AppError> {
+    let mut query = filtered(filter).filter(audit_log::seq.gt(after_seq));
+    if let Some(before) = before_seq {
+        query = query.filter(audit_log::seq.lt(before));
+    }
+    query
+        .select(AuditRow::as_select())
+        .order(audit_log::seq.desc())
+        .limit(fetch)
+        .load(conn)?
+        .into_iter()
+        .map(AuditEntry::try_from)
+        .collect()
+}
+
+/// The entries `filter` selects, in no order yet.
+fn filtered(filter: &AuditFilter) -> audit_log::BoxedQuery<'static, crate::db::Backend> {
+    let mut query = audit_log::table.into_boxed();
     if let Some(v) = &filter.entity_type {
         query = query.filter(audit_log::entity_type.eq(v.clone()));
     }
@@ -234,12 +267,6 @@ pub fn list(
         query = query.filter(audit_log::occurred_at.lt(v.naive_utc()));
     }
     query
-        .order(audit_log::seq.asc())
-        .limit(fetch)
-        .load(conn)?
-        .into_iter()
-        .map(AuditEntry::try_from)
-        .collect()
 }
 
 /// The outcome of recomputing the chain.

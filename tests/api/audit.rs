@@ -499,6 +499,7 @@ scenarios! {
         triggers_refuse_update_and_delete,
         a_direct_database_edit_is_detected,
         the_log_filters_and_paginates,
+        the_log_pages_newest_first_too,
         request_ids_reach_the_audit_entry,
         secrets_reach_the_audit_log_only_as_keyed_fingerprints,
         a_server_with_another_fingerprint_key_refuses_to_start,
@@ -677,4 +678,63 @@ async fn the_documented_python_script_verifies_the_chain(_engine: Engine) {
     let output = run(format!("1:{}", "0".repeat(64))).await.unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stdout).contains("BROKEN at seq 3"));
+}
+
+/// `order=desc`: newest first, the cursor leading to older entries, every
+/// entry once; `before_seq` starts below a seq; filters hold either way.
+async fn the_log_pages_newest_first_too(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let auditor = app.user_with_role("auditor").await;
+    for _ in 0..5 {
+        app.user_with_role("caseworker").await;
+    }
+    let all: Vec<i64> = app
+        .audit_entries(&auditor.token)
+        .await
+        .iter()
+        .map(|e| e["seq"].as_i64().unwrap())
+        .collect();
+    assert!(all.len() > 15, "{}", all.len());
+    let walk = |first: String| {
+        let (app, token) = (&app, auditor.token.clone());
+        async move {
+            let mut seqs = Vec::new();
+            let mut path = first.clone();
+            loop {
+                let res = app.get(&path, &token).await;
+                assert_eq!(res.status(), StatusCode::OK, "{path}");
+                let page: Value = res.json().await.unwrap();
+                seqs.extend(
+                    page["items"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|e| e["seq"].as_i64().unwrap()),
+                );
+                match page["next_cursor"].as_str() {
+                    Some(cursor) => path = format!("{first}&cursor={cursor}"),
+                    None => return seqs,
+                }
+            }
+        }
+    };
+    // Entries appended while walking (the auditor's reads append nothing)
+    // would only come before the first page.
+    let newest_first = walk("/api/v1/audit?order=desc&limit=7".to_owned()).await;
+    let mut expected = all.clone();
+    expected.reverse();
+    assert_eq!(
+        newest_first[newest_first.len() - expected.len()..],
+        expected[..]
+    );
+    let below = walk("/api/v1/audit?order=desc&before_seq=10&limit=4".to_owned()).await;
+    assert_eq!(below, (1..10).rev().collect::<Vec<i64>>());
+    let auth = walk("/api/v1/audit?order=desc&entity_type=auth&limit=3".to_owned()).await;
+    assert!(auth.windows(2).all(|w| w[0] > w[1]), "{auth:?}");
+    let res = app.get("/api/v1/audit?before_seq=10", &auditor.token).await;
+    assert_problem(res, 400, "invalid_query").await;
+    let res = app
+        .get("/api/v1/audit?order=sideways", &auditor.token)
+        .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
 }

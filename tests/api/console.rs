@@ -272,7 +272,18 @@ async fn an_auditor_signs_in_reads_the_trail_and_verifies_the_chain(engine: Engi
     assert!(actions.contains("detainee.update"), "{actions}");
 
     // An entry: its changes before and after, Arabic shown as it is.
-    browser.click("#trail tbody tr:first-child td.seq a").await;
+    let created = app
+        .audit_entries(&auditor.token)
+        .await
+        .into_iter()
+        .find(|e| e["action"] == "detainee.create" && e["entity_id"] == file.as_str())
+        .expect("the file's creation");
+    browser
+        .click(&format!(
+            "#trail tbody tr[data-seq=\"{}\"] td.seq a",
+            created["seq"]
+        ))
+        .await;
     let changes = browser.text("#changes").await;
     assert!(changes.contains("عمر يوسف درويش"), "{changes}");
     assert!(changes.contains("name_ar"), "{changes}");
