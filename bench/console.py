@@ -14,6 +14,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 
@@ -46,8 +47,12 @@ class Driver:
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(self.base + path, data=data, method=method,
                                      headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=600) as r:
-            return json.load(r)
+        try:
+            with urllib.request.urlopen(req, timeout=600) as r:
+                return json.load(r)
+        except urllib.error.HTTPError as e:
+            # "no such element" and the like come as 404 with a JSON body.
+            return json.load(e)
 
     def s(self, method, path, body=None):
         return self.call(method, f"/session/{self.session}{path}", body)["value"]
@@ -56,7 +61,7 @@ class Driver:
         end = time.time() + timeout
         while True:
             found = self.s("POST", "/element", {"using": "css selector", "value": css})
-            if isinstance(found, dict) and found:
+            if isinstance(found, dict) and found and "error" not in found:
                 return next(iter(found.values()))
             if time.time() > end:
                 raise SystemExit(f"no {css}")

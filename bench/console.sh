@@ -35,5 +35,6 @@ echo "   $(( $(date +%s) - start )) s"
 # The demo auditor without a second factor, for the measurement only.
 export SIJILL_MFA_REQUIRED_ROLES=""
 START_WAIT=1800 start_server console "$url" "$dir"
-echo "== $(DATABASE_URL="$url" SIJILL_DATA_DIR="$dir" RUST_LOG=warn "$BIN" audit verify | head -n 1)"
+DATABASE_URL="$url" SIJILL_DATA_DIR="$dir" RUST_LOG=warn "$BIN" audit verify >"$OUT/console-verify.txt"
+echo "== sijill audit verify: $(head -n 1 "$OUT/console-verify.txt")"
 python3 bench/console.py "http://127.0.0.1:$PORT" demo.auditor "$PASSWORD" "$ROUNDS" | sed 's/^/   /'
