@@ -68,18 +68,32 @@ export class Session {
   }
 
   async refresh() {
-    const response = await fetch(`${API}/auth/refresh`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ refresh_token: this.refreshToken }),
-      credentials: "omit",
-    });
-    if (!response.ok) {
+    const refreshToken = this.refreshToken;
+    if (!refreshToken) return;
+    let response;
+    try {
+      response = await fetch(`${API}/auth/refresh`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ refresh_token: refreshToken }),
+        credentials: "omit",
+      });
+    } catch {
+      response = null;
+    }
+    // Signed out meanwhile: the answer is not to bring the session back.
+    if (this.refreshToken !== refreshToken) return;
+    if (response?.ok) {
+      this.accept(await response.json());
+    } else if (response?.status === 401) {
       this.forget();
       this.onEnded("Your session ended; sign in again.");
-      return;
+    } else {
+      // The server busy or out of reach: try again shortly, while the
+      // access token lasts.
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.refresh(), 5000);
     }
-    this.accept(await response.json());
   }
 
   /** A response of the API as the auditor, or an ApiError. */

@@ -371,6 +371,7 @@ function renderVerify() {
         for (const member of ["seq", "hash", "signed_at", "key_id", "public_key", "signature"]) {
           if (!(member in kept)) throw new Error(`not a checkpoint: no ${member}`);
         }
+        if (!Number.isInteger(kept.seq)) throw new Error("not a checkpoint: seq is not a number");
         savedCheckpoints.push(kept);
       } catch (e) {
         result.replaceChildren(failure(e));
@@ -425,12 +426,14 @@ function verdictNodes(verdict) {
     nodes.push(save);
   }
   for (const kept of verdict.saved) {
-    nodes.push(el("p", { class: kept.holds ? "verdict intact" : "verdict broken" },
+    const key = kept.checkpoint.key_id;
+    nodes.push(el("p", { class: kept.holds ? "verdict intact saved-verdict" : "verdict broken saved-verdict" },
       kept.holds
-        ? `The checkpoint at seq ${kept.checkpoint.seq} (signed at ${kept.checkpoint.signed_at}) still holds.`
+        ? `The checkpoint at seq ${kept.checkpoint.seq} (signed at ${kept.checkpoint.signed_at} by key ${key}) still holds.`
         : !kept.signed
-          ? `The checkpoint at seq ${kept.checkpoint.seq} is not signed by its key: it is not a checkpoint of this log.`
-          : `The checkpoint at seq ${kept.checkpoint.seq} does NOT hold: the chain there now has ${kept.found ?? "no entry"}.`));
+          ? `The checkpoint at seq ${kept.checkpoint.seq} is not signed by the key it names: it is not a checkpoint of any log.`
+          : `The checkpoint at seq ${kept.checkpoint.seq} does NOT hold: the chain there now has ${kept.found ?? "no entry"}.`,
+      kept.signed && !kept.sameKey ? ` It was signed by key ${key}, not by the key that signs the log today: make sure that key was the log's.` : ""));
   }
   return nodes;
 }
@@ -461,4 +464,12 @@ document.getElementById("sign-out").addEventListener("click", () => {
 });
 // Closing the tab ends the session on the server too.
 window.addEventListener("pagehide", () => session.signOut(true));
+// A page brought back from the back/forward cache holds what was shown
+// before: show nothing of it.
+window.addEventListener("pageshow", (event) => {
+  if (event.persisted) {
+    session.forget();
+    renderSignIn("Signed out.");
+  }
+});
 renderSignIn();

@@ -59,9 +59,18 @@ function fromBase64(text) {
   return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 }
 
+/** The id of an Ed25519 public key (base64): the first 8 bytes of its
+ * SHA-256, hex, as the server names its keys. Computed here, so that the id
+ * shown is the key's, not a label the server sent. */
+export async function keyId(publicKey) {
+  return hex(await crypto.subtle.digest("SHA-256", fromBase64(publicKey))).slice(0, 16);
+}
+
 /** Is `checkpoint` ({seq, hash, signed_at, key_id, public_key, signature})
- * signed by its key? Ed25519 over "{seq}:{hash}:{signed_at}". */
+ * signed by its key, and is `key_id` that key's id? Ed25519 over
+ * "{seq}:{hash}:{signed_at}". */
 export async function checkpointSigned(checkpoint) {
+  if ((await keyId(checkpoint.public_key)) !== checkpoint.key_id) return false;
   const key = await crypto.subtle.importKey("raw", fromBase64(checkpoint.public_key), { name: "Ed25519" }, false, ["verify"]);
   const message = encoder.encode(`${checkpoint.seq}:${checkpoint.hash}:${checkpoint.signed_at}`);
   return crypto.subtle.verify({ name: "Ed25519" }, key, fromBase64(checkpoint.signature), message);
@@ -86,7 +95,7 @@ export async function readLines(response, onLines) {
 /** Verify the whole chain from the export (one streamed request), and the
  * checkpoint that ends it; `saved` are checkpoints kept earlier. */
 export async function verifyChain(session, saved, onProgress) {
-  const check = new ChainCheck(saved.map((c) => c.seq));
+  const check = new ChainCheck(saved.map((c) => Number(c.seq)));
   let checkpoint = null;
   const response = await session.fetch("/audit/export");
   await readLines(response, async (lines) => {
@@ -111,8 +120,11 @@ export async function verifyChain(session, saved, onProgress) {
   }
   for (const kept of saved) {
     const found = check.watched.get(kept.seq);
-    const signed = await checkpointSigned(kept).catch(() => false);
-    verdict.saved.push({ checkpoint: kept, holds: signed && found === kept.hash, signed, found });
+    const signed = await checkpointSigned(kept);
+    // A checkpoint signed by another key than today's is named as such: the
+    // auditor decides whether that key was the log's.
+    const sameKey = !checkpoint || kept.public_key === checkpoint.public_key;
+    verdict.saved.push({ checkpoint: kept, holds: signed && found === kept.hash, signed, sameKey, found });
   }
   return verdict;
 }

@@ -44,8 +44,19 @@ import sys
 import urllib.request
 
 
+def _utf16_sorted(value):
+    """Objects rebuilt with their members in RFC 8785 order: by the UTF-16
+    code units of their names (Python sorts by code point, which differs
+    for names mixing characters above U+FFFF with U+E000-U+FFFF)."""
+    if isinstance(value, dict):
+        return {k: _utf16_sorted(value[k]) for k in sorted(value, key=lambda k: k.encode("utf-16-be"))}
+    if isinstance(value, list):
+        return [_utf16_sorted(v) for v in value]
+    return value
+
+
 def canonical(value) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return json.dumps(_utf16_sorted(value), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 def entry_hash(entry: dict) -> str:

@@ -76,6 +76,8 @@ fn serve(name: &str) -> Result<HttpResponse, AppError> {
         .insert_header((header::REFERRER_POLICY, "no-referrer"))
         .insert_header(("Cross-Origin-Opener-Policy", "same-origin"))
         .insert_header(("Cross-Origin-Resource-Policy", "same-origin"))
-        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        // no-store, not no-cache: a page must not come back from the
+        // back/forward cache with the case data it showed.
+        .insert_header((header::CACHE_CONTROL, "no-store"))
         .body(asset.body))
 }

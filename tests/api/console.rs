@@ -16,6 +16,7 @@ scenarios! {
         source_notes_are_read_apart_and_logged,
     ],
     both_with_chromium: [
+        the_browser_refuses_every_kind_of_broken_chain,
         an_auditor_signs_in_reads_the_trail_and_verifies_the_chain,
         an_auditor_with_a_second_factor_gives_it,
         the_console_names_the_first_altered_entry,
@@ -85,13 +86,6 @@ async fn the_console_is_served_with_a_strict_policy(engine: Engine) {
             assert!(!body.contains(word), "{path} uses {word}");
         }
     }
-    let res = app
-        .client
-        .get(app.url("/console/../api/v1/auth/me"))
-        .send()
-        .await
-        .unwrap();
-    assert_ne!(res.status(), StatusCode::OK);
     assert_problem(
         app.client
             .get(app.url("/console/secret.js"))
@@ -475,7 +469,26 @@ async fn only_auditors_get_in(engine: Engine) {
             t.contains("The console is for auditors")
         })
         .await;
-    // The caseworker's session was ended, not kept.
+    // The console's session of the caseworker was ended, not kept; their
+    // other session lives.
+    let auditor_token = auditor.token.clone();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let logouts = app
+            .audit_entries(&auditor_token)
+            .await
+            .into_iter()
+            .filter(|e| e["action"] == "auth.logout" && e["actor_id"] == caseworker.id.as_str())
+            .count();
+        if logouts == 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no logout of the console's session"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let res = app.get("/api/v1/auth/me", &caseworker.token).await;
     assert_eq!(res.status(), StatusCode::OK, "their other session lives");
     browser.quit().await;
@@ -487,9 +500,11 @@ async fn the_browsers_canonical_json_hashes_as_the_server_does(engine: Engine) {
     let app = spawn_app(engine).await;
     some_history(&app).await;
     let caseworker = app.user_with_role("caseworker").await;
+    // Names whose UTF-16 order differs from their code-point order (an
+    // emoji beside U+FF21), quotes and backslashes to escape.
     let mapping = json!({
-        "name": "قائمة ٢٠١٤ — list",
-        "columns": {"الاسم": "full_name", "اسم الأب": null},
+        "name": "قائمة ٢٠١٤ — list \"2014\" \\ 😀",
+        "columns": {"الاسم": "full_name", "اسم الأب": null, "😀": null, "Ａ": null, "a\"b\\": null},
         "constants": {"status": "detained"}
     });
     let res = app
@@ -525,5 +540,69 @@ async fn the_browsers_canonical_json_hashes_as_the_server_does(engine: Engine) {
         .await;
     assert_eq!(result["wrong"], json!([]), "{result}");
     assert_eq!(result["checked"], entries.len());
+    browser.quit().await;
+}
+
+/// The checks of console/chain.js on chains made up in the browser: a gap,
+/// a repeated seq, a broken link, an altered entry, each named by its seq;
+/// a checkpoint whose key id is not its key's, or whose signature is not
+/// its key's, refused; one made with another key accepted as signed (the
+/// console then says the key differs).
+async fn the_browser_refuses_every_kind_of_broken_chain(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let auditor = app.user_with_role("auditor").await;
+    let head = app.audit_head(&auditor.token).await;
+    let browser = Browser::start().await;
+    browser.goto(&app.url("/console/")).await;
+    browser.find("#sign-in").await;
+    let result = browser
+        .run_async(
+            "const [head, done] = arguments;
+             import('/console/chain.js').then(async (c) => {
+               const make = async (seqs) => {
+                 const out = []; let prev = c.GENESIS_HASH;
+                 for (const seq of seqs) {
+                   const e = {seq, prev_hash: prev, action: 'x.y', changes: {n: [null, seq]}};
+                   e.hash = await c.entryHash(e); prev = e.hash; out.push(e);
+                 }
+                 return out;
+               };
+               const verdict = async (entries) => {
+                 const check = new c.ChainCheck(); await check.addAll(entries);
+                 return check.broken ? check.broken.seq : 'intact';
+               };
+               const good = await make([1, 2, 3, 4]);
+               const altered = structuredClone(good); altered[2].changes.n[1] = 99;
+               const relinked = structuredClone(good); relinked[1].prev_hash = c.GENESIS_HASH;
+               const other = await crypto.subtle.generateKey({name: 'Ed25519'}, true, ['sign', 'verify']);
+               const raw = new Uint8Array(await crypto.subtle.exportKey('raw', other.publicKey));
+               const b64 = (bytes) => btoa(String.fromCharCode(...bytes));
+               const forged = {...head, public_key: b64(raw), key_id: await c.keyId(b64(raw))};
+               const message = new TextEncoder().encode(`${forged.seq}:${forged.hash}:${forged.signed_at}`);
+               forged.signature = b64(new Uint8Array(await crypto.subtle.sign({name: 'Ed25519'}, other.privateKey, message)));
+               done({
+                 good: await verdict(good),
+                 gap: await verdict(await make([1, 2, 4])),
+                 repeated: await verdict([...good.slice(0, 2), good[1], ...good.slice(2)]),
+                 altered: await verdict(altered),
+                 relinked: await verdict(relinked),
+                 head: await c.checkpointSigned(head),
+                 head_key_id: (await c.keyId(head.public_key)) === head.key_id,
+                 relabelled: await c.checkpointSigned({...head, key_id: '0000000000000000'}),
+                 resigned: await c.checkpointSigned({...head, hash: '0'.repeat(64)}),
+                 other_key: await c.checkpointSigned(forged),
+               });
+             }).catch((e) => done({error: String(e)}));",
+            json!([head]),
+        )
+        .await;
+    assert_eq!(
+        result,
+        json!({
+            "good": "intact", "gap": 4, "repeated": 2, "altered": 3, "relinked": 2,
+            "head": true, "head_key_id": true, "relabelled": false, "resigned": false,
+            "other_key": true
+        })
+    );
     browser.quit().await;
 }
