@@ -307,8 +307,12 @@ pub async fn get(
         ("If-None-Match" = Option<String>, Header, description = "The ETag (the SHA-256) already held"),
     ),
     responses(
-        (status = 200, description = "The content (Content-Disposition: attachment; ETag: its SHA-256)", content_type = "application/octet-stream"),
-        (status = 206, description = "The bytes asked for", content_type = "application/octet-stream"),
+        (status = 200, description = "The content, in its own type (Content-Disposition: attachment; ETag: its SHA-256)", content(
+            (String = "application/pdf"), (String = "image/jpeg"), (String = "image/png"), (String = "image/webp"),
+            (String = "text/plain"), (String = "audio/mpeg"), (String = "audio/ogg"), (String = "audio/wav"), (String = "video/mp4"))),
+        (status = 206, description = "The bytes asked for", content(
+            (String = "application/pdf"), (String = "image/jpeg"), (String = "image/png"), (String = "image/webp"),
+            (String = "text/plain"), (String = "audio/mpeg"), (String = "audio/ogg"), (String = "audio/wav"), (String = "video/mp4"))),
         (status = 304, description = "Unchanged (If-None-Match)"),
         (status = 401, description = "Not logged in", body = Problem),
         (status = 403, description = "A role that never reads files", body = Problem),

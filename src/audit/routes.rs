@@ -33,7 +33,7 @@ pub struct AuditQuery {
     pub until: Option<DateTime<Utc>>,
     /// Entries with a greater `seq`.
     pub after_seq: Option<i64>,
-    /// Entries with a smaller `seq` (with `order=desc`).
+    /// Entries with a smaller `seq`.
     pub before_seq: Option<i64>,
     /// `asc` (the default: oldest first) or `desc` (newest first; the
     /// cursor then leads to older entries).
@@ -74,12 +74,6 @@ pub async fn list(
     let query = query.into_inner();
     let cursor = Cursor::<i64>::parse(query.limit, query.cursor.as_deref())?;
     let newest_first = query.order == Some(SeqOrder::Desc);
-    if query.before_seq.is_some() && !newest_first {
-        return Err(AppError::bad_request(
-            Code::InvalidQuery,
-            "before_seq pages newest first: add order=desc",
-        ));
-    }
     // Ascending, the cursor is the last seq shown and the page starts
     // after it; descending, the page starts below it.
     let (after, before) = if newest_first {
@@ -90,7 +84,7 @@ pub async fn list(
         (query.after_seq.unwrap_or(0), before)
     } else {
         let after = cursor.after.unwrap_or(0).max(query.after_seq.unwrap_or(0));
-        (after, None)
+        (after, query.before_seq)
     };
     let filter = AuditFilter {
         entity_type: query.entity_type,
@@ -107,7 +101,7 @@ pub async fn list(
             let rows = if newest_first {
                 store::list_newest_first(conn, &filter, after, before, cursor.fetch())?
             } else {
-                store::list(conn, &filter, after, cursor.fetch())?
+                store::list_between(conn, &filter, after, before, cursor.fetch())?
             };
             Ok(cursor.page(rows, |e| e.seq))
         })

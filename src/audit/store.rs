@@ -208,9 +208,23 @@ pub fn list(
     after_seq: i64,
     fetch: i64,
 ) -> Result<Vec<AuditEntry>, AppError> {
-    filtered(filter)
+    list_between(conn, filter, after_seq, None, fetch)
+}
+
+/// As `list`, below `before_seq` too (excluded) when given.
+pub fn list_between(
+    conn: &mut DbConnection,
+    filter: &AuditFilter,
+    after_seq: i64,
+    before_seq: Option<i64>,
+    fetch: i64,
+) -> Result<Vec<AuditEntry>, AppError> {
+    let mut query = filtered(filter).filter(audit_log::seq.gt(after_seq));
+    if let Some(before) = before_seq {
+        query = query.filter(audit_log::seq.lt(before));
+    }
+    query
         .select(AuditRow::as_select())
-        .filter(audit_log::seq.gt(after_seq))
         .order(audit_log::seq.asc())
         .limit(fetch)
         .load(conn)?
