@@ -292,19 +292,22 @@ function section(title, id, rows, headings) {
   ];
 }
 
-function reviewTimeline(review) {
-  const events = [[review.opened_at, `opened${review.reason ? `: ${review.reason}` : ""}`]];
-  if (review.claimed_at) events.push([review.claimed_at, `claimed by a reviewer of organisation ${review.reviewer_organization_id}`]);
-  for (const c of review.consultations ?? []) {
-    events.push([c.created_at, `the family's organisation ${c.organization_id}: ${c.position} — ${c.statement}`]);
-  }
-  if (review.decided_at) events.push([review.decided_at, `decided: ${review.decision} — ${review.rationale ?? ""}`]);
-  if (review.confirmed_at) events.push([review.confirmed_at, `confirmed by ${review.confirmed_by}${review.confirmation_note ? `: ${review.confirmation_note}` : ""}`]);
-  if (review.withdrawn_at) events.push([review.withdrawn_at, "withdrawn"]);
-  events.sort((a, b) => a[0].localeCompare(b[0]));
+/** A review's timeline from the file's history: every step as the audit
+ * log recorded it (a decision later disputed stays on it), with who took
+ * it, for which organisation's part. */
+function reviewTimeline(review, history) {
+  const steps = history.filter((e) => e.entity_type === "review" && e.entity_id === review.id);
+  const detail = (e) => {
+    const c = e.changes ?? {};
+    const after = (field) => (c[field] ? c[field][1] : null);
+    return [after("decision"), after("rationale"), after("reason"), after("position"), after("statement"), after("note")]
+      .filter((v) => v !== null && v !== undefined && v !== "")
+      .join(" — ");
+  };
   return el("li", {},
-    el("strong", {}, `Review ${review.id} — ${review.status}`),
-    el("ol", { class: "timeline" }, events.map(([at, what]) => el("li", {}, time(at), " ", text(what)))));
+    el("strong", {}, `Review ${review.id} — now ${review.status}`),
+    el("ol", { class: "timeline" }, steps.map((e) => el("li", {},
+      time(e.occurred_at), " ", el("code", {}, e.action), " by ", actorCell(e), " ", text(detail(e))))));
 }
 
 async function renderFile(id) {
@@ -350,9 +353,11 @@ async function renderFile(id) {
   show(el("h2", { dir: "auto" }, `${file.reference} — `, text(file.full_name), file.name_ar ? [" · ", text(file.name_ar)] : []),
     facts, notes,
     el("h3", {}, "Reviews"),
-    reviews.items.length ? el("ul", { id: "reviews" }, reviews.items.map(reviewTimeline)) : el("p", { class: "muted", id: "reviews" }, "None."),
+    reviews.items.length ? el("ul", { id: "reviews" }, reviews.items.map((r) => reviewTimeline(r, history.items))) : el("p", { class: "muted", id: "reviews" }, "None."),
     ...section("History", "history", historyRows, ["seq", "when", "who", "action", "changed"]),
+    history.next_cursor ? el("p", { class: "muted" }, "The first 200 entries: filter the trail by this file's id for the rest.") : "",
     ...section("Who read this file", "access", accessRows, ["when", "who", "role", "what", "from"]),
+    access.next_cursor ? el("p", { class: "muted" }, "The first 200 reads; the trail's access log (GET /audit/access) has the rest.") : "",
     ...section("Custody", "custody", custodyRows, ["facility", "from", "to", "note"]),
     ...section("Attachments", "attachments", attachmentRows, ["name", "type", "bytes", "sha256", "uploaded", "state"]));
 }

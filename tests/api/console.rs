@@ -241,7 +241,8 @@ async fn sign_in(browser: &Browser, app: &TestApp, user: &TestUser) {
 
 async fn an_auditor_signs_in_reads_the_trail_and_verifies_the_chain(engine: Engine) {
     let app = spawn_app(engine).await;
-    let (_, file) = some_history(&app).await;
+    let (caseworker, file) = some_history(&app).await;
+    open(&app, &caseworker.token, &file).await;
     let auditor = app.user_with_role("auditor").await;
     let browser = Browser::start().await;
     sign_in(&browser, &app, &auditor).await;
@@ -296,6 +297,10 @@ async fn an_auditor_signs_in_reads_the_trail_and_verifies_the_chain(engine: Engi
     let facts = browser.text("#file").await;
     assert!(facts.contains("عمر يوسف درويش"), "{facts}");
     assert!(browser.count("#history tbody tr").await >= 2);
+    // Its review, step by step as the audit log recorded it.
+    let reviews = browser.text("#reviews").await;
+    assert!(reviews.contains("review.open"), "{reviews}");
+    assert!(reviews.contains(&caseworker.username), "{reviews}");
     // (The access log is written in the background: the read that showed
     // this page may not be in it yet.)
     browser.find("#access").await;
