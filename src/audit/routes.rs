@@ -98,11 +98,8 @@ pub async fn list(
     let page = state
         .db
         .read(move |conn| {
-            let rows = if newest_first {
-                store::list_newest_first(conn, &filter, after, before, cursor.fetch())?
-            } else {
-                store::list_between(conn, &filter, after, before, cursor.fetch())?
-            };
+            let rows =
+                store::list_between(conn, &filter, after, before, newest_first, cursor.fetch())?;
             Ok(cursor.page(rows, |e| e.seq))
         })
         .await?;

@@ -208,47 +208,30 @@ pub fn list(
     after_seq: i64,
     fetch: i64,
 ) -> Result<Vec<AuditEntry>, AppError> {
-    list_between(conn, filter, after_seq, None, fetch)
+    list_between(conn, filter, after_seq, None, false, fetch)
 }
 
-/// As `list`, below `before_seq` too (excluded) when given.
+/// As `list`, below `before_seq` too (excluded) when given, oldest first
+/// or newest first.
 pub fn list_between(
     conn: &mut DbConnection,
     filter: &AuditFilter,
     after_seq: i64,
     before_seq: Option<i64>,
+    newest_first: bool,
     fetch: i64,
 ) -> Result<Vec<AuditEntry>, AppError> {
     let mut query = filtered(filter).filter(audit_log::seq.gt(after_seq));
     if let Some(before) = before_seq {
         query = query.filter(audit_log::seq.lt(before));
     }
+    query = if newest_first {
+        query.order(audit_log::seq.desc())
+    } else {
+        query.order(audit_log::seq.asc())
+    };
     query
         .select(AuditRow::as_select())
-        .order(audit_log::seq.asc())
-        .limit(fetch)
-        .load(conn)?
-        .into_iter()
-        .map(AuditEntry::try_from)
-        .collect()
-}
-
-/// As `list`, newest first: the entries with a `seq` between `after_seq`
-/// and `before_seq` (both excluded; no upper bound when `None`).
-pub fn list_newest_first(
-    conn: &mut DbConnection,
-    filter: &AuditFilter,
-    after_seq: i64,
-    before_seq: Option<i64>,
-    fetch: i64,
-) -> Result<Vec<AuditEntry>, AppError> {
-    let mut query = filtered(filter).filter(audit_log::seq.gt(after_seq));
-    if let Some(before) = before_seq {
-        query = query.filter(audit_log::seq.lt(before));
-    }
-    query
-        .select(AuditRow::as_select())
-        .order(audit_log::seq.desc())
         .limit(fetch)
         .load(conn)?
         .into_iter()
