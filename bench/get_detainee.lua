@@ -14,3 +14,11 @@ end
 response = function(status)
   if status ~= 200 then io.stderr:write("unexpected status " .. status .. "\n") end
 end
+
+-- DELAY_MS: each connection waits that long after an answer before its next
+-- request (a reader's pause), so the load is a rate the server keeps up
+-- with instead of all it can take.
+local pause = tonumber(os.getenv("DELAY_MS") or "")
+if pause then
+  delay = function() return pause end
+end
