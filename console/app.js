@@ -341,9 +341,12 @@ async function renderFile(id) {
   const historyRows = history.items.map((e) => el("tr", {},
     el("td", { class: "seq" }, link(`#/entry/${e.seq}`, e.seq)), el("td", {}, time(e.occurred_at)),
     el("td", {}, actorCell(e)), el("td", {}, el("code", {}, e.action)), el("td", {}, text(changedFields(e.changes)))));
+  // A download names the attachment read (item_id): shown by its file name.
+  const attachmentNames = new Map(attachments.items.map((a) => [a.id, a.filename]));
   const accessRows = access.items.map((a) => el("tr", {},
     el("td", {}, time(a.occurred_at)), el("td", {}, text(a.actor_username)), el("td", {}, a.actor_role),
-    el("td", {}, el("code", {}, a.action)), el("td", {}, a.client_ip ?? "—")));
+    el("td", {}, el("code", {}, a.action), a.item_id ? [" ", text(attachmentNames.get(a.item_id) ?? a.item_id)] : []),
+    el("td", {}, a.client_ip ?? "—")));
   const custodyRows = custody.items.map((c) => el("tr", {},
     el("td", {}, el("code", {}, c.facility_id)), el("td", {}, c.from ?? "—"), el("td", {}, c.to ?? "—"), el("td", {}, text(c.note))));
   const attachmentRows = attachments.items.map((a) => el("tr", {},

@@ -361,10 +361,11 @@ pub async fn content(
         .ok_or_else(|| AppError::internal_msg("no data key"))?;
     let storage = &state.attachments.storage;
     let header = storage.header(&object.stored_as).await?;
-    state.access_log.record(
+    state.access_log.record_item(
         &auth.caller.account(),
         AccessAction::AttachmentDownload,
-        &[attachment.detainee_id],
+        attachment.detainee_id,
+        attachment.id,
         &origin,
     );
     let mut response = match (&wanted, unchanged) {

@@ -71,6 +71,7 @@ struct Record {
     actor_role: &'static str,
     action: &'static str,
     entity_id: Uuid,
+    item_id: Option<Uuid>,
     request_id: String,
     client_ip: Option<String>,
 }
@@ -112,21 +113,46 @@ impl AccessLog {
 
     /// Record that `reader` read each of `files`. Never blocks, never fails the read.
     pub fn record(&self, reader: &Account, action: AccessAction, files: &[Uuid], origin: &Origin) {
+        let reads: Vec<(Uuid, Option<Uuid>)> = files.iter().map(|file| (*file, None)).collect();
+        self.send(reader, action, &reads, origin);
+    }
+
+    /// Record that `reader` read `item` of `file` (an attachment's content).
+    pub fn record_item(
+        &self,
+        reader: &Account,
+        action: AccessAction,
+        file: Uuid,
+        item: Uuid,
+        origin: &Origin,
+    ) {
+        self.send(reader, action, &[(file, Some(item))], origin);
+    }
+
+    /// Hand the records of `reads` (file, and the part of it read) to the writer.
+    fn send(
+        &self,
+        reader: &Account,
+        action: AccessAction,
+        reads: &[(Uuid, Option<Uuid>)],
+        origin: &Origin,
+    ) {
         // The benchmark-only feature exists to measure what this costs.
-        if files.is_empty() || cfg!(feature = "unlogged-reads-benchmark-only") {
+        if reads.is_empty() || cfg!(feature = "unlogged-reads-benchmark-only") {
             return;
         }
         let now = db::now();
-        let records = files
+        let records = reads
             .iter()
-            .map(|file| Record {
+            .map(|&(file, item)| Record {
                 id: Uuid::now_v7(),
                 occurred_at: now,
                 actor_id: reader.id,
                 actor_username: reader.username.clone(),
                 actor_role: reader.role,
                 action: action.as_str(),
-                entity_id: *file,
+                entity_id: file,
+                item_id: item,
                 request_id: origin.request_id.clone(),
                 client_ip: origin.client_ip.clone(),
             })
@@ -226,6 +252,7 @@ fn insert_batch(conn: &mut DbConnection, records: &[Record]) -> Result<(), AppEr
                 access_log::entity_id.eq($r.entity_id.to_string()),
                 access_log::request_id.eq(Some(&$r.request_id)),
                 access_log::client_ip.eq(&$r.client_ip),
+                access_log::item_id.eq($r.item_id.map(|id| id.to_string())),
             )
         };
     }
@@ -245,10 +272,10 @@ fn insert_batch(conn: &mut DbConnection, records: &[Record]) -> Result<(), AppEr
         DbConnection::Sqlite(sqlite) => {
             use diesel::sql_types::{Nullable, Text, Timestamp};
             for chunk in records.chunks(100) {
-                let rows = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+                let rows = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
                 let mut query = diesel::sql_query(format!(
                     "INSERT INTO access_log (id, occurred_at, actor_id, actor_username, actor_role, \
-                     action, entity_id, request_id, client_ip) VALUES {rows}"
+                     action, entity_id, request_id, client_ip, item_id) VALUES {rows}"
                 ))
                 .into_boxed();
                 for r in chunk {
@@ -261,7 +288,8 @@ fn insert_batch(conn: &mut DbConnection, records: &[Record]) -> Result<(), AppEr
                         .bind::<Text, _>(r.action)
                         .bind::<Text, _>(r.entity_id.to_string())
                         .bind::<Nullable<Text>, _>(Some(r.request_id.clone()))
-                        .bind::<Nullable<Text>, _>(r.client_ip.clone());
+                        .bind::<Nullable<Text>, _>(r.client_ip.clone())
+                        .bind::<Nullable<Text>, _>(r.item_id.map(|id| id.to_string()));
                 }
                 query.execute(sqlite)?;
             }
@@ -280,6 +308,7 @@ fn insert_batch(conn: &mut DbConnection, records: &[Record]) -> Result<(), AppEr
     "actor_role": "caseworker",
     "action": "detainee.view",
     "entity_id": "019ab3c2-7f10-7000-8000-000000000201",
+    "item_id": null,
     "request_id": "019ab3c2-7f10-7000-8000-0000000000ab",
     "client_ip": "127.0.0.1"
 }))]
@@ -290,7 +319,11 @@ pub struct AccessEntry {
     pub actor_username: String,
     pub actor_role: String,
     pub action: String,
+    /// The file.
     pub entity_id: Uuid,
+    /// The part of the file read, where the read was of one part: the
+    /// attachment, for `attachment.download`; `null` otherwise.
+    pub item_id: Option<Uuid>,
     pub request_id: Option<String>,
     pub client_ip: Option<String>,
 }
@@ -307,6 +340,7 @@ struct AccessRow {
     entity_id: String,
     request_id: Option<String>,
     client_ip: Option<String>,
+    item_id: Option<String>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -355,6 +389,7 @@ pub fn list(
                 actor_role: r.actor_role,
                 action: r.action,
                 entity_id: stored_uuid(&r.entity_id)?,
+                item_id: r.item_id.as_deref().map(stored_uuid).transpose()?,
                 request_id: r.request_id,
                 client_ip: r.client_ip,
             })

@@ -207,6 +207,7 @@ diesel::table! {
         entity_id -> Text,
         request_id -> Nullable<Text>,
         client_ip -> Nullable<Text>,
+        item_id -> Nullable<Text>,
     }
 }
 

@@ -193,6 +193,10 @@ async fn an_attachment_is_stored_once_encrypted_and_read_back_whole_or_in_ranges
     assert_eq!(created["entity_type"], "attachment");
     assert_eq!(created["changes"]["sha256"][1], sha256_hex(&content));
     assert_eq!(created["changes"]["detainee_id"][1], file.as_str());
+    let viewed = app
+        .get(&format!("/api/v1/detainees/{file}"), &caseworker.token)
+        .await;
+    assert_eq!(viewed.status(), StatusCode::OK);
     let access: Value = app
         .get(
             &format!("/api/v1/audit/access?entity_id={file}"),
@@ -202,13 +206,23 @@ async fn an_attachment_is_stored_once_encrypted_and_read_back_whole_or_in_ranges
         .json()
         .await
         .unwrap();
-    let downloads = access["items"]
-        .as_array()
-        .unwrap()
+    let items = access["items"].as_array().unwrap();
+    let downloads: Vec<&Value> = items
         .iter()
         .filter(|e| e["action"] == "attachment.download")
-        .count();
-    assert!(downloads >= 5, "{access}");
+        .collect();
+    assert!(downloads.len() >= 5, "{access}");
+    // Each names the attachment read; a read of the file itself names none.
+    assert!(
+        downloads.iter().all(|e| e["item_id"] == id.as_str()),
+        "{access}"
+    );
+    let views: Vec<&Value> = items
+        .iter()
+        .filter(|e| e["action"] == "detainee.view")
+        .collect();
+    assert!(!views.is_empty(), "{access}");
+    assert!(views.iter().all(|e| e["item_id"].is_null()), "{access}");
     assert!(app.verify_report(&auditor.token).await["ok"]
         .as_bool()
         .unwrap());
