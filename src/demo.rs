@@ -391,7 +391,9 @@ pub fn seed(
         organization_id: org_id,
         user_id: caseworker_id,
     };
-    let mut files = Vec::with_capacity(extra_files);
+    // Reserved a batch at a time as it grows: a mistyped count is a long
+    // run to stop, not an allocation that aborts the process.
+    let mut files = Vec::new();
     let started = std::time::Instant::now();
     while files.len() < extra_files {
         let start = files.len() as u64;

@@ -205,7 +205,7 @@ pub fn read_record(
     let mut filled: HashSet<Column> = HashSet::new();
     let from_cells = cells.iter().filter_map(|(index, text)| {
         let column = layout.column(*index)?;
-        Some((column, headers[*index].as_str(), text.as_str()))
+        Some((column, headers.get(*index)?.as_str(), text.as_str()))
     });
     let constants = layout
         .constants()

@@ -353,9 +353,13 @@ impl<'a> Pass<'a> {
                     row: 1,
                     column: header.clone(),
                     code: "unknown_column".into(),
-                    message: format!(
-                        "no rule or mapping knows the header `{header}`: the column is left out"
-                    ),
+                    message: if header.trim().is_empty() {
+                        "a column has no header: its values are left out".to_owned()
+                    } else {
+                        format!(
+                            "no rule or mapping knows the header `{header}`: the column is left out"
+                        )
+                    },
                 })
                 .collect();
             // A record the reader could not get past ends the reading: the

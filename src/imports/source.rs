@@ -117,9 +117,24 @@ impl Table {
             header_index: HashMap::new(),
             records,
         };
-        for header in headers {
+        // A CSV file's or a sheet's headers are positional: the n-th header
+        // names the n-th cell of every row, blank or not. (A JSON Lines
+        // file has none here: it names its keys line by line.)
+        for (column, header) in headers.iter().enumerate() {
             // A byte-order mark is not part of the first header.
-            table.header(header.trim_start_matches('\u{feff}'));
+            let header = header.trim_start_matches('\u{feff}');
+            if !header.trim().is_empty() {
+                if let Some(&first) = table.header_index.get(header) {
+                    return Err(Unreadable(format!(
+                        "columns {} and {column_number} are both headed `{header}`: \
+                         rename one, or remove one",
+                        first + 1,
+                        column_number = column + 1,
+                    )));
+                }
+                table.header_index.insert(header.to_owned(), column);
+            }
+            table.headers.push(header.to_owned());
         }
         Ok(table)
     }
@@ -397,6 +412,34 @@ mod tests {
             })
         );
         assert_eq!(count_records(&path, ImportFormat::Csv).unwrap(), 2);
+    }
+
+    #[test]
+    fn blank_headers_keep_their_column() {
+        // Spreadsheets often have unheaded columns between headed ones.
+        let path = written("blank.csv", "full_name,,,sex,status\nA,x,,M,detained\n");
+        let mut table = Table::open(&path, ImportFormat::Csv).unwrap();
+        assert_eq!(table.headers(), ["full_name", "", "", "sex", "status"]);
+        let records = all(&mut table);
+        assert_eq!(
+            records[0],
+            Ok(Record {
+                row: 2,
+                cells: vec![
+                    (0, "A".into()),
+                    (1, "x".into()),
+                    (3, "M".into()),
+                    (4, "detained".into())
+                ]
+            })
+        );
+    }
+
+    #[test]
+    fn a_header_twice_is_unreadable() {
+        let path = written("twice.csv", "full_name,sex,full_name\nA,M,B\n");
+        let refused = Table::open(&path, ImportFormat::Csv).err().unwrap();
+        assert!(refused.0.contains("columns 1 and 3"), "{}", refused.0);
     }
 
     #[test]

@@ -28,6 +28,7 @@ scenarios! {
         an_import_cannot_release_a_file_whose_review_an_edit_undid,
         an_import_stops_when_its_account_may_no_longer_import,
         the_command_line_imports_with_the_same_rules,
+        columns_without_a_header_keep_their_place,
     ],
     sqlite_with_python3: [
         the_corpus_and_the_rules_agree,
@@ -1077,4 +1078,51 @@ async fn an_import_stops_when_its_account_may_no_longer_import(engine: Engine) {
         );
     }
     assert_eq!(app.verify_report(&auditor.token).await["ok"], true);
+}
+
+/// Spreadsheets have unheaded columns between headed ones: each cell stays
+/// under its own header (a first reader merged the blank headers into one
+/// and shifted every column after them). A header twice is refused whole:
+/// which of the two columns is the field?
+async fn columns_without_a_header_keep_their_place(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let caseworker = app.user_with_role("caseworker").await;
+    let token = &caseworker.token;
+    let job = import(
+        &app,
+        token,
+        "mode=skip_invalid",
+        "external_ref,full_name,,,sex,status\nBL-1,Samira Haddad,scribble,,female,disappeared\n",
+    )
+    .await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["created"], 1, "{job}");
+    let file = by_ref(&app, token, "BL-1").await.expect("BL-1 imported");
+    assert_eq!(file["full_name"], "Samira Haddad");
+    assert_eq!(file["sex"], "female");
+    assert_eq!(file["status"], "disappeared");
+    let lines = report(&app, token, &job).await;
+    assert!(
+        lines
+            .iter()
+            .any(|(_, _, code, message)| code == "unknown_column" && message.contains("no header")),
+        "{lines:?}"
+    );
+
+    let job = import(
+        &app,
+        token,
+        "mode=skip_invalid",
+        "external_ref,full_name,sex,full_name\nBL-2,Ahmad Saleh,male,Ahmed Salih\n",
+    )
+    .await;
+    assert_eq!(job["status"], "failed", "{job}");
+    assert!(
+        job["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("columns 2 and 4"),
+        "{job}"
+    );
+    assert!(by_ref(&app, token, "BL-2").await.is_none());
 }
