@@ -77,10 +77,11 @@ impl Layout {
     }
 
     /// Resolve every header seen so far; returns those newly found unknown.
-    pub fn resolve(&mut self, headers: &[String]) -> Vec<String> {
+    pub fn resolve(&mut self, headers: &[String]) -> Vec<(usize, String)> {
         let mut newly_unknown = Vec::new();
         while self.resolved.len() < headers.len() {
-            let header = &headers[self.resolved.len()];
+            let index = self.resolved.len();
+            let header = &headers[index];
             let column = self
                 .mapping
                 .as_ref()
@@ -91,11 +92,35 @@ impl Layout {
                 && !self.mapping.as_ref().is_some_and(|m| m.ignores(header))
             {
                 self.unknown.push(header.clone());
-                newly_unknown.push(header.clone());
+                newly_unknown.push((index, header.clone()));
             }
             self.resolved.push(column);
         }
         newly_unknown
+    }
+
+    /// Two columns whose headers read the same (folded as cells are:
+    /// `full_name`, `Full Name`, `sex` and `sex `) and name a field, as
+    /// `(first, second)`: which of the two holds it? Columns no rule knows
+    /// are left out anyway, and may repeat. (Two different headers of one
+    /// field, `name` and `full_name`, are not repeats: the first with a
+    /// value is read.)
+    pub fn repeated(&self, headers: &[String]) -> Option<(usize, usize)> {
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        for (index, header) in headers.iter().enumerate() {
+            if self.column(index).is_none() {
+                continue;
+            }
+            match seen.entry(values::folded(header)) {
+                std::collections::hash_map::Entry::Occupied(first) => {
+                    return Some((*first.get(), index))
+                }
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(index);
+                }
+            }
+        }
+        None
     }
 
     fn column(&self, index: usize) -> Option<Column> {
@@ -385,11 +410,33 @@ mod tests {
     }
 
     #[test]
+    fn headers_that_read_the_same_and_name_a_field_are_repeats() {
+        let mut layout = Layout::new(None);
+        let known = headers(&["name", "Remarks", "remarks", "", "", "full_name", "sex "]);
+        layout.resolve(&known);
+        // `name` and `full_name` are two headers of one field, not repeats;
+        // unknown and blank columns may repeat.
+        assert_eq!(layout.repeated(&known), None);
+        let more = headers(&[
+            "name",
+            "Remarks",
+            "remarks",
+            "",
+            "",
+            "full_name",
+            "sex ",
+            "Sex",
+        ]);
+        layout.resolve(&more);
+        assert_eq!(layout.repeated(&more), Some((6, 7)));
+    }
+
+    #[test]
     fn every_problem_of_a_row_is_named_with_its_column() {
         let facilities = Facilities::new([]);
         let headers = headers(&["name", "تاريخ الاعتقال", "السجن", "الجنس", "mystery"]);
         let mut layout = Layout::new(None);
-        assert_eq!(layout.resolve(&headers), ["mystery"]);
+        assert_eq!(layout.resolve(&headers), [(4, "mystery".to_owned())]);
         let cells = vec![
             (0, "A B".to_owned()),
             (1, "spring 2013".to_owned()),

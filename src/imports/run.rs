@@ -349,12 +349,15 @@ impl<'a> Pass<'a> {
             let mut lines: Vec<ReportLine> = layout
                 .resolve(table.headers())
                 .into_iter()
-                .map(|header| ReportLine {
+                .map(|(index, header)| ReportLine {
                     row: 1,
                     column: header.clone(),
                     code: "unknown_column".into(),
                     message: if header.trim().is_empty() {
-                        "a column has no header: its values are left out".to_owned()
+                        format!(
+                            "column {} has no header: its values are left out",
+                            index + 1
+                        )
                     } else {
                         format!(
                             "no rule or mapping knows the header `{header}`: the column is left out"
@@ -362,6 +365,22 @@ impl<'a> Pass<'a> {
                     },
                 })
                 .collect();
+            if let Some((first, second)) = layout.repeated(table.headers()) {
+                let headers = table.headers();
+                return Ok(Ended::Failed(format!(
+                    "the headers `{}` (column {}) and `{}` (column {}) read the same and name \
+                     one field: which of the two holds it? Rename or remove one{}",
+                    headers[first],
+                    first + 1,
+                    headers[second],
+                    second + 1,
+                    if !self.commit || self.counts.rows_done == 0 {
+                        "; nothing was imported"
+                    } else {
+                        "; the rows read before it were imported"
+                    }
+                )));
+            }
             // A record the reader could not get past ends the reading: the
             // job fails rather than pass for whole.
             let unreadable_rest = batch

@@ -118,24 +118,14 @@ impl Table {
             records,
         };
         // A CSV file's or a sheet's headers are positional: the n-th header
-        // names the n-th cell of every row, blank or not. (A JSON Lines
-        // file has none here: it names its keys line by line.)
-        for (column, header) in headers.iter().enumerate() {
+        // names the n-th cell of every row, blank or repeated. (Two columns
+        // that name one field are refused by the job: `Layout::repeated`.
+        // A JSON Lines file has none here: it names its keys line by line.)
+        table.headers = headers
+            .into_iter()
             // A byte-order mark is not part of the first header.
-            let header = header.trim_start_matches('\u{feff}');
-            if !header.trim().is_empty() {
-                if let Some(&first) = table.header_index.get(header) {
-                    return Err(Unreadable(format!(
-                        "columns {} and {column_number} are both headed `{header}`: \
-                         rename one, or remove one",
-                        first + 1,
-                        column_number = column + 1,
-                    )));
-                }
-                table.header_index.insert(header.to_owned(), column);
-            }
-            table.headers.push(header.to_owned());
-        }
+            .map(|header| header.trim_start_matches('\u{feff}').to_owned())
+            .collect();
         Ok(table)
     }
 
@@ -417,9 +407,12 @@ mod tests {
     #[test]
     fn blank_headers_keep_their_column() {
         // Spreadsheets often have unheaded columns between headed ones.
-        let path = written("blank.csv", "full_name,,,sex,status\nA,x,,M,detained\n");
+        let path = written("blank.csv", "full_name,,,sex,status,,\nA,x,,M,detained,,\n");
         let mut table = Table::open(&path, ImportFormat::Csv).unwrap();
-        assert_eq!(table.headers(), ["full_name", "", "", "sex", "status"]);
+        assert_eq!(
+            table.headers(),
+            ["full_name", "", "", "sex", "status", "", ""]
+        );
         let records = all(&mut table);
         assert_eq!(
             records[0],
@@ -433,13 +426,6 @@ mod tests {
                 ]
             })
         );
-    }
-
-    #[test]
-    fn a_header_twice_is_unreadable() {
-        let path = written("twice.csv", "full_name,sex,full_name\nA,M,B\n");
-        let refused = Table::open(&path, ImportFormat::Csv).err().unwrap();
-        assert!(refused.0.contains("columns 1 and 3"), "{}", refused.0);
     }
 
     #[test]
