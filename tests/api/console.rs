@@ -290,6 +290,23 @@ async fn an_auditor_signs_in_reads_the_trail_and_verifies_the_chain(engine: Engi
         browser.screenshot(&dir.join("entry.png")).await;
     }
 
+    // An attachment the caseworker read: the access log names it, and the
+    // console shows it by its file name.
+    let attachment = attach_ok(&app, &caseworker.token, &file, pdf("statement", 2_000)).await;
+    let res = app
+        .client
+        .get(app.url(&format!(
+            "/api/v1/attachments/{}/content",
+            id_of(&attachment)
+        )))
+        .bearer_auth(&caseworker.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    // (Asking for the access log writes what is pending first.)
+    access_log(&app, &auditor, &file, 1).await;
+
     // The file as an auditor sees it: its source notes only when asked.
     browser
         .goto(&app.url(&format!("/console/#/file/{file}")))
@@ -303,7 +320,11 @@ async fn an_auditor_signs_in_reads_the_trail_and_verifies_the_chain(engine: Engi
     assert!(reviews.contains(&caseworker.username), "{reviews}");
     // (The access log is written in the background: the read that showed
     // this page may not be in it yet.)
-    browser.find("#access").await;
+    let reads = browser.text("#access").await;
+    assert!(
+        reads.contains("attachment.download statement.pdf"),
+        "{reads}"
+    );
     assert_eq!(browser.count("#source-notes-text").await, 0);
     if let Some(dir) = screenshots() {
         browser.screenshot(&dir.join("file.png")).await;
