@@ -151,6 +151,18 @@ impl Browser {
         .await;
     }
 
+    /// Choose the local file `path` in the file input `css`, as a person
+    /// picking it would (the driver runs on this machine).
+    pub async fn choose_file(&self, css: &str, path: &std::path::Path) {
+        let id = self.find(css).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{id}/value"),
+            Some(json!({"text": path.to_string_lossy()})),
+        )
+        .await;
+    }
+
     pub async fn click(&self, css: &str) {
         let id = self.find(css).await;
         self.call(

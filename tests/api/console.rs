@@ -357,6 +357,48 @@ async fn an_auditor_signs_in_reads_the_trail_and_verifies_the_chain(engine: Engi
     if let Some(dir) = screenshots() {
         browser.screenshot(&dir.join("verify.png")).await;
     }
+
+    // Checkpoints kept from earlier: the log's own holds; one whose hash
+    // was changed is not signed by the key it names.
+    let export = app
+        .get("/api/v1/audit/export", &auditor.token)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let last = export.lines().rfind(|l| !l.trim().is_empty()).unwrap();
+    let kept: Value = serde_json::from_str::<Value>(last).unwrap()["checkpoint"].clone();
+    assert!(kept["signature"].is_string(), "{last}");
+    let mut forged = kept.clone();
+    forged["hash"] = json!("0".repeat(64));
+    let dir = std::env::temp_dir().join(format!("sijill-checkpoints-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, checkpoint) in [("kept.json", &kept), ("forged.json", &forged)] {
+        let path = dir.join(name);
+        std::fs::write(&path, checkpoint.to_string()).unwrap();
+        let before = browser.count("#saved li").await;
+        browser.choose_file("#checkpoint-file", &path).await;
+        browser
+            .wait_text("#saved", 10, |t| t.lines().count() > before)
+            .await;
+    }
+    browser.click("#verify-now").await;
+    browser
+        .wait_text("#verdict", 30, |t| t.contains("still holds"))
+        .await;
+    let verdicts = browser.text("#verdict").await;
+    let seq = &kept["seq"];
+    assert!(
+        verdicts.contains(&format!("The checkpoint at seq {seq} (signed at")),
+        "{verdicts}"
+    );
+    assert!(
+        verdicts.contains(&format!(
+            "The checkpoint at seq {seq} is not signed by the key it names"
+        )),
+        "{verdicts}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
     browser.quit().await;
 }
 
