@@ -30,10 +30,8 @@ PASSWORD="bench Harbor lantern 2026"
 OUT=bench/out
 mkdir -p "$OUT"
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
-if [ -n "${SIJILL_BIN:-}" ]; then BIN=$SIJILL_BIN; else cargo build --release --quiet; BIN=target/release/sijill; fi
-PIDS=()
-cleanup() { for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
+bench_binary
+stop_servers_on_exit
 
 big=$OUT/attachment-100mib.pdf
 if [ ! -f "$big" ]; then

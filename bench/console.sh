@@ -19,10 +19,8 @@ ROUNDS="${ROUNDS:-5}"
 PASSWORD="bench Harbor lantern 2026"
 OUT=bench/out
 mkdir -p "$OUT"
-if [ -n "${SIJILL_BIN:-}" ]; then BIN=$SIJILL_BIN; else cargo build --release --quiet; BIN=target/release/sijill; fi
-PIDS=()
-cleanup() { for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
+bench_binary
+stop_servers_on_exit
 
 dir=$(mktemp -d /tmp/sijill-console-XXXX)
 url="sqlite://$dir/sijill.db"

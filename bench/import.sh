@@ -38,10 +38,8 @@ PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432}"
 PASSWORD="bench Harbor lantern 2026"
 OUT=bench/out
 mkdir -p "$OUT"
-if [ -n "${SIJILL_BIN:-}" ]; then BIN=$SIJILL_BIN; else cargo build --release --quiet; BIN=target/release/sijill; fi
-PIDS=()
-cleanup() { for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
+bench_binary
+stop_servers_on_exit
 
 echo "== generating the corpus ($ROWS rows)"
 python3 scripts/import_corpus.py "$OUT/corpus" --rows "$ROWS" >/dev/null

@@ -1,5 +1,21 @@
 # Helpers shared by the benchmark scripts (sourced, not run).
 
+# bench_binary: BIN is $SIJILL_BIN (another build, for an A/B comparison
+# of two commits) or this checkout's release build, built first.
+bench_binary() {
+  if [ -n "${SIJILL_BIN:-}" ]; then BIN=$SIJILL_BIN; else cargo build --release --quiet; BIN=target/release/sijill; fi
+}
+
+# stop_servers: stop every process a script added to PIDS (start_server
+# does), and wait for them.
+stop_servers() { for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+
+# stop_servers_on_exit: stop_servers when the script ends, however it ends.
+stop_servers_on_exit() {
+  PIDS=()
+  trap stop_servers EXIT
+}
+
 json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)[sys.argv[1]])" "$1"; }
 
 # wrk_summary FILE -> "N req/s  p50 … ms  p99 … ms [non-2xx N]"

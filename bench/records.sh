@@ -31,9 +31,7 @@ else
   cargo build --release --quiet
   BIN=target/release/sijill
 fi
-PIDS=()
-cleanup() { for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
+stop_servers_on_exit
 
 claim() { python3 -c "import base64,json,sys; p=sys.argv[1].split('.')[1]; p+='='*(-len(p)%4); print(json.loads(base64.urlsafe_b64decode(p))[sys.argv[2]])" "$1" "$2"; }
 login() {

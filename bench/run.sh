@@ -22,10 +22,8 @@ mkdir -p "$OUT"
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 
 # SIJILL_BIN=path runs another build (an A/B comparison of two commits).
-if [ -n "${SIJILL_BIN:-}" ]; then BIN=$SIJILL_BIN; else cargo build --release --quiet; BIN=target/release/sijill; fi
-PIDS=()
-cleanup() { for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
+bench_binary
+stop_servers_on_exit
 
 
 
@@ -98,7 +96,7 @@ for engine in $ENGINES; do
     echo "== postgres: audit chain after the concurrent writes"
     DATABASE_URL="$url" SIJILL_DATA_DIR="$dir" RUST_LOG=warn "$BIN" audit verify | sed 's/^/   /'
   fi
-  cleanup
+  stop_servers
   PIDS=()
   if [ "$engine" = postgres ]; then
     psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true

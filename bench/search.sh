@@ -32,9 +32,7 @@ command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; ex
 if [ -z "${SIJILL_BIN:-}" ]; then cargo build --release --quiet; fi
 BIN="$OUT/sijill-search"
 cp "${SIJILL_BIN:-target/release/sijill}" "$BIN"
-PIDS=()
-cleanup() { for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
+stop_servers_on_exit
 
 seconds_since() { python3 -c "import sys,time; print(f'{time.time() - float(sys.argv[1]):.1f}')" "$1"; }
 login() {

@@ -37,7 +37,7 @@ OUT=bench/out
 mkdir -p "$OUT"
 
 # SIJILL_BIN=path runs another build (an A/B comparison of two commits).
-if [ -n "${SIJILL_BIN:-}" ]; then BIN=$SIJILL_BIN; else cargo build --release --quiet; BIN=target/release/sijill; fi
+bench_binary
 case $BIN in /*) ;; *) BIN="$PWD/$BIN" ;; esac
 
 PIDS=()       # servers
