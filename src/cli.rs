@@ -126,6 +126,15 @@ enum Command {
         #[arg(long)]
         report: Option<std::path::PathBuf>,
     },
+    /// Run a job the server queued (the server starts this: see
+    /// src/imports/worker.rs).
+    #[command(hide = true)]
+    ImportWorker {
+        job: Uuid,
+        /// The job's upload.
+        #[arg(long)]
+        file: std::path::PathBuf,
+    },
     /// Write a consistent copy of the SQLite database to DEST while the
     /// server runs (for PostgreSQL, see docs/operations.md: pg_dump).
     Backup { dest: std::path::PathBuf },
@@ -333,6 +342,11 @@ pub fn main() -> ExitCode {
                 report,
             },
         ),
+        Command::ImportWorker { job, file } => crate::imports::worker::work(&settings, job, file)
+            .map(|ended| {
+                tracing::info!(job = %ended.id, status = %ended.status, rows = ended.counts.rows_done, "import finished");
+                ExitCode::SUCCESS
+            }),
         Command::Export {
             as_user,
             format,
@@ -740,12 +754,8 @@ fn import_file(
     // The job reads a copy, taken while hashing: the file it imports is the
     // file its `import.start` entry names, whatever happens to the original.
     let id = Uuid::now_v7();
-    let imports = crate::imports::queue::Imports::new(
-        settings.data_dir.join("imports"),
-        settings.import_max_bytes,
-        1,
-    )
-    .map_err(|e| format!("the imports directory: {e}"))?;
+    let imports = crate::imports::queue::Imports::for_settings(settings)
+        .map_err(|e| format!("the imports directory: {e}"))?;
     let upload = imports.upload(id);
     let mut hasher = Sha256::new();
     let bytes = {

@@ -65,6 +65,10 @@ pub struct Settings {
     /// Import jobs that run at once, across organisations (one at a time
     /// within one) (`SIJILL_IMPORT_WORKERS`).
     pub import_workers: usize,
+    /// The program the server runs each import job in
+    /// (`PROGRAM import-worker`, see `imports::worker`): this binary
+    /// itself; tests name the built binary.
+    pub import_worker_program: PathBuf,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -109,7 +113,35 @@ impl Settings {
             mfa_token_ttl: Duration::from_secs(300),
             import_max_bytes: 256 * 1024 * 1024,
             import_workers: 1,
+            // Linux runs the file of the running process even if it was
+            // replaced on disk since (an upgrade): a job never runs another
+            // version's code against this version's schema.
+            import_worker_program: PathBuf::from("/proc/self/exe"),
         }
+    }
+
+    /// The variables that make a process started by this one (an import
+    /// worker) read the same database and keys, whatever the environment
+    /// this one was started with: its own settings may come from code
+    /// (tests) rather than from its environment.
+    pub fn worker_environment(&self) -> Vec<(&'static str, std::ffi::OsString)> {
+        vec![
+            ("DATABASE_URL", self.database_url.clone().into()),
+            ("SIJILL_DATA_DIR", self.data_dir.clone().into()),
+            (
+                "SIJILL_FINGERPRINT_KEY_FILE",
+                self.fingerprint_key_file.clone().into(),
+            ),
+            ("SIJILL_DATA_KEY_FILE", self.data_key_file.clone().into()),
+            (
+                "SIJILL_LOG_FORMAT",
+                match self.log_format {
+                    LogFormat::Text => "text",
+                    LogFormat::Json => "json",
+                }
+                .into(),
+            ),
+        ]
     }
 
     pub fn from_env() -> Result<Self, SettingsError> {
@@ -332,6 +364,26 @@ mod tests {
             .is_empty());
         assert!(from(&[("SIJILL_MFA_REQUIRED_ROLES", "admins")]).is_err());
         assert!(from(&[("SIJILL_MFA_TOKEN_TTL", "0")]).is_err());
+    }
+
+    #[test]
+    fn a_worker_reads_the_database_and_keys_of_the_process_that_started_it() {
+        let mut started = Settings::with_data_dir("/srv/sijill");
+        started.database_url = "postgres://sijill@db/records".to_owned();
+        started.fingerprint_key_file = "/keys/fingerprint".into();
+        started.data_key_file = "/keys/data".into();
+        started.log_format = LogFormat::Json;
+        let environment: HashMap<String, String> = started
+            .worker_environment()
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.into_string().unwrap()))
+            .collect();
+        let worker = Settings::from_lookup(|k| environment.get(k).cloned()).unwrap();
+        assert_eq!(worker.database_url, started.database_url);
+        assert_eq!(worker.data_dir, started.data_dir);
+        assert_eq!(worker.fingerprint_key_file, started.fingerprint_key_file);
+        assert_eq!(worker.data_key_file, started.data_key_file);
+        assert_eq!(worker.log_format, started.log_format);
     }
 
     #[test]

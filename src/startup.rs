@@ -95,9 +95,7 @@ fn index_names(db: &Database) -> Result<(), StartupError> {
 /// and command on it must share; `source_notes` written before they were
 /// encrypted are sealed now.
 pub fn open_database(settings: &Settings, pool_size: u32) -> Result<Database, StartupError> {
-    let db = Database::open(&settings.database_url, pool_size)?;
-    let key = crate::data_key::load(settings, &db)?;
-    let db = db.with_data_key(key);
+    let db = open_with_data_key(settings, pool_size)?;
     let sealed = crate::data_key::seal_clear_notes(&db)?;
     if sealed > 0 {
         tracing::info!(
@@ -106,6 +104,14 @@ pub fn open_database(settings: &Settings, pool_size: u32) -> Result<Database, St
         );
     }
     Ok(db)
+}
+
+/// Open the database with its data key, and nothing more: for a process
+/// the server starts (an import worker), which finds the notes sealed.
+pub fn open_with_data_key(settings: &Settings, pool_size: u32) -> Result<Database, StartupError> {
+    let db = Database::open(&settings.database_url, pool_size)?;
+    let key = crate::data_key::load(settings, &db)?;
+    Ok(db.with_data_key(key))
 }
 
 /// The attachment store `settings` name.
@@ -144,12 +150,8 @@ pub fn build_state(settings: &Settings) -> Result<AppState, StartupError> {
     let hasher = PasswordHasher::new(settings.password_hash, settings.password_hash_slots)?;
     index_names(&db)?;
     let access_log = AccessLog::start(db.clone())?;
-    let imports = Imports::new(
-        settings.data_dir.join("imports"),
-        settings.import_max_bytes,
-        settings.import_workers,
-    )
-    .map_err(|e| StartupError::Setup(format!("the imports directory: {e}")))?;
+    let imports = Imports::for_settings(settings)
+        .map_err(|e| StartupError::Setup(format!("the imports directory: {e}")))?;
     let interrupted = crate::imports::routes::end_interrupted(&db, &imports)?;
     if interrupted > 0 {
         tracing::warn!(

@@ -218,11 +218,20 @@ impl Runner {
     }
 
     /// Has the process that runs the job gone? Only a process of this host
-    /// can be told; this process itself has not.
+    /// can be told; this process itself has not. A process that has died
+    /// but is not yet reaped (a zombie) has gone.
     pub fn is_gone(&self) -> bool {
-        self.host == host_name()
-            && self.pid != std::process::id()
-            && !std::path::Path::new(&format!("/proc/{}", self.pid)).exists()
+        if self.host != host_name() || self.pid == std::process::id() {
+            return false;
+        }
+        match std::fs::read_to_string(format!("/proc/{}/stat", self.pid)) {
+            Err(_) => true,
+            // `pid (command) state …`; the command may hold spaces and parentheses.
+            Ok(stat) => stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().next())
+                .is_some_and(|state| state == "Z" || state == "X"),
+        }
     }
 }
 
@@ -330,14 +339,18 @@ pub enum Start {
     NotQueued,
 }
 
-/// Start a queued job, unless another job of its organisation runs. The
-/// organisation's row is locked first, so two processes starting jobs of
-/// one organisation take turns.
+/// Start a queued job as `runner`'s, unless another job of its
+/// organisation runs. The organisation's row is locked first, so two
+/// processes starting jobs of one organisation take turns. The runner is
+/// the process that does the work (a server's import worker, not the
+/// server that queued the job): when it dies, its job is known to be
+/// interrupted.
 pub fn start(
     tx: &mut WriteTx<'_>,
     id: Uuid,
     organization: Uuid,
     rows_total: Option<i64>,
+    runner: &Runner,
 ) -> Result<Start, AppError> {
     db::lock_row(tx, "organizations", &organization.to_string())?;
     let running = import_jobs::table
@@ -362,6 +375,7 @@ pub fn start(
         import_jobs::status.eq(ImportStatus::Running.as_str()),
         import_jobs::rows_total.eq(rows_total),
         import_jobs::started_at.eq(Some(db::now())),
+        import_jobs::runner.eq(runner.stored()),
     ))
     .execute(tx.conn())?;
     Ok(if started == 1 {

@@ -13,8 +13,9 @@
 //! - `duplicates`: possible duplicates of new files, reported, never merged.
 //! - `job`: jobs and their reports as stored.
 //! - `run`: a job run batch by batch; `queue`: uploads and how many jobs
-//!   run at once; `priority`: jobs run below requests; `routes`: the HTTP
-//!   side, jobs started in the background.
+//!   run at once; `worker`: a server's jobs each in a process of its own;
+//!   `priority`: jobs run below requests; `routes`: the HTTP side, jobs
+//!   started in the background.
 
 pub mod columns;
 pub mod duplicates;
@@ -27,3 +28,4 @@ pub mod rows;
 pub mod run;
 pub mod source;
 pub mod values;
+pub mod worker;

@@ -2,9 +2,14 @@
 //!
 //! An import keeps a core busy for a minute or more; on a small server the
 //! people reading files meanwhile should not wait behind it. Linux keeps a
-//! nice value for each thread, so the job's own threads are lowered and
-//! the request workers keep theirs. (The database's own processes are not
-//! ours to lower: on PostgreSQL the batch's writes run at its priority.)
+//! nice value for each thread, and with autogroups (the default of most
+//! distributions) one for each session's group: the scheduler shares the
+//! cores between groups first, and a thread's nice value counts only
+//! within its group. So a server's import runs in a process of its own,
+//! in a session of its own (`worker`), which lowers its group and itself
+//! here; `sijill import` lowers its threads only (its session is the
+//! operator's shell). (The database's own processes are not ours to
+//! lower: on PostgreSQL the batch's writes run at its priority.)
 
 /// How far below the process's own priority an import's threads run
 /// (`nice` + 10, at most 19): relative, so that a server started niced
@@ -13,6 +18,36 @@ const IMPORT_NICENESS: libc::c_int = 10;
 
 /// The lowest priority Linux has.
 const MAX_NICE: libc::c_int = 19;
+
+/// Lower this whole process: its session's scheduling group to the
+/// lowest priority, and the calling thread as `lower_this_thread` does.
+/// Call it first thing, in a process that leads a session of its own and
+/// before it starts other threads: they inherit the calling thread's nice
+/// value. Where the system refuses, the job runs as it is.
+pub fn lower_this_process() {
+    #[cfg(target_os = "linux")]
+    {
+        // The kernel takes one change of a group's priority a tenth of a
+        // second, across the whole system (EAGAIN meanwhile): two workers
+        // starting at once both get theirs. Without autogroups the file is
+        // absent, and the nice value below is the whole of it.
+        let mut tries = 0;
+        loop {
+            match std::fs::write("/proc/self/autogroup", MAX_NICE.to_string()) {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && tries < 10 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(110));
+                }
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    tracing::warn!(error = %e, "could not lower the import's scheduling group");
+                    break;
+                }
+                _ => break,
+            }
+        }
+    }
+    lower_this_thread();
+}
 
 /// Lower the calling thread — and only it — to the priority of imports.
 /// Where the system refuses, the import runs at normal priority: slower

@@ -8,24 +8,33 @@ use std::sync::{Arc, Mutex};
 
 use uuid::Uuid;
 
+use super::worker::Worker;
+use crate::config::Settings;
+
 /// Where uploads wait, how large they may be, and how many jobs run.
 #[derive(Clone)]
 pub struct Imports {
     dir: PathBuf,
     pub max_bytes: u64,
     pub slots: Arc<tokio::sync::Semaphore>,
+    /// How the server's jobs are run.
+    pub worker: Worker,
     /// One job at a time per organisation: two imports of one list at once
     /// would race to open the same files.
     organizations: Arc<Mutex<HashMap<Uuid, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
 impl Imports {
-    pub fn new(dir: PathBuf, max_bytes: u64, workers: usize) -> std::io::Result<Self> {
+    /// The imports of `settings`: uploads in the data directory's
+    /// `imports`, `SIJILL_IMPORT_WORKERS` jobs at once.
+    pub fn for_settings(settings: &Settings) -> std::io::Result<Self> {
+        let dir = settings.data_dir.join("imports");
         std::fs::create_dir_all(&dir)?;
         Ok(Imports {
             dir,
-            max_bytes,
-            slots: Arc::new(tokio::sync::Semaphore::new(workers.max(1))),
+            max_bytes: settings.import_max_bytes,
+            slots: Arc::new(tokio::sync::Semaphore::new(settings.import_workers.max(1))),
+            worker: Worker::for_settings(settings),
             organizations: Arc::default(),
         })
     }

@@ -15,12 +15,11 @@ use uuid::Uuid;
 
 use super::job::{self, ImportJob, ImportMode, NewJob, ReportLine};
 use super::mapping::{self, Mapping, MappingDefinition, SavedMapping};
-use super::priority;
 use super::queue::{Imports, Upload, MAX_UNFINISHED_PER_ORGANIZATION};
 use super::rows::check_constants;
 use super::run::{self, Request};
 use super::source::ImportFormat;
-use crate::audit::{self, AuditAction, Changes, Fingerprints, Origin};
+use crate::audit::{self, AuditAction, Changes, Origin};
 use crate::auth::{can, Authorized, Caller};
 use crate::db::{self, Database};
 use crate::error::{AppError, Code, Problem};
@@ -30,14 +29,9 @@ use crate::state::AppState;
 use crate::users::Role;
 
 /// Run the job in the background, after the organisation's earlier
-/// jobs, when a slot is free. The upload is removed when it ends.
-pub fn spawn(
-    imports: &Imports,
-    db: Database,
-    fingerprints: Fingerprints,
-    request: Request,
-    upload: Upload,
-) {
+/// jobs, when a slot is free, in a worker process (`worker`). The upload
+/// is removed when it ends.
+pub fn spawn(imports: &Imports, db: Database, request: Request, upload: Upload) {
     let imports = imports.clone();
     actix_web::rt::spawn(async move {
         let organization = imports.organization_lock(request.job.organization_id);
@@ -46,15 +40,16 @@ pub fn spawn(
             return;
         };
         let id = request.job.id;
-        // A thread of its own, lowered below the request workers (not one
-        // of the shared blocking threads, which would stay lowered).
+        // A thread of its own that waits for the worker: not one of the
+        // shared blocking threads, and it must live as long as the worker
+        // (which is killed when the thread that started it ends).
         let db_if_unstarted = db.clone();
+        let worker = imports.worker.clone();
         let (done, ran) = tokio::sync::oneshot::channel();
         let started = std::thread::Builder::new()
             .name(format!("import-{id}"))
             .spawn(move || {
-                priority::lower_this_thread();
-                let ran = run::run(&db, &fingerprints, &request, &mut |_| {});
+                let ran = worker.run(&db, &request);
                 drop(upload);
                 let _ = done.send(ran);
             });
@@ -315,13 +310,7 @@ pub async fn create(
     })
     .await?;
     let queued = queued?;
-    spawn(
-        imports,
-        state.db.clone(),
-        state.fingerprints.clone(),
-        request,
-        upload,
-    );
+    spawn(imports, state.db.clone(), request, upload);
     Ok(HttpResponse::Accepted()
         .insert_header((header::LOCATION, format!("/api/v1/imports/{id}")))
         .json(queued))

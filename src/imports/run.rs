@@ -141,7 +141,9 @@ fn begin(
 ) -> Result<Option<Ended>, AppError> {
     let job = &request.job;
     loop {
-        match db.write_blocking(|tx| job::start(tx, job.id, job.organization_id, rows_total))? {
+        match db.write_blocking(|tx| {
+            job::start(tx, job.id, job.organization_id, rows_total, &job.runner)
+        })? {
             Start::Running => return Ok(None),
             Start::NotQueued => return Ok(Some(Ended::Failed(String::new()))),
             Start::Waiting(other) => {

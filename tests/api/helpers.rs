@@ -337,6 +337,9 @@ pub fn test_settings(db: &TestDatabase) -> Settings {
     // factor for admins and auditors (the default) is exercised by the
     // scenarios of `mfa.rs`, which start their servers with the default.
     settings.mfa_required_roles = Vec::new();
+    // The server runs imports in a worker process of its own binary; the
+    // test process is not that binary.
+    settings.import_worker_program = env!("CARGO_BIN_EXE_sijill").into();
     settings
 }
 

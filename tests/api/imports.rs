@@ -29,6 +29,7 @@ scenarios! {
         an_import_stops_when_its_account_may_no_longer_import,
         the_command_line_imports_with_the_same_rules,
         columns_without_a_header_keep_their_place,
+        a_job_runs_in_a_lowered_worker_and_ends_when_the_worker_is_killed,
     ],
     sqlite_with_python3: [
         the_corpus_and_the_rules_agree,
@@ -497,6 +498,111 @@ async fn a_cancelled_import_leaves_whole_batches_and_finishes_when_run_again(eng
     let entries = app.audit_entries(&c.auditor.token).await;
     assert_eq!(count_of(&entries, "import.cancel"), 1);
     assert_eq!(count_of(&entries, "detainee.create"), 6_000);
+    assert_eq!(app.verify_report(&c.auditor.token).await["ok"], true);
+}
+
+/// `/proc/PID/stat` of a process: its session and its (main thread's) nice
+/// value.
+fn session_and_nice(pid: u32) -> Option<(u32, i32)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // `pid (command) state ppid pgrp session … nice` (fields 1, 2, 3…, 6, 19).
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    Some((fields[3].parse().ok()?, fields[16].parse().ok()?))
+}
+
+/// The worker process running job `id`, once it runs.
+async fn worker_of(id: &str) -> u32 {
+    for _ in 0..2_000 {
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let command = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let arguments: Vec<&[u8]> = command.split(|b| *b == 0).collect();
+            if arguments
+                .windows(2)
+                .any(|w| w == [&b"import-worker"[..], id.as_bytes()])
+            {
+                return pid;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("no worker process runs job {id}");
+}
+
+/// A server's import runs in a process of its own: in a session of its own
+/// (so a scheduling group of its own), lowered — its group to the lowest
+/// priority where the kernel has groups. Killed after its first batch, the
+/// job ends failed with its `import.finish`, what it committed is whole
+/// batches, and the list uploaded again finishes the work.
+async fn a_job_runs_in_a_lowered_worker_and_ends_when_the_worker_is_killed(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let c = cast(&app).await;
+    let token = &c.owner.token;
+    let rows = 20_000;
+    let list = many(rows);
+    let job = start_import(&app, token, "mode=skip_invalid", list.clone().into_bytes()).await;
+    let worker = worker_of(&id_of(&job)).await;
+    let (own_session, own_nice) = session_and_nice(std::process::id()).unwrap();
+    let path = format!("/api/v1/imports/{}", id_of(&job));
+    let groups = std::fs::read_to_string("/proc/sys/kernel/sched_autogroup_enabled")
+        .is_ok_and(|enabled| enabled.trim() == "1");
+    // Lowered once it has started (the job running, a batch committed).
+    loop {
+        let now: Value = app.get(&path, token).await.json().await.unwrap();
+        assert!(
+            now["status"] == "queued" || now["status"] == "running",
+            "{now}"
+        );
+        if now["rows_done"].as_i64().unwrap() >= 1_000 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (session, nice) = session_and_nice(worker).expect("the worker runs");
+    assert_eq!(session, worker, "the worker leads a session of its own");
+    assert_ne!(session, own_session);
+    assert_eq!(nice, (own_nice + 10).min(19), "the worker's nice value");
+    if groups {
+        let group = std::fs::read_to_string(format!("/proc/{worker}/autogroup")).unwrap();
+        assert!(group.trim_end().ends_with("nice 19"), "{group}");
+    }
+
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", &worker.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let ended = finished(&app, token, &job).await;
+    assert_eq!(ended["status"], "failed", "{ended}");
+    assert!(
+        ended["error"]
+            .as_str()
+            .unwrap()
+            .contains("stopped with the process that ran it"),
+        "{ended}"
+    );
+    let [done, created, ..] = counts(&ended);
+    assert!(
+        done > 0 && done < rows as i64 && done % 1_000 == 0,
+        "{ended}"
+    );
+    assert_eq!(created, done);
+    let entries = app.audit_entries(&c.auditor.token).await;
+    assert_eq!(count_of(&entries, "detainee.create"), done as usize);
+    let finishes = entries
+        .iter()
+        .filter(|e| e["action"] == "import.finish" && e["entity_id"] == id_of(&job).as_str())
+        .count();
+    assert_eq!(finishes, 1);
+
+    let resumed = import(&app, token, "mode=skip_invalid", &list).await;
+    assert_eq!(resumed["status"], "succeeded", "{resumed}");
+    assert_eq!(
+        counts(&resumed)[..5],
+        [rows as i64, rows as i64 - done, 0, done, 0]
+    );
     assert_eq!(app.verify_report(&c.auditor.token).await["ok"], true);
 }
 
