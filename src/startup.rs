@@ -95,7 +95,9 @@ fn index_names(db: &Database) -> Result<(), StartupError> {
 /// and command on it must share; `source_notes` written before they were
 /// encrypted are sealed now.
 pub fn open_database(settings: &Settings, pool_size: u32) -> Result<Database, StartupError> {
-    let db = open_with_data_key(settings, pool_size)?;
+    let db = Database::open(&settings.database_url, pool_size)?;
+    let key = crate::data_key::load(settings, &db)?;
+    let db = db.with_data_key(key);
     let sealed = crate::data_key::seal_clear_notes(&db)?;
     if sealed > 0 {
         tracing::info!(
@@ -104,14 +106,6 @@ pub fn open_database(settings: &Settings, pool_size: u32) -> Result<Database, St
         );
     }
     Ok(db)
-}
-
-/// Open the database with its data key, and nothing more: for a process
-/// the server starts (an import worker), which finds the notes sealed.
-pub fn open_with_data_key(settings: &Settings, pool_size: u32) -> Result<Database, StartupError> {
-    let db = Database::open(&settings.database_url, pool_size)?;
-    let key = crate::data_key::load(settings, &db)?;
-    Ok(db.with_data_key(key))
 }
 
 /// The attachment store `settings` name.

@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex};
 
 use uuid::Uuid;
 
-use super::worker::Worker;
 use crate::config::Settings;
 
 /// Where uploads wait, how large they may be, and how many jobs run.
@@ -18,7 +17,7 @@ pub struct Imports {
     pub max_bytes: u64,
     pub slots: Arc<tokio::sync::Semaphore>,
     /// How the server's jobs are run.
-    pub worker: Worker,
+    pub worker: WorkerCommand,
     /// One job at a time per organisation: two imports of one list at once
     /// would race to open the same files.
     organizations: Arc<Mutex<HashMap<Uuid, Arc<tokio::sync::Mutex<()>>>>>,
@@ -34,7 +33,10 @@ impl Imports {
             dir,
             max_bytes: settings.import_max_bytes,
             slots: Arc::new(tokio::sync::Semaphore::new(settings.import_workers.max(1))),
-            worker: Worker::for_settings(settings),
+            worker: WorkerCommand {
+                program: settings.import_worker_program.clone(),
+                environment: settings.worker_environment(),
+            },
             organizations: Arc::default(),
         })
     }
@@ -58,6 +60,14 @@ impl Imports {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         locks.entry(organization).or_default().clone()
     }
+}
+
+/// How the server starts a job's worker process (`worker`): the program,
+/// and the variables that give it the server's database and keys.
+#[derive(Clone)]
+pub struct WorkerCommand {
+    pub program: PathBuf,
+    pub environment: Vec<(&'static str, std::ffi::OsString)>,
 }
 
 /// An uploaded file, removed from disk when dropped (also when the request

@@ -19,7 +19,6 @@
 //! The server waits for it, and ends the job as interrupted if the worker
 //! exited without ending it (killed, out of memory, unable to start).
 
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -28,6 +27,7 @@ use uuid::Uuid;
 use super::job::{self, ImportJob, NewJob, Runner, RunnerKind};
 use super::mapping::{self, Mapping};
 use super::priority;
+use super::queue::WorkerCommand;
 use super::run::{self, Request};
 use crate::audit::{Actor, Fingerprints, Origin};
 use crate::config::Settings;
@@ -38,21 +38,7 @@ use crate::error::AppError;
 const REQUEST_ID: &str = "SIJILL_IMPORT_REQUEST_ID";
 const CLIENT_IP: &str = "SIJILL_IMPORT_CLIENT_IP";
 
-/// How the server starts workers.
-#[derive(Clone)]
-pub struct Worker {
-    program: PathBuf,
-    environment: Vec<(&'static str, OsString)>,
-}
-
-impl Worker {
-    pub fn for_settings(settings: &Settings) -> Self {
-        Worker {
-            program: settings.import_worker_program.clone(),
-            environment: settings.worker_environment(),
-        }
-    }
-
+impl WorkerCommand {
     /// Run the queued job in a worker and wait for it; the job as it ended.
     /// Blocks: call it on a thread of its own, which lives while the
     /// worker does (the worker dies with it).
@@ -140,7 +126,11 @@ pub fn work(settings: &Settings, id: Uuid, upload: PathBuf) -> Result<ImportJob,
             .unwrap_or_else(|_| Origin::system("import-worker").request_id),
         client_ip: std::env::var(CLIENT_IP).ok(),
     };
-    let db = crate::startup::open_with_data_key(settings, 2).map_err(|e| e.to_string())?;
+    // The server that started it has sealed any notes in clear already
+    // (`startup::open_database`): the database and its key, nothing more.
+    let db = Database::open(&settings.database_url, 2).map_err(|e| e.to_string())?;
+    let key = crate::data_key::load(settings, &db).map_err(|e| e.to_string())?;
+    let db = db.with_data_key(key);
     let fingerprints = Fingerprints::for_database(&settings.fingerprint_key_file, &db)
         .map_err(|e| e.to_string())?;
     let request = db
