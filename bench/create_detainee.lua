@@ -17,3 +17,10 @@ end
 response = function(status)
   if status ~= 201 then io.stderr:write("unexpected status " .. status .. "\n") end
 end
+
+-- DELAY_MS: each connection waits that long after an answer before its
+-- next request (a caseworker's pace rather than all the server takes).
+local pause = tonumber(os.getenv("DELAY_MS") or "")
+if pause then
+  delay = function() return pause end
+end

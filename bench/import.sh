@@ -18,7 +18,9 @@
 #      first import of the corpus under other references (POST /imports,
 #      now against EXISTING + 136,614 files): p99 during ÷ idle, at all
 #      the load the server takes and at a rate it keeps up with (each
-#      connection pausing 4 ms after each answer)
+#      connection pausing 4 ms after each answer); then POST /detainees
+#      at a caseworker's pace (2 connections pausing 100 ms), idle and
+#      while the import still runs: what writers wait for its batches
 #   7. `sijill audit verify`
 #
 #   bash bench/import.sh                          # both engines
@@ -57,16 +59,17 @@ cli_import() {
     --report "$OUT/report.csv" 2>&1 | sed -n 's/^sijill: import [^ ]* /   sijill import: /p; s/^sijill \(import\)\{0,1\}[^:]*: \([0-9.]* s;.*\)/   (process: \2)/p'
 }
 
-# http_import FILE TOKEN -> POST /imports, waits for the job; prints it.
+# http_import FILE TOKEN [POLL] -> POST /imports, waits for the job
+# (asking every POLL seconds, default 0.2); prints it.
 http_import() {
-  local file=$1 token=$2 api="http://127.0.0.1:$PORT/api/v1" job status start
+  local file=$1 token=$2 poll=${3:-0.2} api="http://127.0.0.1:$PORT/api/v1" job status start
   start=$(date +%s.%N)
   job=$(curl -sf -XPOST "$api/imports?mode=skip_invalid" -H "Authorization: Bearer $token" \
     -H 'content-type: text/csv' --data-binary "@$file" | json_field id)
   while :; do
     status=$(curl -sf "$api/imports/$job" -H "Authorization: Bearer $token" | json_field status)
     case $status in succeeded|failed|cancelled) break ;; esac
-    sleep 0.2
+    sleep "$poll"
   done
   curl -sf "$api/imports/$job" -H "Authorization: Bearer $token" | python3 -c "
 import json, sys
@@ -141,13 +144,24 @@ for engine in $ENGINES; do
       -s bench/get_detainee.lua "http://127.0.0.1:$PORT" >"$OUT/wrk.txt" 2>/dev/null
     wrk_summary "$OUT/wrk.txt"
   }
+  # wrk_post DURATION: files created at a caseworker's pace.
+  wrk_post() {
+    TOKEN=$token DELAY_MS=100 wrk -t2 -c2 -d"$1" --latency \
+      -s bench/create_detainee.lua "http://127.0.0.1:$PORT" >"$OUT/wrk.txt" 2>/dev/null
+    wrk_summary "$OUT/wrk.txt"
+  }
   echo "   idle, saturating: $(wrk_get 10s)"
   echo "   idle, paused 4 ms: $(wrk_get 10s 4)"
-  http_import "$OUT/corpus/corpus-http.csv" "$token" &
+  echo "   POST /detainees, idle, paused 100 ms: $(wrk_post 10s)"
+  # Asked every 2 s: the poll (curl and python) runs beside the server
+  # and wrk, and would be counted against the import.
+  rm -f "$OUT/import.done"
+  http_import "$OUT/corpus/corpus-http.csv" "$token" 2 &
   importer=$!
   sleep 2
   echo "   during the import, saturating: $(wrk_get 15s)"
   echo "   during the import, paused 4 ms: $(wrk_get 15s 4)"
+  echo "   POST /detainees during the import, paused 100 ms: $(wrk_post 10s)$([ -e "$OUT/import.done" ] && echo ' (the import ended before this did)')"
   wait "$importer"
   kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
   PIDS=()

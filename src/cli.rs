@@ -721,6 +721,9 @@ fn import_file(
     use crate::imports::run::{self, Request};
     use crate::imports::source::ImportFormat;
     use sha2::{Digest, Sha256};
+    // Below the server's requests, before any thread starts (they inherit
+    // it); its session's group too when started with `setsid -w`.
+    crate::imports::priority::lower_this_process();
     let format = match options.format {
         Some(format) => format,
         None => match path

@@ -225,7 +225,9 @@ impl Runner {
             return false;
         }
         match std::fs::read_to_string(format!("/proc/{}/stat", self.pid)) {
-            Err(_) => true,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
+            // Another user's process behind `hidepid`: there, so not gone.
+            Err(_) => false,
             // `pid (command) state …`; the command may hold spaces and parentheses.
             Ok(stat) => stat
                 .rsplit_once(')')

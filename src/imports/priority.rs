@@ -7,9 +7,10 @@
 //! cores between groups first, and a thread's nice value counts only
 //! within its group. So a server's import runs in a process of its own,
 //! in a session of its own (`worker`), which lowers its group and itself
-//! here; `sijill import` lowers its threads only (its session is the
-//! operator's shell). (The database's own processes are not ours to
-//! lower: on PostgreSQL the batch's writes run at its priority.)
+//! here. `sijill import` does the same, but lowers its session's group
+//! only when it leads that session (started with `setsid -w`): otherwise the
+//! group is the operator's shell's. (The database's own processes are not
+//! ours to lower: on PostgreSQL the batch's writes run at its priority.)
 
 /// How far below the process's own priority an import's threads run
 /// (`nice` + 10, at most 19): relative, so that a server started niced
@@ -20,13 +21,15 @@ const IMPORT_NICENESS: libc::c_int = 10;
 const MAX_NICE: libc::c_int = 19;
 
 /// Lower this whole process: its session's scheduling group to the
-/// lowest priority, and the calling thread as `lower_this_thread` does.
-/// Call it first thing, in a process that leads a session of its own and
-/// before it starts other threads: they inherit the calling thread's nice
-/// value. Where the system refuses, the job runs as it is.
+/// lowest priority if it leads its session (a group it does not lead is
+/// shared with the processes that started it), and the calling thread as
+/// `lower_this_thread` does. Call it first thing, before the process
+/// starts other threads: they inherit the calling thread's nice value.
+/// Where the system refuses, the job runs as it is.
 pub fn lower_this_process() {
     #[cfg(target_os = "linux")]
-    {
+    // SAFETY: getsid(0) and getpid take nothing and only return ids.
+    if unsafe { libc::getsid(0) == libc::getpid() } {
         // The kernel takes one change of a group's priority a tenth of a
         // second, across the whole system (EAGAIN meanwhile): two workers
         // starting at once both get theirs. Without autogroups the file is

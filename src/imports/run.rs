@@ -165,13 +165,22 @@ fn begin(
 /// A job whose runner is gone (a stopped server, a killed `sijill
 /// import`) ends, failed.
 pub fn end_interrupted(db: &Database, id: Uuid) -> Result<ImportJob, AppError> {
+    end_failed(
+        db,
+        id,
+        "the import stopped with the process that ran it; what was committed stays, and running the file again finishes it",
+    )
+}
+
+/// A job that cannot run ends, failed, for `reason` (by the system).
+pub fn end_failed(db: &Database, id: Uuid, reason: &str) -> Result<ImportJob, AppError> {
     finish(
         db,
         id,
         &Actor::system(),
         &Origin::system("startup"),
         ImportStatus::Failed,
-        Some("the import stopped with the process that ran it; what was committed stays, and running the file again finishes it"),
+        Some(reason),
     )
 }
 
@@ -420,12 +429,14 @@ impl<'a> Pass<'a> {
                         ));
                         return Err(AppError::conflict("rolled back"));
                     }
-                    // Every file's entry, under one chain lock for the batch.
-                    let (actor, origin) = (&self.request.actor, &self.request.origin);
-                    audit::store::append_all(tx, actor, entries, origin)?;
                     lines.append(&mut more);
                     job::count(tx, job.id, &counts)?;
                     job::report(tx, job.id, first_line, &lines)?;
+                    // Every file's entry, under one chain lock for the
+                    // batch, taken last: every other writer waits for it
+                    // until the batch commits, and the job runs lowered.
+                    let (actor, origin) = (&self.request.actor, &self.request.origin);
+                    audit::store::append_all(tx, actor, entries, origin)?;
                     Ok(Some(counts))
                 })
             } else {

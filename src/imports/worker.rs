@@ -24,7 +24,7 @@ use std::process::{Command, Stdio};
 
 use uuid::Uuid;
 
-use super::job::{self, ImportJob, NewJob, Runner, RunnerKind};
+use super::job::{self, ImportJob, ImportStatus, NewJob, Runner, RunnerKind};
 use super::mapping::{self, Mapping};
 use super::priority;
 use super::queue::WorkerCommand;
@@ -37,6 +37,8 @@ use crate::error::AppError;
 /// The request's id and client address, for the job's audit entries.
 const REQUEST_ID: &str = "SIJILL_IMPORT_REQUEST_ID";
 const CLIENT_IP: &str = "SIJILL_IMPORT_CLIENT_IP";
+/// The server's process id: the worker checks it is still its parent.
+const SERVER_PID: &str = "SIJILL_IMPORT_SERVER_PID";
 
 impl WorkerCommand {
     /// Run the queued job in a worker and wait for it; the job as it ended.
@@ -55,10 +57,16 @@ impl WorkerCommand {
         let ended = db
             .read_blocking(|conn| job::find(conn, id, None))?
             .ok_or(AppError::NotFound)?;
-        if ended.status.is_finished() {
-            Ok(ended)
-        } else {
-            run::end_interrupted(db, id)
+        match ended.status {
+            status if status.is_finished() => Ok(ended),
+            // It never began (a key it could not read, a program it could
+            // not run): nothing was committed, and the cause is in the log.
+            ImportStatus::Queued => run::end_failed(
+                db,
+                id,
+                "the import worker could not start the job (the server's log says why); nothing was imported",
+            ),
+            _ => run::end_interrupted(db, id),
         }
     }
 
@@ -77,11 +85,13 @@ impl WorkerCommand {
             .envs(self.environment.iter().map(|(name, value)| (name, value)))
             .env(REQUEST_ID, &origin.request_id)
             .env_remove(CLIENT_IP)
+            .env(SERVER_PID, std::process::id().to_string())
             // The worker creates no account: the first admin's password
             // stays with the server.
             .env_remove("SIJILL_BOOTSTRAP_ADMIN_PASSWORD")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null());
+            // Its log lines (on standard output, as the server's) and its
+            // errors go where the server's go.
+            .stdin(Stdio::null());
         if let Some(ip) = &origin.client_ip {
             command.env(CLIENT_IP, ip);
         }
@@ -97,7 +107,7 @@ impl WorkerCommand {
                 command.pre_exec(move || {
                     // Killed when the thread that started it ends: the
                     // thread that waits for it, which the server's exit ends.
-                    if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) != 0 {
                         return Err(std::io::Error::last_os_error());
                     }
                     // The server may have died before that: then nothing
@@ -120,6 +130,7 @@ impl WorkerCommand {
 /// `sijill import-worker`: run queued job `id` from `upload`, in the worker
 /// process; the job as it ended.
 pub fn work(settings: &Settings, id: Uuid, upload: PathBuf) -> Result<ImportJob, String> {
+    die_with_the_server()?;
     priority::lower_this_process();
     let origin = Origin {
         request_id: std::env::var(REQUEST_ID)
@@ -139,6 +150,26 @@ pub fn work(settings: &Settings, id: Uuid, upload: PathBuf) -> Result<ImportJob,
     run::run(&db, &fingerprints, &request, &mut |_| {}).map_err(|e| format!("job {id}: {e:?}"))
 }
 
+/// Killed when the server dies, again: the kernel forgets the request made
+/// before `exec` when the program runs with more privileges than its
+/// parent (file capabilities, say, to bind port 443).
+fn die_with_the_server() -> Result<(), String> {
+    #[cfg(target_os = "linux")]
+    {
+        let server: Option<u32> = std::env::var(SERVER_PID).ok().and_then(|p| p.parse().ok());
+        // SAFETY: prctl with PR_SET_PDEATHSIG and getppid only set and read
+        // this process's own attributes.
+        let parent = unsafe {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
+            libc::getppid()
+        };
+        if server.is_some_and(|server| u32::try_from(parent).ok() != Some(server)) {
+            return Err("the server that started this worker is gone".to_owned());
+        }
+    }
+    Ok(())
+}
+
 /// The job as the server queued it, to be run by this process.
 fn queued(
     conn: &mut DbConnection,
@@ -147,6 +178,8 @@ fn queued(
     origin: Origin,
 ) -> Result<Request, AppError> {
     let queued = job::find(conn, id, None)?.ok_or(AppError::NotFound)?;
+    // The account as it is now (its name in the entries): the job checks
+    // before each batch that it may still import.
     let user = crate::users::store::find(conn, queued.created_by)?.ok_or(AppError::NotFound)?;
     // Saved mappings are never changed: this is the one the upload named.
     let mapping = match queued.mapping_id {

@@ -30,6 +30,7 @@ scenarios! {
         the_command_line_imports_with_the_same_rules,
         columns_without_a_header_keep_their_place,
         a_job_runs_in_a_lowered_worker_and_ends_when_the_worker_is_killed,
+        a_job_whose_worker_cannot_start_fails_saying_so,
     ],
     sqlite_with_python3: [
         the_corpus_and_the_rules_agree,
@@ -604,6 +605,33 @@ async fn a_job_runs_in_a_lowered_worker_and_ends_when_the_worker_is_killed(engin
         [rows as i64, rows as i64 - done, 0, done, 0]
     );
     assert_eq!(app.verify_report(&c.auditor.token).await["ok"], true);
+}
+
+/// A worker that cannot be started (its program is missing): the job
+/// ends failed at once, saying so, with its `import.finish`; nothing is
+/// imported and the upload is removed.
+async fn a_job_whose_worker_cannot_start_fails_saying_so(engine: Engine) {
+    let app = spawn_app_with(engine, |settings| {
+        settings.import_worker_program = "/nonexistent/sijill".into();
+    })
+    .await;
+    let c = cast(&app).await;
+    let token = &c.owner.token;
+    let ended = import(&app, token, "mode=skip_invalid", &many(10)).await;
+    assert_eq!(ended["status"], "failed", "{ended}");
+    assert!(
+        ended["error"]
+            .as_str()
+            .unwrap()
+            .contains("could not start the job"),
+        "{ended}"
+    );
+    assert_eq!(counts(&ended), [0; 6]);
+    let entries = app.audit_entries(&c.auditor.token).await;
+    assert_eq!(count_of(&entries, "import.finish"), 1);
+    assert_eq!(count_of(&entries, "detainee.create"), 0);
+    let uploads = app.settings.data_dir.join("imports");
+    assert_eq!(std::fs::read_dir(&uploads).unwrap().count(), 0);
 }
 
 /// Two uploads of one list at once, repeatedly: each person gets one file.
