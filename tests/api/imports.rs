@@ -502,6 +502,12 @@ async fn a_cancelled_import_leaves_whole_batches_and_finishes_when_run_again(eng
     assert_eq!(app.verify_report(&c.auditor.token).await["ok"], true);
 }
 
+/// The job ended failed, its error saying `why`.
+fn assert_failed_saying(job: &Value, why: &str) {
+    assert_eq!(job["status"], "failed", "{job}");
+    assert!(job["error"].as_str().unwrap().contains(why), "{job}");
+}
+
 /// `/proc/PID/stat` of a process: its session and its (main thread's) nice
 /// value.
 fn session_and_nice(pid: u32) -> Option<(u32, i32)> {
@@ -570,20 +576,11 @@ async fn a_job_runs_in_a_lowered_worker_and_ends_when_the_worker_is_killed(engin
         assert!(group.trim_end().ends_with("nice 19"), "{group}");
     }
 
-    let killed = std::process::Command::new("kill")
-        .args(["-KILL", &worker.to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    // SAFETY: kill sends a signal to the process, nothing more.
+    let killed = unsafe { libc::kill(worker as libc::pid_t, libc::SIGKILL) };
+    assert_eq!(killed, 0, "{}", std::io::Error::last_os_error());
     let ended = finished(&app, token, &job).await;
-    assert_eq!(ended["status"], "failed", "{ended}");
-    assert!(
-        ended["error"]
-            .as_str()
-            .unwrap()
-            .contains("stopped with the process that ran it"),
-        "{ended}"
-    );
+    assert_failed_saying(&ended, "stopped with the process that ran it");
     let [done, created, ..] = counts(&ended);
     assert!(
         done > 0 && done < rows as i64 && done % 1_000 == 0,
@@ -618,14 +615,7 @@ async fn a_job_whose_worker_cannot_start_fails_saying_so(engine: Engine) {
     let c = cast(&app).await;
     let token = &c.owner.token;
     let ended = import(&app, token, "mode=skip_invalid", &many(10)).await;
-    assert_eq!(ended["status"], "failed", "{ended}");
-    assert!(
-        ended["error"]
-            .as_str()
-            .unwrap()
-            .contains("could not start the job"),
-        "{ended}"
-    );
+    assert_failed_saying(&ended, "could not start the job");
     assert_eq!(counts(&ended), [0; 6]);
     let entries = app.audit_entries(&c.auditor.token).await;
     assert_eq!(count_of(&entries, "import.finish"), 1);
