@@ -717,7 +717,7 @@ fn import_file(
 ) -> Result<ExitCode, String> {
     use crate::auth::permissions::{allows, Action};
     use crate::imports::job::{self, ImportStatus, NewJob};
-    use crate::imports::mapping::{self, Mapping};
+    use crate::imports::mapping;
     use crate::imports::run::{self, Request};
     use crate::imports::source::ImportFormat;
     use sha2::{Digest, Sha256};
@@ -748,10 +748,10 @@ fn import_file(
         Some(id) => {
             let organization = user.organization_id;
             let saved = db
-                .read_blocking(|conn| mapping::find(conn, organization, id))
+                .read_blocking(|conn| mapping::load(conn, organization, id))
                 .map_err(describe)?
                 .ok_or_else(|| format!("no mapping {id} in {}'s organisation", user.username))?;
-            Some(Mapping::from_definition(&saved.definition).map_err(describe)?)
+            Some(saved)
         }
     };
     // The job reads a copy, taken while hashing: the file it imports is the

@@ -185,6 +185,18 @@ pub fn find(
         .transpose()
 }
 
+/// The organisation's mapping `id`, ready to read a list with: `None`
+/// when the organisation has none by that id.
+pub fn load(
+    conn: &mut DbConnection,
+    organization: Uuid,
+    id: Uuid,
+) -> Result<Option<Mapping>, AppError> {
+    find(conn, organization, id)?
+        .map(|saved| Mapping::from_definition(&saved.definition))
+        .transpose()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

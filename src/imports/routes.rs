@@ -270,16 +270,15 @@ pub async fn create(
     }
     let mapping = match query.mapping {
         None => None,
-        Some(id) => {
-            let saved = state
+        Some(id) => Some(
+            state
                 .db
-                .read(move |conn| mapping::find(conn, organization, id))
+                .read(move |conn| mapping::load(conn, organization, id))
                 .await?
                 .ok_or_else(|| {
                     AppError::validation("mapping names no mapping of your organisation")
-                })?;
-            Some(Mapping::from_definition(&saved.definition)?)
-        }
+                })?,
+        ),
     };
     let id = Uuid::now_v7();
     let upload = imports.upload(id);

@@ -25,7 +25,7 @@ use std::process::{Command, Stdio};
 use uuid::Uuid;
 
 use super::job::{self, ImportJob, ImportStatus, NewJob, Runner, RunnerKind};
-use super::mapping::{self, Mapping};
+use super::mapping;
 use super::priority;
 use super::queue::WorkerCommand;
 use super::run::{self, Request};
@@ -184,11 +184,9 @@ fn queued(
     // Saved mappings are never changed: this is the one the upload named.
     let mapping = match queued.mapping_id {
         None => None,
-        Some(mapping_id) => {
-            let saved = mapping::find(conn, queued.organization_id, mapping_id)?
-                .ok_or(AppError::NotFound)?;
-            Some(Mapping::from_definition(&saved.definition)?)
-        }
+        Some(mapping_id) => Some(
+            mapping::load(conn, queued.organization_id, mapping_id)?.ok_or(AppError::NotFound)?,
+        ),
     };
     Ok(Request {
         job: NewJob {
