@@ -518,6 +518,10 @@ impl Database {
         self.data_key.as_ref()
     }
 
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
     /// Connect, run pending migrations on a dedicated connection, then build the pool.
     pub fn open(url: &str, pool_size: u32) -> Result<Self, SetupError> {
         let url = DatabaseUrl::parse(url).map_err(SetupError::Url)?;

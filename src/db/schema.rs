@@ -392,5 +392,4 @@ diesel::table! {
 }
 
 diesel::joinable!(reviews -> detainees (detainee_id));
-diesel::joinable!(name_keys -> detainees (detainee_id));
 diesel::joinable!(consultations -> reviews (review_id));

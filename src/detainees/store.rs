@@ -160,55 +160,125 @@ pub fn open_all(
     files: Vec<(DetaineeFields, Option<String>)>,
     fingerprints: &Fingerprints,
 ) -> Result<(Vec<Detainee>, Vec<audit::store::NewEntry>), AppError> {
-    let now = db::to_utc(db::now());
-    let references = next_references(conn, files.len())?;
-    let created: Vec<Detainee> = files
-        .into_iter()
-        .zip(references)
-        .map(|((fields, source_notes), reference)| Detainee {
-            id: Uuid::now_v7(),
-            reference,
-            organization_id: author.organization_id,
-            fields,
-            source_notes,
-            review_status: ReviewStatus::NotReviewed,
-            version: 1,
-            created_at: now,
-            created_by: author.user_id,
-            updated_at: now,
-            updated_by: author.user_id,
-            archived_at: None,
-            merged_into: None,
-        })
-        .collect();
-    let mut rows = Vec::with_capacity(created.len());
-    let mut keys = Vec::new();
-    let mut entries = Vec::with_capacity(created.len());
-    for file in &created {
-        let file_keys = name_index::keys_of(&file.indexed());
-        rows.push(NewDetaineeRow::new(file, file_keys.search_keys.clone())?);
-        keys.push(file_keys);
-        let changes = Changes::created_from(&file.fields, &[])
-            .created("reference", file.reference.clone())
-            .created("organization_id", file.organization_id.to_string())
-            .created("review_status", file.review_status.as_str())
-            .changed(
-                "source_notes",
-                serde_json::Value::Null,
-                fingerprints.source_notes(&file.source_notes),
-            );
-        entries.push(audit::store::NewEntry {
-            action: AuditAction::DetaineeCreate,
-            entity_id: Some(file.id.to_string()),
+    NewFiles::prepare(author, files, fingerprints).open(conn)
+}
+
+/// Files made ready to open: their ids, name keys and entries worked out
+/// before any lock is taken, so that `open` — which takes the reference
+/// counter, a row every creating transaction waits on until its commit —
+/// comes as late in a transaction as the caller can put it.
+pub struct NewFiles {
+    files: Vec<Detainee>,
+    keys: Vec<name_index::FileKeys>,
+    changes: Vec<Changes>,
+    /// The keys are written (`index`).
+    indexed: bool,
+}
+
+impl NewFiles {
+    pub fn prepare(
+        author: Author,
+        files: Vec<(DetaineeFields, Option<String>)>,
+        fingerprints: &Fingerprints,
+    ) -> Self {
+        let now = db::to_utc(db::now());
+        let files: Vec<Detainee> = files
+            .into_iter()
+            .map(|(fields, source_notes)| Detainee {
+                id: Uuid::now_v7(),
+                reference: String::new(),
+                organization_id: author.organization_id,
+                fields,
+                source_notes,
+                review_status: ReviewStatus::NotReviewed,
+                version: 1,
+                created_at: now,
+                created_by: author.user_id,
+                updated_at: now,
+                updated_by: author.user_id,
+                archived_at: None,
+                merged_into: None,
+            })
+            .collect();
+        let keys = files
+            .iter()
+            .map(|file| name_index::keys_of(&file.indexed()))
+            .collect();
+        let changes = files
+            .iter()
+            .map(|file| {
+                Changes::created_from(&file.fields, &[])
+                    .created("organization_id", file.organization_id.to_string())
+                    .created("review_status", file.review_status.as_str())
+                    .changed(
+                        "source_notes",
+                        serde_json::Value::Null,
+                        fingerprints.source_notes(&file.source_notes),
+                    )
+            })
+            .collect();
+        NewFiles {
+            files,
+            keys,
             changes,
-        });
+            indexed: false,
+        }
     }
-    // 29 parameters a row: 500 rows stay under SQLite's limit.
-    for chunk in rows.chunks(500) {
-        crate::insert_rows!(conn, detainees::table, chunk)?;
+
+    /// The files' name keys, bound to no lock: written before `open`
+    /// (an import writes them while it looks for duplicates on the other
+    /// core); `open` writes them if this was not called.
+    pub fn index(&mut self, conn: &mut DbConnection) -> Result<(), AppError> {
+        if !self.indexed {
+            name_index::insert(conn, &self.keys)?;
+            self.indexed = true;
+        }
+        Ok(())
     }
-    name_index::insert(conn, &keys)?;
-    Ok((created, entries))
+
+    /// Each file with the next reference, in a few multi-row statements
+    /// (bulk loads), in the caller's transaction; their `detainee.create`
+    /// entries returned for the caller to append. The name keys go first
+    /// (`index`: the bulk of the rows, bound to no lock), so the counter
+    /// is held for the files' rows and what the caller does after.
+    pub fn open(
+        mut self,
+        conn: &mut DbConnection,
+    ) -> Result<(Vec<Detainee>, Vec<audit::store::NewEntry>), AppError> {
+        if self.files.is_empty() {
+            return Ok((self.files, Vec::new()));
+        }
+        self.index(conn)?;
+        let NewFiles {
+            mut files,
+            keys,
+            changes,
+            ..
+        } = self;
+        let references = next_references(conn, files.len())?;
+        for (file, reference) in files.iter_mut().zip(references) {
+            file.reference = reference;
+        }
+        let rows = files
+            .iter()
+            .zip(&keys)
+            .map(|(file, keys)| NewDetaineeRow::new(file, keys.search_keys.clone()))
+            .collect::<Result<Vec<_>, _>>()?;
+        // 29 parameters a row: 500 rows stay under SQLite's limit.
+        for chunk in rows.chunks(500) {
+            crate::insert_rows!(conn, detainees::table, chunk)?;
+        }
+        let entries = files
+            .iter()
+            .zip(changes)
+            .map(|(file, changes)| audit::store::NewEntry {
+                action: AuditAction::DetaineeCreate,
+                entity_id: Some(file.id.to_string()),
+                changes: changes.created("reference", file.reference.clone()),
+            })
+            .collect();
+        Ok((files, entries))
+    }
 }
 
 /// A new file's row, its name keys already noted (`search_keys`).

@@ -30,14 +30,21 @@ use super::rows::{read_record, Facilities, Layout, ReadRow, RowProblem};
 use super::source::{count_records, Broken, Record, Table};
 use crate::audit::{self, Actor, AuditAction, Changes, Fingerprints, Origin};
 use crate::auth::permissions::{allows, Action};
-use crate::db::{Database, DbConnection};
+use crate::db::{Database, DbConnection, Engine};
 use crate::detainees::model::ReviewStatus;
-use crate::detainees::store::{self as files, Author};
+use crate::detainees::store::{self as files, Author, NewFiles};
 use crate::error::AppError;
 use crate::facilities::store::{self as facilities, FacilityFilter};
 
-/// Rows a transaction.
-pub const BATCH: usize = 1_000;
+/// Rows a transaction. On SQLite, with one writer at a time, every other
+/// write waits for the batch in progress, so its batches are smaller; on
+/// PostgreSQL other writers wait only for a batch's end (`NewFiles`).
+pub fn batch_rows(engine: Engine) -> usize {
+    match engine {
+        Engine::Sqlite => 250,
+        Engine::Postgresql => 1_000,
+    }
+}
 
 /// What a job needs to run, beside its row.
 pub struct Request {
@@ -346,9 +353,10 @@ impl<'a> Pass<'a> {
         let job = &self.request.job;
         let mut table =
             Table::open(&self.request.path, job.format).map_err(|e| AppError::internal_msg(e.0))?;
+        let batch_rows = batch_rows(db.engine());
         loop {
-            let mut batch: Vec<Result<Record, Broken>> = Vec::with_capacity(BATCH);
-            while batch.len() < BATCH {
+            let mut batch: Vec<Result<Record, Broken>> = Vec::with_capacity(batch_rows);
+            while batch.len() < batch_rows {
                 match table.next_record() {
                     None => break,
                     Some(record) => batch.push(record),
@@ -418,7 +426,12 @@ impl<'a> Pass<'a> {
                         return Ok(None);
                     }
                     self.still_allowed(tx)?;
-                    let (counts, mut more, entries) = self.classify(tx, layout, &headers, &rows)?;
+                    let Classified {
+                        counts,
+                        lines: mut more,
+                        new_files,
+                        updates,
+                    } = self.classify(tx, layout, &headers, &rows)?;
                     if self.stop_on_invalid && counts.invalid > 0 {
                         self.stopped = Some(format!(
                             "{} rows of the batch from row {} became invalid while the import ran \
@@ -432,9 +445,12 @@ impl<'a> Pass<'a> {
                     lines.append(&mut more);
                     job::count(tx, job.id, &counts)?;
                     job::report(tx, job.id, first_line, &lines)?;
-                    // Every file's entry, under one chain lock for the
-                    // batch, taken last: every other writer waits for it
-                    // until the batch commits, and the job runs lowered.
+                    // The locks every other writer waits on until the
+                    // batch commits, taken last: the reference counter
+                    // (opening the new files), then the chain, under which
+                    // every file's entry is appended at once.
+                    let (_, mut entries) = new_files.open(tx)?;
+                    entries.extend(updates);
                     let (actor, origin) = (&self.request.actor, &self.request.origin);
                     audit::store::append_all(tx, actor, entries, origin)?;
                     Ok(Some(counts))
@@ -497,7 +513,7 @@ impl<'a> Pass<'a> {
             if job::cancel_requested(conn, id)? {
                 return Ok(None);
             }
-            let (counts, lines, _) = self.classify(conn, layout, headers, rows)?;
+            let Classified { counts, lines, .. } = self.classify(conn, layout, headers, rows)?;
             Ok(Some((counts, lines)))
         })
     }
@@ -566,7 +582,7 @@ impl<'a> Pass<'a> {
         layout: &Layout,
         headers: &[String],
         rows: &Rows,
-    ) -> Result<(Counts, Vec<ReportLine>, Vec<audit::store::NewEntry>), AppError> {
+    ) -> Result<Classified, AppError> {
         let job = &self.request.job;
         let ref_column = layout
             .header_of("external_ref", headers)
@@ -613,25 +629,29 @@ impl<'a> Pass<'a> {
             tally(*row, fate, &mut counts, &mut lines);
         }
         // Possible duplicates are looked for on the other core while this
-        // one writes the batch: the two are the cost of an import.
+        // one works out the new files and writes their name keys: the two
+        // are the cost of an import. The files themselves are opened by
+        // the caller, last (`NewFiles::open` takes the reference counter).
         if let Some(search) = &self.duplicates {
             search.send(new_rows)?;
         }
-        let written = if self.commit {
-            let author = Author {
-                organization_id: job.organization_id,
-                user_id: job.created_by,
-            };
-            files::open_all(conn, author, new_files, self.fingerprints).map(|(_, e)| e)
-        } else {
-            Ok(Vec::new())
+        let author = Author {
+            organization_id: job.organization_id,
+            user_id: job.created_by,
         };
+        let mut new_files = NewFiles::prepare(
+            author,
+            if self.commit { new_files } else { Vec::new() },
+            self.fingerprints,
+        );
+        let indexed = new_files.index(conn);
         let duplicates = match &self.duplicates {
-            Some(search) => search.receive(),
-            None => Ok(Vec::new()),
+            Some(search) => search.receive()?,
+            None => Vec::new(),
         };
-        let mut created = written?;
-        let duplicates = duplicates?;
+        // The search's answer is awaited even if the keys failed, so that
+        // it is ready for the next batch's question.
+        indexed?;
         counts.possible_duplicates += duplicates.len() as i64;
         lines.extend(
             duplicates
@@ -640,8 +660,12 @@ impl<'a> Pass<'a> {
         );
         // The report in the order of the rows.
         lines.sort_by_key(|line| line.row);
-        created.append(&mut entries);
-        Ok((counts, lines, created))
+        Ok(Classified {
+            counts,
+            lines,
+            new_files,
+            updates: entries,
+        })
     }
 
     /// A row's change to an existing file: `None` when nothing changes;
@@ -688,6 +712,16 @@ impl<'a> Pass<'a> {
             .map_err(|e| RowProblem::refused(layout, headers, &e))?;
         Ok((fields, source_notes))
     }
+}
+
+/// What `classify` made of a batch: its counts and report lines, the new
+/// files ready to open (none when only checking) and the entries of the
+/// files it updated.
+struct Classified {
+    counts: Counts,
+    lines: Vec<ReportLine>,
+    new_files: NewFiles,
+    updates: Vec<audit::store::NewEntry>,
 }
 
 /// The report's line for a new file that may be a person already known.

@@ -46,8 +46,9 @@ pub fn keys_of(file: &IndexedFile) -> FileKeys {
     }
 }
 
-/// Store the `name_keys` rows of new files whose rows were written with
-/// their `search_keys` (a bulk create), a few hundred rows a statement
+/// Store the `name_keys` rows of new files whose rows are written with
+/// their `search_keys` in the same transaction (a bulk create; before or
+/// after them: no foreign key binds the two), a few hundred rows a statement
 /// (under SQLite's limit on bound parameters). A row already there is left
 /// alone: two processes starting together may index the same file.
 pub fn insert(conn: &mut DbConnection, keys: &[FileKeys]) -> Result<(), AppError> {

@@ -23,6 +23,7 @@ scenarios! {
         an_export_imports_back_with_every_value_equal,
         a_cancelled_import_leaves_whole_batches_and_finishes_when_run_again,
         the_same_list_imported_twice_at_once_opens_each_file_once,
+        files_opened_while_an_import_runs_get_references_of_their_own,
         workbooks_json_lines_and_saved_mappings,
         imports_are_refused_as_they_should_be,
         an_import_cannot_release_a_file_whose_review_an_edit_undid,
@@ -479,7 +480,8 @@ async fn a_cancelled_import_leaves_whole_batches_and_finishes_when_run_again(eng
     assert_eq!(cancelled["status"], "cancelled", "{cancelled}");
     let [done, created, ..] = counts(&cancelled);
     assert!(
-        done < 6_000 && done % 500 == 0,
+        // Whole batches: 250 rows on SQLite, 1,000 on PostgreSQL.
+        done < 6_000 && done % 250 == 0,
         "whole batches: {cancelled}"
     );
     assert_eq!(created, done);
@@ -582,10 +584,7 @@ async fn a_job_runs_in_a_lowered_worker_and_ends_when_the_worker_is_killed(engin
     let ended = finished(&app, token, &job).await;
     assert_failed_saying(&ended, "stopped with the process that ran it");
     let [done, created, ..] = counts(&ended);
-    assert!(
-        done > 0 && done < rows as i64 && done % 1_000 == 0,
-        "{ended}"
-    );
+    assert!(done > 0 && done < rows as i64 && done % 250 == 0, "{ended}");
     assert_eq!(created, done);
     let entries = app.audit_entries(&c.auditor.token).await;
     assert_eq!(count_of(&entries, "detainee.create"), done as usize);
@@ -684,6 +683,73 @@ async fn the_same_list_imported_twice_at_once_opens_each_file_once(engine: Engin
     std::fs::remove_file(&path).unwrap();
     let entries = app.audit_entries(&auditor.token).await;
     assert_eq!(count_of(&entries, "detainee.create"), 3_500);
+}
+
+/// Files opened one at a time while imports open thousands, repeatedly:
+/// a batch writes its name keys before it takes the reference counter and
+/// the chain, last, and each file still gets a reference of its own, the
+/// references run without a gap, and the chain verifies. (That writers
+/// wait less is measured in bench/import.sh, not here.)
+async fn files_opened_while_an_import_runs_get_references_of_their_own(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let c = cast(&app).await;
+    let token = &c.owner.token;
+    let mut opened = 0;
+    for round in 0..3 {
+        let list = many(2_500).replace("R-", &format!("R{round}-"));
+        let job = start_import(&app, token, "mode=skip_invalid", list.into_bytes()).await;
+        // Four at a time, for as long as the job runs.
+        let before = opened;
+        loop {
+            let now: Value = app
+                .get(&format!("/api/v1/imports/{}", id_of(&job)), token)
+                .await
+                .json()
+                .await
+                .unwrap();
+            if !matches!(now["status"].as_str(), Some("queued" | "running")) {
+                break;
+            }
+            let app = &app;
+            futures_util::future::join_all((0..4).map(|i| {
+                let name = format!("Walid Sami Round{round} Create{opened} {i}");
+                let body = json!({"full_name": name, "status": "detained"});
+                async move { new_file(app, token, &body).await }
+            }))
+            .await;
+            opened += 4;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(opened > before, "no file was opened while the import ran");
+        let job = finished(&app, token, &job).await;
+        assert_eq!(job["status"], "succeeded", "{job}");
+        assert_eq!(counts(&job)[1], 2_500, "{job}");
+    }
+    let export = app
+        .get("/api/v1/detainees/export?format=jsonl", token)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let mut references: Vec<u64> = export
+        .lines()
+        .map(|line| {
+            let file: Value = serde_json::from_str(line).unwrap();
+            file["reference"].as_str().unwrap()["SJL-".len()..]
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    references.sort_unstable();
+    assert_eq!(references.len(), 3 * 2_500 + opened);
+    assert_eq!(
+        references,
+        (1..=references.len() as u64).collect::<Vec<_>>(),
+        "every reference once, none skipped"
+    );
+    let entries = app.audit_entries(&c.auditor.token).await;
+    assert_eq!(count_of(&entries, "detainee.create"), 3 * 2_500 + opened);
+    assert_eq!(app.verify_report(&c.auditor.token).await["ok"], true);
 }
 
 async fn workbooks_json_lines_and_saved_mappings(engine: Engine) {
@@ -1197,7 +1263,7 @@ async fn an_import_stops_when_its_account_may_no_longer_import(engine: Engine) {
             "{job}"
         );
         assert!(
-            counts(&job)[0] < 6_000 && counts(&job)[0] % 500 == 0,
+            counts(&job)[0] < 6_000 && counts(&job)[0] % 250 == 0,
             "{job}"
         );
     }
