@@ -20,11 +20,13 @@
 #      the load the server takes and at a rate it keeps up with (each
 #      connection pausing 4 ms after each answer); then POST /detainees
 #      at a caseworker's pace (2 connections pausing 100 ms), idle and
-#      while the import still runs: what writers wait for its batches
+#      while the import still runs: what writers wait for its batches,
+#      alone and with GET at all the load the server takes beside them
 #   7. `sijill audit verify`
 #
 #   bash bench/import.sh                          # both engines
 #   ENGINES=sqlite EXISTING=20000 ROWS=20000 bash bench/import.sh
+#   STEPS=load ENGINES=postgres bash bench/import.sh   # only step 6 (and 7)
 #
 # Needs curl, python3, wrk, and for PostgreSQL a server at $PG_URL. Every
 # request targets 127.0.0.1; everything stops by itself.
@@ -36,6 +38,9 @@ source bench/lib.sh
 ENGINES="${ENGINES:-sqlite postgres}"
 EXISTING="${EXISTING:-100000}"
 ROWS="${ROWS:-136614}"
+# Which of: cli (steps 1-3), http (4-5), load (6); 7 always.
+STEPS="${STEPS:-cli http load}"
+step() { [[ " $STEPS " == *" $1 "* ]]; }
 PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432}"
 PASSWORD="bench Harbor lantern 2026"
 OUT=bench/out
@@ -84,6 +89,17 @@ sqlite_checkpoint() {
   python3 -c "import sqlite3,sys; sqlite3.connect(sys.argv[1]).execute('PRAGMA wal_checkpoint(TRUNCATE)')" "$1"
 }
 
+# pg_waits URL SECONDS: every active session's wait, sampled every 20 ms,
+# counted by wait and statement. A psql every 20 ms takes some of the
+# cores from what it watches: a diagnosis, not a measurement.
+pg_waits() {
+  local end=$((SECONDS + $2))
+  while [ $SECONDS -lt "$end" ]; do
+    psql "$1" -XAtc "SELECT coalesce(wait_event_type, 'CPU') || '/' || coalesce(wait_event, '-') || ' ' || left(regexp_replace(query, '\s+', ' ', 'g'), 50) FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()" || true
+    sleep 0.02
+  done | sort | uniq -c | sort -rn | head -25
+}
+
 # restore ENGINE DIR: the database as seeded (the server stopped).
 restore() {
   case $1 in
@@ -116,53 +132,72 @@ for engine in $ENGINES; do
     sqlite) sqlite_checkpoint "$dir/sijill.db"; cp "$dir/sijill.db" "$dir/seeded.db" ;;
     postgres) psql "$PG_URL/postgres" -qc "CREATE DATABASE ${db}_seeded TEMPLATE $db" >/dev/null ;;
   esac
-  echo "== $engine: CLI"
-  cli_import "$OUT/corpus/earlier.csv" >/dev/null
-  cli_import "$OUT/corpus/corpus.csv"
-  python3 bench/import_recall.py "$OUT/report.csv" "$OUT/corpus" | sed 's/^/   /'
-  echo "   again:"
-  cli_import "$OUT/corpus/corpus.csv"
+  if step cli; then
+    echo "== $engine: CLI"
+    cli_import "$OUT/corpus/earlier.csv" >/dev/null
+    cli_import "$OUT/corpus/corpus.csv"
+    python3 bench/import_recall.py "$OUT/report.csv" "$OUT/corpus" | sed 's/^/   /'
+    echo "   again:"
+    cli_import "$OUT/corpus/corpus.csv"
+  fi
 
-  echo "== $engine: HTTP, the same import from the same seeded files, the server otherwise idle"
   restore "$engine" "$dir"
   cli_import "$OUT/corpus/earlier.csv" >/dev/null
   start_server "import-$engine" "$url" "$dir"
   token=$(login demo.caseworker)
-  rm -f "$OUT/import.done"
-  python3 bench/run_sampled.py --pid "$SERVER_PID" --until "$OUT/import.done" | sed 's/^/   server /' &
-  sampler=$!
-  http_import "$OUT/corpus/corpus.csv" "$token"
-  wait "$sampler"
-  echo "   again:"
-  http_import "$OUT/corpus/corpus.csv" "$token"
+  if step http; then
+    echo "== $engine: HTTP, the same import from the same seeded files, the server otherwise idle"
+    rm -f "$OUT/import.done"
+    python3 bench/run_sampled.py --pid "$SERVER_PID" --until "$OUT/import.done" | sed 's/^/   server /' &
+    sampler=$!
+    http_import "$OUT/corpus/corpus.csv" "$token"
+    wait "$sampler"
+    echo "   again:"
+    http_import "$OUT/corpus/corpus.csv" "$token"
+  fi
 
-  echo "== $engine: GET /detainees/{id} (wrk: 2 threads, 4 connections), idle and during a first import"
-  # wrk_get DURATION [PAUSE_MS]: all the server can take, or with each
-  # connection pausing PAUSE_MS after each answer (a rate it keeps up with).
-  wrk_get() {
-    TOKEN=$token IDS_FILE=$OUT/ids.txt DELAY_MS=${2:-} wrk -t2 -c4 -d"$1" --latency \
-      -s bench/get_detainee.lua "http://127.0.0.1:$PORT" >"$OUT/wrk.txt" 2>/dev/null
-    wrk_summary "$OUT/wrk.txt"
-  }
-  # wrk_post DURATION: files created at a caseworker's pace.
-  wrk_post() {
-    TOKEN=$token DELAY_MS=100 wrk -t2 -c2 -d"$1" --latency \
-      -s bench/create_detainee.lua "http://127.0.0.1:$PORT" >"$OUT/wrk.txt" 2>/dev/null
-    wrk_summary "$OUT/wrk.txt"
-  }
-  echo "   idle, saturating: $(wrk_get 10s)"
-  echo "   idle, paused 4 ms: $(wrk_get 10s 4)"
-  echo "   POST /detainees, idle, paused 100 ms: $(wrk_post 10s)"
-  # Asked every 2 s: the poll (curl and python) runs beside the server
-  # and wrk, and would be counted against the import.
-  rm -f "$OUT/import.done"
-  http_import "$OUT/corpus/corpus-http.csv" "$token" 2 &
-  importer=$!
-  sleep 2
-  echo "   during the import, saturating: $(wrk_get 15s)"
-  echo "   during the import, paused 4 ms: $(wrk_get 15s 4)"
-  echo "   POST /detainees during the import, paused 100 ms: $(wrk_post 10s)$([ -e "$OUT/import.done" ] && echo ' (the import ended before this did)')"
-  wait "$importer"
+  if step load; then
+    echo "== $engine: GET /detainees/{id} (wrk: 2 threads, 4 connections), idle and during a first import"
+    # wrk_get DURATION [PAUSE_MS]: all the server can take, or with each
+    # connection pausing PAUSE_MS after each answer (a rate it keeps up with).
+    wrk_get() {
+      TOKEN=$token IDS_FILE=$OUT/ids.txt DELAY_MS=${2:-} wrk -t2 -c4 -d"$1" --latency \
+        -s bench/get_detainee.lua "http://127.0.0.1:$PORT" >"$OUT/wrk-get.txt" 2>/dev/null
+      wrk_summary "$OUT/wrk-get.txt"
+    }
+    # wrk_post DURATION: files created at a caseworker's pace.
+    wrk_post() {
+      TOKEN=$token DELAY_MS=100 wrk -t2 -c2 -d"$1" --latency \
+        -s bench/create_detainee.lua "http://127.0.0.1:$PORT" >"$OUT/wrk-post.txt" 2>/dev/null
+      wrk_summary "$OUT/wrk-post.txt"
+    }
+    echo "   idle, saturating: $(wrk_get 10s)"
+    echo "   idle, paused 4 ms: $(wrk_get 10s 4)"
+    echo "   POST /detainees, idle, paused 100 ms: $(wrk_post 10s)"
+    # Asked every 2 s: the poll (curl and python) runs beside the server
+    # and wrk, and would be counted against the import.
+    rm -f "$OUT/import.done"
+    http_import "$OUT/corpus/corpus-http.csv" "$token" 2 &
+    importer=$!
+    sleep 2
+    echo "   during the import, saturating: $(wrk_get 15s)"
+    echo "   during the import, paused 4 ms: $(wrk_get 15s 4)"
+    # PG_WAITS=1: what PostgreSQL's sessions wait on meanwhile, sampled.
+    if [ "$engine" = postgres ] && [ "${PG_WAITS:-}" = 1 ]; then
+      pg_waits "$url" 10 >"$OUT/pg-waits.txt" &
+    fi
+    echo "   POST /detainees during the import, paused 100 ms: $(wrk_post 10s)$([ -e "$OUT/import.done" ] && echo ' (the import ended before this did)')"
+    if [ "$engine" = postgres ] && [ "${PG_WAITS:-}" = 1 ]; then
+      wait $!
+      sed 's/^/     /' "$OUT/pg-waits.txt"
+    fi
+    # Writers and readers at once: the import's locks are held by a
+    # process the readers leave little of the cores to.
+    wrk_get 10s >/dev/null &
+    echo "   POST /detainees during the import, GET saturating beside it: $(wrk_post 10s)$([ -e "$OUT/import.done" ] && echo ' (the import ended before this did)')"
+    wait $!
+    wait "$importer"
+  fi
   kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
   PIDS=()
   echo "   $("$BIN" audit verify 2>&1 | tail -1)"
