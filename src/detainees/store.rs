@@ -164,7 +164,7 @@ pub fn open_all(
 }
 
 /// Files made ready to open: their ids, name keys and entries worked out
-/// before any lock is taken, so that `open` — which takes the reference
+/// without the database, so that `open` — which takes the reference
 /// counter, a row every creating transaction waits on until its commit —
 /// comes as late in a transaction as the caller can put it.
 pub struct NewFiles {
