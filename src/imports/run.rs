@@ -445,10 +445,11 @@ impl<'a> Pass<'a> {
                     lines.append(&mut more);
                     job::count(tx, job.id, &counts)?;
                     job::report(tx, job.id, first_line, &lines)?;
-                    // The locks every other writer waits on until the
-                    // batch commits, taken last: the reference counter
-                    // (opening the new files), then the chain, under which
-                    // every file's entry is appended at once.
+                    // The locks other writers wait on until the batch
+                    // commits, taken last: the reference counter (every
+                    // transaction that opens a file; taken here by opening
+                    // the new files), then the chain (every change), under
+                    // which every file's entry is appended at once.
                     let (_, mut entries) = new_files.open(tx)?;
                     entries.extend(updates);
                     let (actor, origin) = (&self.request.actor, &self.request.origin);
