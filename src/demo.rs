@@ -413,6 +413,7 @@ pub fn seed(
             );
         }
     }
+    db.refresh_statistics(&["detainees", "name_keys"], files.len() as i64);
     let (caseworker_password, auditor_password) = match passwords {
         Some((c, a)) => (Some(c), Some(a)),
         None => (None, None),

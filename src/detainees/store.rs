@@ -137,8 +137,8 @@ pub fn create(
 }
 
 /// Open files in order, each with its reference, its name keys and its
-/// `detainee.create` entry, in a few multi-row statements (bulk loads), in
-/// the caller's transaction.
+/// `detainee.create` entry, as bulk loads (`load_rows!`: a `COPY` a table
+/// on PostgreSQL), in the caller's transaction.
 pub fn create_all(
     conn: &mut WriteTx<'_>,
     actor: &Actor,
@@ -230,14 +230,14 @@ impl NewFiles {
     /// core); `open` writes them if this was not called.
     pub fn index(&mut self, conn: &mut DbConnection) -> Result<(), AppError> {
         if !self.indexed {
-            name_index::insert(conn, &self.keys)?;
+            name_index::insert_new(conn, &self.keys)?;
             self.indexed = true;
         }
         Ok(())
     }
 
-    /// Each file with the next reference, in a few multi-row statements
-    /// (bulk loads), in the caller's transaction; their `detainee.create`
+    /// Each file with the next reference, as a bulk load (`load_rows!`),
+    /// in the caller's transaction; their `detainee.create`
     /// entries returned for the caller to append. The name keys go first
     /// (`index`: the bulk of the rows, bound to no lock), so the counter
     /// is held for the files' rows and what the caller does after.
@@ -264,10 +264,9 @@ impl NewFiles {
             .zip(&keys)
             .map(|(file, keys)| NewDetaineeRow::new(file, keys.search_keys.clone()))
             .collect::<Result<Vec<_>, _>>()?;
-        // 29 parameters a row: 500 rows stay under SQLite's limit.
-        for chunk in rows.chunks(500) {
-            crate::insert_rows!(conn, detainees::table, chunk)?;
-        }
+        // New ids: a bulk load. 29 parameters a row: 500 rows stay under
+        // SQLite's limit.
+        crate::load_rows!(conn, detainees::table, rows, 500)?;
         let entries = files
             .iter()
             .zip(changes)
@@ -283,7 +282,7 @@ impl NewFiles {
 
 /// A new file's row, its name keys already noted (`search_keys`).
 #[derive(Insertable)]
-#[diesel(table_name = detainees)]
+#[diesel(table_name = detainees, treat_none_as_default_value = false)]
 struct NewDetaineeRow<'a> {
     id: String,
     reference: &'a str,

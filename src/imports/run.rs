@@ -269,7 +269,16 @@ fn passes(
     // All or nothing: a row the check passed and the commit refuses (a
     // file edited meanwhile) stops the job with its batch rolled back.
     pass.stop_on_invalid = job.mode == ImportMode::AllOrNothing;
-    pass.run(db, &mut layout, &mut report, rows_total, progress)
+    let ended = pass.run(db, &mut layout, &mut report, rows_total, progress);
+    // Whatever ended the pass, the batches it committed stay: a bulk load,
+    // after which the next import's duplicate search and the caseworkers'
+    // lists are planned on the files as they are now. Before the job ends,
+    // so that its end means the database is ready for the next.
+    db.refresh_statistics(
+        &["detainees", "name_keys"],
+        pass.counts.created + pass.counts.updated,
+    );
+    ended
 }
 
 fn registered_facilities(conn: &mut DbConnection) -> Result<Facilities, AppError> {

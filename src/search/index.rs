@@ -46,11 +46,11 @@ pub fn keys_of(file: &IndexedFile) -> FileKeys {
     }
 }
 
-/// Store the `name_keys` rows of new files whose rows are written with
-/// their `search_keys` in the same transaction (a bulk create; before or
-/// after them: no foreign key binds the two), a few hundred rows a statement
-/// (under SQLite's limit on bound parameters). A row already there is left
-/// alone: two processes starting together may index the same file.
+/// Store `name_keys` rows of files whose rows are written with their
+/// `search_keys` in the same transaction (before or after them: no foreign
+/// key binds the two), a few hundred rows a statement (under SQLite's limit
+/// on bound parameters). A row already there is left alone: two processes
+/// starting together may index the same file.
 pub fn insert(conn: &mut DbConnection, keys: &[FileKeys]) -> Result<(), AppError> {
     let rows: Vec<_> = keys.iter().flat_map(|k| &k.rows).collect();
     for chunk in rows.chunks(500) {
@@ -66,6 +66,25 @@ pub fn insert(conn: &mut DbConnection, keys: &[FileKeys]) -> Result<(), AppError
             .collect();
         crate::insert_rows!(conn, name_keys::table, values, or_ignore)?;
     }
+    Ok(())
+}
+
+/// Store the `name_keys` rows of files being created in this transaction,
+/// under ids made for them, so no row can be there already: a bulk load
+/// (`load_rows!`), with none of `insert`'s care for rows that are.
+pub fn insert_new(conn: &mut DbConnection, keys: &[FileKeys]) -> Result<(), AppError> {
+    let values: Vec<_> = keys
+        .iter()
+        .flat_map(|k| &k.rows)
+        .map(|(key, organization, file)| {
+            (
+                name_keys::key.eq(key),
+                name_keys::organization_id.eq(organization),
+                name_keys::detainee_id.eq(file),
+            )
+        })
+        .collect();
+    crate::load_rows!(conn, name_keys::table, values, 500)?;
     Ok(())
 }
 
