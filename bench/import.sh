@@ -28,6 +28,11 @@
 #   ENGINES=sqlite EXISTING=20000 ROWS=20000 bash bench/import.sh
 #   STEPS=load ENGINES=postgres bash bench/import.sh   # only step 6 (and 7)
 #
+# Diagnosis on PostgreSQL: PG_WAITS=1 samples what its sessions wait on
+# while GET and POST run beside the import; PG_STATEMENTS=1 prints the
+# database's time by statement from the import's start (needs
+# pg_stat_statements in shared_preload_libraries).
+#
 # Needs curl, python3, wrk, and for PostgreSQL a server at $PG_URL. Every
 # request targets 127.0.0.1; everything stops by itself.
 set -euo pipefail
@@ -177,10 +182,25 @@ for engine in $ENGINES; do
     # Asked every 2 s: the poll (curl and python) runs beside the server
     # and wrk, and would be counted against the import.
     rm -f "$OUT/import.done"
+    # PG_STATEMENTS=1: the database time of each statement during the
+    # import (needs pg_stat_statements in shared_preload_libraries).
+    if [ "$engine" = postgres ] && [ "${PG_STATEMENTS:-}" = 1 ]; then
+      psql "$url" -qXc "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" \
+        -c "SELECT pg_stat_statements_reset()" >/dev/null ||
+        echo "   (PG_STATEMENTS: pg_stat_statements is not loaded, or this user may not create it)"
+    fi
     http_import "$OUT/corpus/corpus-http.csv" "$token" 2 &
     importer=$!
     sleep 2
-    echo "   during the import, saturating: $(wrk_get 15s)"
+    if [ "$engine" = postgres ] && [ "${PG_WAITS:-}" = 1 ]; then
+      pg_waits "$url" 12 >"$OUT/pg-waits-get.txt" &
+      echo "   during the import, saturating: $(wrk_get 15s)"
+      wait $!
+      echo "     (what the sessions waited on meanwhile:)"
+      sed 's/^/     /' "$OUT/pg-waits-get.txt"
+    else
+      echo "   during the import, saturating: $(wrk_get 15s)"
+    fi
     echo "   during the import, paused 4 ms: $(wrk_get 15s 4)"
     # PG_WAITS=1: what PostgreSQL's sessions wait on meanwhile, sampled.
     if [ "$engine" = postgres ] && [ "${PG_WAITS:-}" = 1 ]; then
@@ -197,6 +217,10 @@ for engine in $ENGINES; do
     echo "   POST /detainees during the import, GET saturating beside it: $(wrk_post 10s)$([ -e "$OUT/import.done" ] && echo ' (the import ended before this did)')"
     wait $!
     wait "$importer"
+    if [ "$engine" = postgres ] && [ "${PG_STATEMENTS:-}" = 1 ]; then
+      echo "   the database's time by statement, from the import's start:"
+      psql "$url" -XAt -F ' | ' -c "SELECT round(total_exec_time)::bigint || ' ms', calls, rows, left(regexp_replace(query, '\s+', ' ', 'g'), 90) FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY total_exec_time DESC LIMIT 25" | sed 's/^/     /'
+    fi
   fi
   kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
   PIDS=()
