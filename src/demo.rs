@@ -413,7 +413,10 @@ pub fn seed(
             );
         }
     }
-    db.refresh_statistics(&["detainees", "name_keys"], files.len() as i64);
+    db.refresh_statistics(
+        crate::detainees::store::BULK_LOADED_TABLES,
+        files.len() as i64,
+    );
     let (caseworker_password, auditor_password) = match passwords {
         Some((c, a)) => (Some(c), Some(a)),
         None => (None, None),

@@ -87,7 +87,7 @@ fn index_names(db: &Database) -> Result<(), StartupError> {
     }
     if total > 0 {
         tracing::info!(total, "indexed the names of files");
-        db.refresh_statistics(&["detainees", "name_keys"], total as i64);
+        db.refresh_statistics(crate::detainees::store::BULK_LOADED_TABLES, total as i64);
     }
     Ok(())
 }

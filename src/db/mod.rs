@@ -119,8 +119,9 @@ macro_rules! insert_rows {
 /// (and, for name keys, which `insert_rows!` writes `or_ignore`, the
 /// pre-check of `ON CONFLICT`): the database's own time for an import's
 /// batch, which it spends at the same priority as the readers' queries.
-/// Constraints and triggers hold as for an `INSERT`. An `Insertable` struct loaded this way must not treat
-/// `None` as `DEFAULT` (`treat_none_as_default_value = false`). Evaluates
+/// Constraints and triggers hold as for an `INSERT`. An `Insertable`
+/// struct loaded this way must not treat `None` as `DEFAULT`
+/// (`treat_none_as_default_value = false`). Evaluates
 /// to `QueryResult<()>`. No rows send nothing; one row (a file opened by
 /// hand) goes through the plain insert, whose prepared statement diesel
 /// caches.
@@ -585,7 +586,7 @@ impl Database {
     /// `ANALYZE` waits at most `STATISTICS_LOCK_WAIT` for a `VACUUM` of the
     /// same tables to let it in, and gives up (logged) rather than hold a
     /// job open.
-    pub fn refresh_statistics(&self, tables: &[&'static str], written: i64) {
+    pub fn refresh_statistics(&self, tables: &[&str], written: i64) {
         let Some(first) = tables.first() else { return };
         if self.engine != Engine::Postgresql || written <= 0 {
             return;

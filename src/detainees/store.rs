@@ -163,6 +163,11 @@ pub fn open_all(
     NewFiles::prepare(author, files, fingerprints).open(conn)
 }
 
+/// The tables a bulk load of files grows (the files and their name keys),
+/// whose planner statistics are refreshed after one
+/// (`Database::refresh_statistics`).
+pub const BULK_LOADED_TABLES: &[&str] = &["detainees", "name_keys"];
+
 /// Files made ready to open: their ids, name keys and entries worked out
 /// without the database, so that `open` — which takes the reference
 /// counter, a row every creating transaction waits on until its commit —

@@ -275,7 +275,7 @@ fn passes(
     // lists are planned on the files as they are now. Before the job ends,
     // so that its end means the database is ready for the next.
     db.refresh_statistics(
-        &["detainees", "name_keys"],
+        files::BULK_LOADED_TABLES,
         pass.counts.created + pass.counts.updated,
     );
     ended
