@@ -14,7 +14,7 @@ use crate::audit::Origin;
 use crate::audit::{self, Actor, Fingerprints};
 use crate::auth::password::PasswordHasher;
 use crate::config::Settings;
-use crate::db::Database;
+use crate::db::{Database, SqliteReads};
 use crate::domain::{parse_text, Username};
 use crate::error::AppError;
 use crate::organizations::{store as organizations, OrganizationKind};
@@ -415,7 +415,23 @@ fn open_for_reading(settings: &Settings) -> Result<Database, String> {
 /// empty database, the first admin is created first (as `serve` would), so
 /// that scripted set-up never leaves a service without an administrator.
 fn open_for_writing(settings: &Settings) -> Result<(Database, PasswordHasher), String> {
-    let db = open(settings)?;
+    ready_for_writing(settings, open(settings)?)
+}
+
+/// The database for `sijill import`: as `open_for_writing`, with SQLite's
+/// file read without the memory map (`SqliteReads::Copied`).
+fn open_for_import(settings: &Settings) -> Result<(Database, PasswordHasher), String> {
+    let db = crate::startup::open_database_with(settings, 2, SqliteReads::Copied)
+        .map_err(|e| e.to_string())?;
+    ready_for_writing(settings, db)
+}
+
+/// `db` ready for a command that may add accounts or data (as
+/// `open_for_writing`).
+fn ready_for_writing(
+    settings: &Settings,
+    db: Database,
+) -> Result<(Database, PasswordHasher), String> {
     let hasher = PasswordHasher::new(settings.password_hash, 1).map_err(describe)?;
     if let Some(password) =
         bootstrap::ensure_first_admin(&db, &hasher, settings.bootstrap_admin_password.as_ref())
@@ -738,7 +754,7 @@ fn import_file(
             _ => return Err("say the file's format: --format csv|jsonl|xlsx".into()),
         },
     };
-    let (db, _) = open_for_writing(settings)?;
+    let (db, _) = open_for_import(settings)?;
     let user = account_named(&db, username)?;
     if !user.active || !allows(user.role, Action::ImportDetainees) {
         return Err(format!("{} may not import files", user.username));

@@ -17,7 +17,7 @@ use crate::auth::password::PasswordHasher;
 use crate::auth::throttle::ThrottlePolicy;
 use crate::auth::tokens::TokenService;
 use crate::config::Settings;
-use crate::db::{Database, ServeLock};
+use crate::db::{Database, ServeLock, SqliteReads};
 use crate::error::{self, AppError};
 use crate::http::routing::MethodTable;
 use crate::imports::queue::Imports;
@@ -96,7 +96,17 @@ fn index_names(db: &Database) -> Result<(), StartupError> {
 /// and command on it must share; `source_notes` written before they were
 /// encrypted are sealed now.
 pub fn open_database(settings: &Settings, pool_size: u32) -> Result<Database, StartupError> {
-    let db = Database::open(&settings.database_url, pool_size)?;
+    open_database_with(settings, pool_size, SqliteReads::Mapped)
+}
+
+/// As `open_database`, with SQLite's connections reading the file as
+/// `reads` says (`sijill import`: `Copied`).
+pub fn open_database_with(
+    settings: &Settings,
+    pool_size: u32,
+    reads: SqliteReads,
+) -> Result<Database, StartupError> {
+    let db = Database::open_with(&settings.database_url, pool_size, reads)?;
     let key = crate::data_key::load(settings, &db)?;
     let db = db.with_data_key(key);
     let sealed = crate::data_key::seal_clear_notes(&db)?;

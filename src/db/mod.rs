@@ -76,9 +76,8 @@ impl std::ops::DerefMut for WriteTx<'_> {
 /// A multi-row `INSERT`, which diesel offers each engine but not
 /// `MultiConnection`: run on the engine's own connection. Batches of rows
 /// that may be there already (`or_ignore`: the name index kept in step
-/// with renames and rebuilt at start-up) or that are not new files (audit
-/// entries, report lines) use it; new files and their keys go through
-/// `load_rows!`.
+/// with renames and rebuilt at start-up) use it; new rows in bulk (files,
+/// their keys, their audit entries, report lines) go through `load_rows!`.
 #[macro_export]
 macro_rules! insert_rows {
     // Rows already there are left as they are (idempotent re-runs).
@@ -94,9 +93,8 @@ macro_rules! insert_rows {
                 .execute(sqlite),
         }
     };
-    // A slice of rows. One row (a single audited change, a single new file)
-    // goes through the plain insert, whose prepared statement diesel caches;
-    // a batch's statement is prepared anew each time.
+    // A slice of rows. One row (a key check) goes through the plain insert, whose prepared statement diesel
+    // caches; a batch's statement is prepared anew each time.
     ($conn:expr, $table:expr, $rows:expr) => {
         match $rows {
             [row] => diesel::insert_into($table).values(row).execute($conn),
@@ -112,8 +110,9 @@ macro_rules! insert_rows {
     };
 }
 
-/// A bulk load of rows under ids made for them (new files and their name
-/// keys): on PostgreSQL one binary `COPY`, on SQLite multi-row `INSERT`s
+/// A bulk load of new rows under keys made for them (new files and their
+/// name keys, audit entries at the sequence numbers the chain lock
+/// reserves, report lines): on PostgreSQL one binary `COPY`, on SQLite multi-row `INSERT`s
 /// of `$chunk` rows (its limit on bound parameters). `COPY` spares
 /// PostgreSQL parsing and planning statements of thousands of parameters
 /// (and, for name keys, which `insert_rows!` writes `or_ignore`, the
@@ -205,11 +204,16 @@ impl DatabaseUrl {
     }
 
     fn establish(&self) -> ConnectionResult<DbConnection> {
-        self.establish_with(None)
+        self.establish_with(None, SqliteReads::Mapped)
     }
 
-    /// Open a connection; a PostgreSQL one reports its every query to `link`.
-    fn establish_with(&self, link: Option<&Arc<Link>>) -> ConnectionResult<DbConnection> {
+    /// Open a connection; a PostgreSQL one reports its every query to
+    /// `link`, a SQLite one reads the file as `reads` says.
+    fn establish_with(
+        &self,
+        link: Option<&Arc<Link>>,
+        reads: SqliteReads,
+    ) -> ConnectionResult<DbConnection> {
         match self {
             DatabaseUrl::Postgresql(url) => {
                 let mut pg = PgConnection::establish(&health::with_libpq_defaults(url))?;
@@ -246,16 +250,18 @@ impl DatabaseUrl {
                 // WAL was checkpointed (and synced) after nearly every such
                 // batch. A 32 MiB cache and a checkpoint every 10,000 pages:
                 // 136,614 imported rows in 42 s instead of 53 s
-                // (docs/performance.md).
-                conn.batch_execute(
+                // (docs/performance.md). An import's process reads without
+                // the map (`SqliteReads::Copied`).
+                conn.batch_execute(&format!(
                     "PRAGMA busy_timeout = 15000;
                      PRAGMA journal_mode = WAL;
                      PRAGMA synchronous = NORMAL;
                      PRAGMA foreign_keys = ON;
-                     PRAGMA mmap_size = 2147418112;
+                     PRAGMA mmap_size = {};
                      PRAGMA cache_size = -32768;
                      PRAGMA wal_autocheckpoint = 10000;",
-                )
+                    reads.mmap_size()
+                ))
                 .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
                 Ok(DbConnection::Sqlite(conn))
             }
@@ -269,9 +275,38 @@ struct PooledDb {
     link: Option<Arc<Link>>,
 }
 
+/// How a SQLite connection reads the database file (PostgreSQL's are
+/// the database server's business).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SqliteReads {
+    /// Through a memory map of the file (up to 2 GiB, the bundled build's
+    /// ceiling): a server's scattered reads — a name search touches
+    /// hundreds of rows — without each page copied into every
+    /// connection's cache.
+    Mapped,
+    /// Copied into the connection's own page cache (32 MiB), the rest left
+    /// to the kernel's: for a process that runs an import, which touches
+    /// most of the file once (the organisation's files for its duplicate
+    /// search, the index pages its writes descend) and through a map kept
+    /// every such page in its resident memory — 444 MiB resident against
+    /// 133 MiB without, for the same 116 MiB of heap and the same time
+    /// (docs/performance.md).
+    Copied,
+}
+
+impl SqliteReads {
+    fn mmap_size(self) -> u64 {
+        match self {
+            SqliteReads::Mapped => 2_147_418_112,
+            SqliteReads::Copied => 0,
+        }
+    }
+}
+
 struct PoolManager {
     url: DatabaseUrl,
     health: Arc<Health>,
+    reads: SqliteReads,
 }
 
 impl r2d2::ManageConnection for PoolManager {
@@ -281,12 +316,12 @@ impl r2d2::ManageConnection for PoolManager {
     fn connect(&self) -> Result<PooledDb, ConnectionError> {
         match self.url {
             DatabaseUrl::Sqlite(_) => Ok(PooledDb {
-                conn: self.url.establish()?,
+                conn: self.url.establish_with(None, self.reads)?,
                 link: None,
             }),
             DatabaseUrl::Postgresql(_) => {
                 let link = Link::new(Arc::clone(&self.health));
-                match self.url.establish_with(Some(&link)) {
+                match self.url.establish_with(Some(&link), self.reads) {
                     Ok(conn) => {
                         self.health.connected();
                         link.checked();
@@ -631,6 +666,12 @@ impl Database {
 
     /// Connect, run pending migrations on a dedicated connection, then build the pool.
     pub fn open(url: &str, pool_size: u32) -> Result<Self, SetupError> {
+        Self::open_with(url, pool_size, SqliteReads::Mapped)
+    }
+
+    /// As `open`, with SQLite's connections reading the file as `reads`
+    /// says (a process that runs imports: `SqliteReads::Copied`).
+    pub fn open_with(url: &str, pool_size: u32, reads: SqliteReads) -> Result<Self, SetupError> {
         let url = DatabaseUrl::parse(url).map_err(SetupError::Url)?;
         if let DatabaseUrl::Sqlite(path) = &url {
             create_parent_dir(path)?;
@@ -655,6 +696,7 @@ impl Database {
         let pool = builder.build(PoolManager {
             url,
             health: Arc::clone(&health),
+            reads,
         })?;
         Ok(Database {
             pool,
@@ -991,6 +1033,35 @@ mod tests {
         assert!(DatabaseUrl::parse("postgress://u@h/db").is_err());
         assert!(DatabaseUrl::parse("mysql://u@h/db").is_err());
         assert!(DatabaseUrl::parse("sijill.db").is_err());
+    }
+
+    /// An import's connections read SQLite's file without the map the
+    /// server's use (`SqliteReads`).
+    #[test]
+    fn sqlite_connections_map_the_file_only_when_asked_to() {
+        #[derive(QueryableByName)]
+        struct MmapSize {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            mmap_size: i64,
+        }
+        let dir =
+            std::env::temp_dir().join(format!("sijill-reads-{}", uuid::Uuid::now_v7().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = DatabaseUrl::Sqlite(dir.join("sijill.db"));
+        for (reads, expected) in [
+            (SqliteReads::Mapped, 2_147_418_112),
+            (SqliteReads::Copied, 0),
+        ] {
+            assert_eq!(reads.mmap_size(), expected);
+            let DbConnection::Sqlite(mut conn) = url.establish_with(None, reads).unwrap() else {
+                panic!("not SQLite");
+            };
+            let found: Vec<MmapSize> = diesel::sql_query("PRAGMA mmap_size")
+                .load(&mut conn)
+                .unwrap();
+            assert_eq!(found[0].mmap_size as u64, expected, "{reads:?}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

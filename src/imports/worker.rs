@@ -31,7 +31,7 @@ use super::queue::WorkerCommand;
 use super::run::{self, Request};
 use crate::audit::{Actor, Fingerprints, Origin};
 use crate::config::Settings;
-use crate::db::{Database, DbConnection};
+use crate::db::{Database, DbConnection, SqliteReads};
 use crate::error::AppError;
 
 /// The request's id and client address, for the job's audit entries.
@@ -139,7 +139,9 @@ pub fn work(settings: &Settings, id: Uuid, upload: PathBuf) -> Result<ImportJob,
     };
     // The server that started it has sealed any notes in clear already
     // (`startup::open_database`): the database and its key, nothing more.
-    let db = Database::open(&settings.database_url, 2).map_err(|e| e.to_string())?;
+    // A process that runs imports reads SQLite's file without the map.
+    let db = Database::open_with(&settings.database_url, 2, SqliteReads::Copied)
+        .map_err(|e| e.to_string())?;
     let key = crate::data_key::load(settings, &db).map_err(|e| e.to_string())?;
     let db = db.with_data_key(key);
     let fingerprints = Fingerprints::for_database(&settings.fingerprint_key_file, &db)
