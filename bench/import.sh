@@ -30,8 +30,9 @@
 #
 # Diagnosis on PostgreSQL: PG_WAITS=1 samples what its sessions wait on
 # while GET and POST run beside the import; PG_STATEMENTS=1 prints the
-# database's time by statement from the import's start (needs
-# pg_stat_statements in shared_preload_libraries).
+# database's time by statement during the CLI's import of the corpus and
+# during the load step's (needs pg_stat_statements in
+# shared_preload_libraries).
 #
 # Needs curl, python3, wrk, and for PostgreSQL a server at $PG_URL. Every
 # request targets 127.0.0.1; everything stops by itself.
@@ -66,7 +67,7 @@ login() {
 # cli_import FILE -> runs `sijill import`, sampled; prints its summary.
 cli_import() {
   python3 bench/run_sampled.py -- "$BIN" import "$1" --as demo.caseworker --mode skip_invalid \
-    --report "$OUT/report.csv" 2>&1 | sed -n 's/^sijill: import [^ ]* /   sijill import: /p; s/^sijill \(import\)\{0,1\}[^:]*: \([0-9.]* s;.*\)/   (process: \2)/p'
+    --report "$OUT/report.csv" 2>&1 | sed -n 's/^sijill: import [^ ]* /   sijill import: /p; s/^sijill[^ :]* \(import\)\{0,1\}[^:]*: \([0-9.]* s;.*\)/   (process: \2)/p'
 }
 
 # http_import FILE TOKEN [POLL] -> POST /imports, waits for the job
@@ -105,6 +106,23 @@ pg_waits() {
   done | sort | uniq -c | sort -rn | head -25
 }
 
+# PG_STATEMENTS=1: the database time of each statement during an import
+# (needs pg_stat_statements in shared_preload_libraries): counted from
+# pg_statements_reset, printed by pg_statements_print.
+pg_statements_reset() {
+  if [ "$engine" = postgres ] && [ "${PG_STATEMENTS:-}" = 1 ]; then
+    psql "$url" -qXc "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" \
+      -c "SELECT pg_stat_statements_reset()" >/dev/null ||
+      echo "   (PG_STATEMENTS: pg_stat_statements is not loaded, or this user may not create it)"
+  fi
+}
+pg_statements_print() {
+  if [ "$engine" = postgres ] && [ "${PG_STATEMENTS:-}" = 1 ]; then
+    echo "   the database's time by statement, from the import's start:"
+    psql "$url" -XAt -F ' | ' -c "SELECT round(total_exec_time)::bigint || ' ms', calls, rows, left(regexp_replace(query, '\s+', ' ', 'g'), 90) FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY total_exec_time DESC LIMIT 25" | sed 's/^/     /'
+  fi
+}
+
 # restore ENGINE DIR: the database as seeded (the server stopped).
 restore() {
   case $1 in
@@ -140,7 +158,9 @@ for engine in $ENGINES; do
   if step cli; then
     echo "== $engine: CLI"
     cli_import "$OUT/corpus/earlier.csv" >/dev/null
+    pg_statements_reset
     cli_import "$OUT/corpus/corpus.csv"
+    pg_statements_print
     python3 bench/import_recall.py "$OUT/report.csv" "$OUT/corpus" | sed 's/^/   /'
     echo "   again:"
     cli_import "$OUT/corpus/corpus.csv"
@@ -182,13 +202,7 @@ for engine in $ENGINES; do
     # Asked every 2 s: the poll (curl and python) runs beside the server
     # and wrk, and would be counted against the import.
     rm -f "$OUT/import.done"
-    # PG_STATEMENTS=1: the database time of each statement during the
-    # import (needs pg_stat_statements in shared_preload_libraries).
-    if [ "$engine" = postgres ] && [ "${PG_STATEMENTS:-}" = 1 ]; then
-      psql "$url" -qXc "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" \
-        -c "SELECT pg_stat_statements_reset()" >/dev/null ||
-        echo "   (PG_STATEMENTS: pg_stat_statements is not loaded, or this user may not create it)"
-    fi
+    pg_statements_reset
     http_import "$OUT/corpus/corpus-http.csv" "$token" 2 &
     importer=$!
     sleep 2
@@ -217,10 +231,7 @@ for engine in $ENGINES; do
     echo "   POST /detainees during the import, GET saturating beside it: $(wrk_post 10s)$([ -e "$OUT/import.done" ] && echo ' (the import ended before this did)')"
     wait $!
     wait "$importer"
-    if [ "$engine" = postgres ] && [ "${PG_STATEMENTS:-}" = 1 ]; then
-      echo "   the database's time by statement, from the import's start:"
-      psql "$url" -XAt -F ' | ' -c "SELECT round(total_exec_time)::bigint || ' ms', calls, rows, left(regexp_replace(query, '\s+', ' ', 'g'), 90) FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY total_exec_time DESC LIMIT 25" | sed 's/^/     /'
-    fi
+    pg_statements_print
   fi
   kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
   PIDS=()
