@@ -93,8 +93,9 @@ macro_rules! insert_rows {
                 .execute(sqlite),
         }
     };
-    // A slice of rows. One row (a key check) goes through the plain insert, whose prepared statement diesel
-    // caches; a batch's statement is prepared anew each time.
+    // A slice of rows. One row (a key check, a single recovery code) goes
+    // through the plain insert, whose prepared statement diesel caches; a
+    // batch's statement is prepared anew each time.
     ($conn:expr, $table:expr, $rows:expr) => {
         match $rows {
             [row] => diesel::insert_into($table).values(row).execute($conn),
@@ -112,8 +113,8 @@ macro_rules! insert_rows {
 
 /// A bulk load of new rows under keys made for them (new files and their
 /// name keys, audit entries at the sequence numbers the chain lock
-/// reserves, report lines): on PostgreSQL one binary `COPY`, on SQLite multi-row `INSERT`s
-/// of `$chunk` rows (its limit on bound parameters). `COPY` spares
+/// reserves, report lines): on PostgreSQL one binary `COPY`, on SQLite
+/// multi-row `INSERT`s of `$chunk` rows (its limit on bound parameters). `COPY` spares
 /// PostgreSQL parsing and planning statements of thousands of parameters
 /// (and, for name keys, which `insert_rows!` writes `or_ignore`, the
 /// pre-check of `ON CONFLICT`): the database's own time for an import's
@@ -122,8 +123,8 @@ macro_rules! insert_rows {
 /// struct loaded this way must not treat `None` as `DEFAULT`
 /// (`treat_none_as_default_value = false`). Evaluates
 /// to `QueryResult<()>`. No rows send nothing; one row (a file opened by
-/// hand) goes through the plain insert, whose prepared statement diesel
-/// caches.
+/// hand, a single audited change) goes through the plain insert, whose
+/// prepared statement diesel caches.
 #[macro_export]
 macro_rules! load_rows {
     ($conn:expr, $table:expr, $rows:expr, $chunk:expr) => {
