@@ -85,7 +85,7 @@ http_import() {
   curl -sf "$api/imports/$job" -H "Authorization: Bearer $token" | python3 -c "
 import json, sys
 j = json.load(sys.stdin); start = float(sys.argv[1]); end = float(sys.argv[2])
-print(f\"   POST /imports: {j['status']} in {end - start:.1f} s (upload to finish): {j['rows_done']} rows, {j['created']} created, {j['updated']} updated, {j['unchanged']} unchanged, {j['invalid']} invalid, {j['possible_duplicates']} possible duplicates\")
+print(f\"   POST /imports: {j['status']} in {end - start:.1f} s (upload to finish): {j['rows_done']} rows, {j['created']} created, {j['updated']} updated, {j['unchanged']} unchanged, {j['invalid']} invalid, {j['possible_duplicates']} possible duplicates; paused {j.get('yielded_ms', 0) / 1000:.1f} s while others were served\")
 " "$start" "$(date +%s.%N)"
   touch "$OUT/import.done"
 }

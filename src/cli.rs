@@ -14,7 +14,7 @@ use crate::audit::Origin;
 use crate::audit::{self, Actor, Fingerprints};
 use crate::auth::password::PasswordHasher;
 use crate::config::Settings;
-use crate::db::{Database, SqliteReads};
+use crate::db::{Database, Workload};
 use crate::domain::{parse_text, Username};
 use crate::error::AppError;
 use crate::organizations::{store as organizations, OrganizationKind};
@@ -418,10 +418,11 @@ fn open_for_writing(settings: &Settings) -> Result<(Database, PasswordHasher), S
     ready_for_writing(settings, open(settings)?)
 }
 
-/// The database for `sijill import`: as `open_for_writing`, with SQLite's
-/// file read without the memory map (`SqliteReads::Copied`).
+/// The database for `sijill import`: as `open_for_writing`, for an
+/// import's workload (`Workload::Import`: SQLite's file read without the
+/// memory map; PostgreSQL's connections named as an import's).
 fn open_for_import(settings: &Settings) -> Result<(Database, PasswordHasher), String> {
-    let db = crate::startup::open_database_with(settings, 2, SqliteReads::Copied)
+    let db = crate::startup::open_database_with(settings, 2, Workload::Import)
         .map_err(|e| e.to_string())?;
     ready_for_writing(settings, db)
 }
@@ -827,12 +828,13 @@ fn import_file(
         .progress_chars("=> "),
     );
     let started = std::time::Instant::now();
-    let ended = run::run(&db, &fingerprints, &request, &mut |progress| {
+    let pacing = crate::imports::pacing::Pacing::new(settings.import_yield);
+    let ended = run::run(&db, &fingerprints, &request, pacing, &mut |progress| {
         bar.set_length(u64::try_from(progress.rows_total).unwrap_or(0));
-        bar.set_message(if progress.checking {
-            "checking"
-        } else {
-            "importing"
+        bar.set_message(match (progress.yielding, progress.checking) {
+            (true, _) => "yielding",
+            (false, true) => "checking",
+            (false, false) => "importing",
         });
         bar.set_position(u64::try_from(progress.counts.rows_done).unwrap_or(0));
     })
@@ -841,7 +843,7 @@ fn import_file(
     drop(upload);
     let c = &ended.counts;
     eprintln!(
-        "sijill: import {} {} in {:.1} s: {} rows, {} created, {} updated, {} unchanged, {} invalid, {} possible duplicates{}",
+        "sijill: import {} {} in {:.1} s: {} rows, {} created, {} updated, {} unchanged, {} invalid, {} possible duplicates{}{}",
         ended.id,
         ended.status,
         started.elapsed().as_secs_f64(),
@@ -852,6 +854,14 @@ fn import_file(
         c.invalid,
         c.possible_duplicates,
         if ended.dry_run { " (dry run: nothing committed)" } else { "" },
+        if ended.yielded_ms > 0 {
+            format!(
+                "; paused {:.1} s in all while others were served",
+                ended.yielded_ms as f64 / 1000.0
+            )
+        } else {
+            String::new()
+        },
     );
     if let Some(error) = &ended.error {
         eprintln!("sijill: {error}");

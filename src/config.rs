@@ -65,6 +65,10 @@ pub struct Settings {
     /// Import jobs that run at once, across organisations (one at a time
     /// within one) (`SIJILL_IMPORT_WORKERS`).
     pub import_workers: usize,
+    /// How many times its last batch's work an import pauses while others
+    /// are being served, on PostgreSQL; 0: never (`SIJILL_IMPORT_YIELD`,
+    /// see `imports::pacing`).
+    pub import_yield: u32,
     /// The program the server runs each import job in
     /// (`PROGRAM import-worker`, see `imports::worker`): this binary
     /// itself; tests name the built binary.
@@ -113,6 +117,7 @@ impl Settings {
             mfa_token_ttl: Duration::from_secs(300),
             import_max_bytes: 256 * 1024 * 1024,
             import_workers: 1,
+            import_yield: crate::imports::pacing::DEFAULT_FACTOR,
             // Linux runs the file of the running process even if it was
             // replaced on disk since (an upgrade): a job never runs another
             // version's code against this version's schema.
@@ -133,6 +138,7 @@ impl Settings {
                 self.fingerprint_key_file.clone().into(),
             ),
             ("SIJILL_DATA_KEY_FILE", self.data_key_file.clone().into()),
+            ("SIJILL_IMPORT_YIELD", self.import_yield.to_string().into()),
             (
                 "SIJILL_LOG_FORMAT",
                 match self.log_format {
@@ -214,6 +220,9 @@ impl Settings {
         }
         if let Some(v) = get("SIJILL_IMPORT_WORKERS") {
             s.import_workers = number("SIJILL_IMPORT_WORKERS", &v, 1, 16)? as usize;
+        }
+        if let Some(v) = get("SIJILL_IMPORT_YIELD") {
+            s.import_yield = number("SIJILL_IMPORT_YIELD", &v, 0, 20)? as u32;
         }
         s.bootstrap_admin_password = get("SIJILL_BOOTSTRAP_ADMIN_PASSWORD").map(SecretString::from);
         if let Some(v) = get("SIJILL_WORKERS") {
@@ -373,6 +382,7 @@ mod tests {
         started.fingerprint_key_file = "/keys/fingerprint".into();
         started.data_key_file = "/keys/data".into();
         started.log_format = LogFormat::Json;
+        started.import_yield = 0;
         let environment: HashMap<String, String> = started
             .worker_environment()
             .into_iter()
@@ -384,6 +394,18 @@ mod tests {
         assert_eq!(worker.fingerprint_key_file, started.fingerprint_key_file);
         assert_eq!(worker.data_key_file, started.data_key_file);
         assert_eq!(worker.log_format, started.log_format);
+        assert_eq!(worker.import_yield, 0, "how its imports yield");
+    }
+
+    #[test]
+    fn imports_yield_three_times_their_batch_unless_told_otherwise() {
+        assert_eq!(from(&[]).unwrap().import_yield, 3);
+        assert_eq!(
+            from(&[("SIJILL_IMPORT_YIELD", "0")]).unwrap().import_yield,
+            0
+        );
+        assert!(from(&[("SIJILL_IMPORT_YIELD", "21")]).is_err());
+        assert!(from(&[("SIJILL_IMPORT_YIELD", "-1")]).is_err());
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::auth::password::PasswordHasher;
 use crate::auth::throttle::ThrottlePolicy;
 use crate::auth::tokens::TokenService;
 use crate::config::Settings;
-use crate::db::{Database, ServeLock, SqliteReads};
+use crate::db::{Database, ServeLock, Workload};
 use crate::error::{self, AppError};
 use crate::http::routing::MethodTable;
 use crate::imports::queue::Imports;
@@ -96,17 +96,16 @@ fn index_names(db: &Database) -> Result<(), StartupError> {
 /// and command on it must share; `source_notes` written before they were
 /// encrypted are sealed now.
 pub fn open_database(settings: &Settings, pool_size: u32) -> Result<Database, StartupError> {
-    open_database_with(settings, pool_size, SqliteReads::Mapped)
+    open_database_with(settings, pool_size, Workload::Requests)
 }
 
-/// As `open_database`, with SQLite's connections reading the file as
-/// `reads` says (`sijill import`: `Copied`).
+/// As `open_database`, for `workload` (`sijill import`: `Import`).
 pub fn open_database_with(
     settings: &Settings,
     pool_size: u32,
-    reads: SqliteReads,
+    workload: Workload,
 ) -> Result<Database, StartupError> {
-    let db = Database::open_with(&settings.database_url, pool_size, reads)?;
+    let db = Database::open_with(&settings.database_url, pool_size, workload)?;
     let key = crate::data_key::load(settings, &db)?;
     let db = db.with_data_key(key);
     let sealed = crate::data_key::seal_clear_notes(&db)?;

@@ -205,15 +205,15 @@ impl DatabaseUrl {
     }
 
     fn establish(&self) -> ConnectionResult<DbConnection> {
-        self.establish_with(None, SqliteReads::Mapped)
+        self.establish_with(None, Workload::Requests)
     }
 
-    /// Open a connection; a PostgreSQL one reports its every query to
-    /// `link`, a SQLite one reads the file as `reads` says.
+    /// Open a connection for `workload`; a PostgreSQL one reports its
+    /// every query to `link`.
     fn establish_with(
         &self,
         link: Option<&Arc<Link>>,
-        reads: SqliteReads,
+        workload: Workload,
     ) -> ConnectionResult<DbConnection> {
         match self {
             DatabaseUrl::Postgresql(url) => {
@@ -225,9 +225,11 @@ impl DatabaseUrl {
                 // on; older servers skip it (the filter is checked first).
                 pg.batch_execute(&format!(
                     "SET idle_in_transaction_session_timeout = {}; \
+                     SET application_name = '{}'; \
                      SELECT set_config('client_connection_check_interval', '{}', false) \
                      WHERE current_setting('server_version_num')::int >= 140000",
                     health::IDLE_IN_TRANSACTION_TIMEOUT.as_millis(),
+                    workload.application_name(),
                     health::CLIENT_CHECK_INTERVAL.as_millis(),
                 ))
                 .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
@@ -252,7 +254,7 @@ impl DatabaseUrl {
                 // batch. A 32 MiB cache and a checkpoint every 10,000 pages:
                 // 136,614 imported rows in 42 s instead of 53 s
                 // (docs/performance.md). An import's process reads without
-                // the map (`SqliteReads::Copied`).
+                // the map (`Workload::Import`).
                 conn.batch_execute(&format!(
                     "PRAGMA busy_timeout = 15000;
                      PRAGMA journal_mode = WAL;
@@ -261,7 +263,7 @@ impl DatabaseUrl {
                      PRAGMA mmap_size = {};
                      PRAGMA cache_size = -32768;
                      PRAGMA wal_autocheckpoint = 10000;",
-                    reads.mmap_size()
+                    workload.mmap_size()
                 ))
                 .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
                 Ok(DbConnection::Sqlite(conn))
@@ -276,30 +278,41 @@ struct PooledDb {
     link: Option<Arc<Link>>,
 }
 
-/// How a SQLite connection reads the database file (PostgreSQL's are
-/// the database server's business).
+/// What a process opens the database for, which sets how its connections
+/// behave: SQLite's reading of the file, and the name PostgreSQL shows
+/// for them (`application_name`, in `pg_stat_activity`), by which an
+/// import tells its own connections from the people's it yields to
+/// (`imports::pacing`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SqliteReads {
-    /// Through a memory map of the file (up to 2 GiB, the bundled build's
-    /// ceiling): a server's scattered reads — a name search touches
-    /// hundreds of rows — without each page copied into every
-    /// connection's cache.
-    Mapped,
-    /// Copied into the connection's own page cache (32 MiB), the rest left
-    /// to the kernel's: for a process that runs an import, which touches
-    /// most of the file once (the organisation's files for its duplicate
-    /// search, the index pages its writes descend) and through a map kept
-    /// every such page in its resident memory — 444 MiB resident against
-    /// 133 MiB without, for the same 116 MiB of heap and the same time
-    /// (docs/performance.md).
-    Copied,
+pub enum Workload {
+    /// A server's requests. SQLite's file is read through a memory map
+    /// (up to 2 GiB, the bundled build's ceiling): a server's scattered
+    /// reads — a name search touches hundreds of rows — without each page
+    /// copied into every connection's cache.
+    Requests,
+    /// An import's process (the worker, `sijill import`). SQLite's pages
+    /// are copied into the connection's own page cache (32 MiB), the rest
+    /// left to the kernel's: an import touches most of the file once (the
+    /// organisation's files for its duplicate search, the index pages its
+    /// writes descend), and through a map kept every such page in its
+    /// resident memory — 444 MiB resident against 133 MiB without, for the
+    /// same 116 MiB of heap and the same time (docs/performance.md).
+    Import,
 }
 
-impl SqliteReads {
+impl Workload {
     fn mmap_size(self) -> u64 {
         match self {
-            SqliteReads::Mapped => 2_147_418_112,
-            SqliteReads::Copied => 0,
+            Workload::Requests => 2_147_418_112,
+            Workload::Import => 0,
+        }
+    }
+
+    /// The connections' `application_name` on PostgreSQL.
+    pub fn application_name(self) -> &'static str {
+        match self {
+            Workload::Requests => "sijill",
+            Workload::Import => "sijill import",
         }
     }
 }
@@ -307,7 +320,7 @@ impl SqliteReads {
 struct PoolManager {
     url: DatabaseUrl,
     health: Arc<Health>,
-    reads: SqliteReads,
+    workload: Workload,
 }
 
 impl r2d2::ManageConnection for PoolManager {
@@ -317,12 +330,12 @@ impl r2d2::ManageConnection for PoolManager {
     fn connect(&self) -> Result<PooledDb, ConnectionError> {
         match self.url {
             DatabaseUrl::Sqlite(_) => Ok(PooledDb {
-                conn: self.url.establish_with(None, self.reads)?,
+                conn: self.url.establish_with(None, self.workload)?,
                 link: None,
             }),
             DatabaseUrl::Postgresql(_) => {
                 let link = Link::new(Arc::clone(&self.health));
-                match self.url.establish_with(Some(&link), self.reads) {
+                match self.url.establish_with(Some(&link), self.workload) {
                     Ok(conn) => {
                         self.health.connected();
                         link.checked();
@@ -667,12 +680,12 @@ impl Database {
 
     /// Connect, run pending migrations on a dedicated connection, then build the pool.
     pub fn open(url: &str, pool_size: u32) -> Result<Self, SetupError> {
-        Self::open_with(url, pool_size, SqliteReads::Mapped)
+        Self::open_with(url, pool_size, Workload::Requests)
     }
 
-    /// As `open`, with SQLite's connections reading the file as `reads`
-    /// says (a process that runs imports: `SqliteReads::Copied`).
-    pub fn open_with(url: &str, pool_size: u32, reads: SqliteReads) -> Result<Self, SetupError> {
+    /// As `open`, for `workload` (a process that runs imports:
+    /// `Workload::Import`).
+    pub fn open_with(url: &str, pool_size: u32, workload: Workload) -> Result<Self, SetupError> {
         let url = DatabaseUrl::parse(url).map_err(SetupError::Url)?;
         if let DatabaseUrl::Sqlite(path) = &url {
             create_parent_dir(path)?;
@@ -697,7 +710,7 @@ impl Database {
         let pool = builder.build(PoolManager {
             url,
             health: Arc::clone(&health),
-            reads,
+            workload,
         })?;
         Ok(Database {
             pool,
@@ -1037,7 +1050,7 @@ mod tests {
     }
 
     /// An import's connections read SQLite's file without the map the
-    /// server's use (`SqliteReads`).
+    /// server's use (`Workload`).
     #[test]
     fn sqlite_connections_map_the_file_only_when_asked_to() {
         #[derive(QueryableByName)]
@@ -1049,18 +1062,15 @@ mod tests {
             std::env::temp_dir().join(format!("sijill-reads-{}", uuid::Uuid::now_v7().simple()));
         std::fs::create_dir_all(&dir).unwrap();
         let url = DatabaseUrl::Sqlite(dir.join("sijill.db"));
-        for (reads, expected) in [
-            (SqliteReads::Mapped, 2_147_418_112),
-            (SqliteReads::Copied, 0),
-        ] {
-            assert_eq!(reads.mmap_size(), expected);
-            let DbConnection::Sqlite(mut conn) = url.establish_with(None, reads).unwrap() else {
+        for (workload, expected) in [(Workload::Requests, 2_147_418_112), (Workload::Import, 0)] {
+            assert_eq!(workload.mmap_size(), expected);
+            let DbConnection::Sqlite(mut conn) = url.establish_with(None, workload).unwrap() else {
                 panic!("not SQLite");
             };
             let found: Vec<MmapSize> = diesel::sql_query("PRAGMA mmap_size")
                 .load(&mut conn)
                 .unwrap();
-            assert_eq!(found[0].mmap_size as u64, expected, "{reads:?}");
+            assert_eq!(found[0].mmap_size as u64, expected, "{workload:?}");
         }
         std::fs::remove_dir_all(&dir).unwrap();
     }

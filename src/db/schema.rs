@@ -247,6 +247,7 @@ diesel::table! {
         queued_at -> Timestamp,
         started_at -> Nullable<Timestamp>,
         finished_at -> Nullable<Timestamp>,
+        yielded_ms -> BigInt,
     }
 }
 

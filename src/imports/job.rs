@@ -2,6 +2,8 @@
 //! counted, and its report. Counts are added in SQL in the transaction of
 //! the batch they count, so a job's counts are what was committed.
 
+use std::time::Duration;
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
@@ -90,6 +92,9 @@ pub struct ImportJob {
     pub finished_at: Option<DateTime<Utc>>,
     /// Why a job failed.
     pub error: Option<String>,
+    /// How long the job has paused, in all, while others were being
+    /// served (PostgreSQL only: see docs/imports.md, "Yielding").
+    pub yielded_ms: i64,
 }
 
 #[derive(Queryable, Selectable)]
@@ -118,6 +123,7 @@ struct JobRow {
     queued_at: NaiveDateTime,
     started_at: Option<NaiveDateTime>,
     finished_at: Option<NaiveDateTime>,
+    yielded_ms: i64,
 }
 
 impl TryFrom<JobRow> for ImportJob {
@@ -149,6 +155,7 @@ impl TryFrom<JobRow> for ImportJob {
             started_at: row.started_at.map(db::to_utc),
             finished_at: row.finished_at.map(db::to_utc),
             error: row.error,
+            yielded_ms: row.yielded_ms,
         })
     }
 }
@@ -387,10 +394,17 @@ pub fn start(
     })
 }
 
-/// Add a batch's counts to the job's, in SQL.
-pub fn count(conn: &mut DbConnection, id: Uuid, counts: &Counts) -> Result<(), AppError> {
+/// Add a batch's counts to the job's, and the pause before it, in SQL.
+pub fn count(
+    conn: &mut DbConnection,
+    id: Uuid,
+    counts: &Counts,
+    yielded: Duration,
+) -> Result<(), AppError> {
+    let yielded_ms = i64::try_from(yielded.as_millis()).unwrap_or(i64::MAX);
     diesel::update(import_jobs::table.find(id.to_string()))
         .set((
+            import_jobs::yielded_ms.eq(import_jobs::yielded_ms + yielded_ms),
             import_jobs::rows_done.eq(import_jobs::rows_done + counts.rows_done),
             import_jobs::created.eq(import_jobs::created + counts.created),
             import_jobs::updated.eq(import_jobs::updated + counts.updated),

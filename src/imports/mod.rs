@@ -14,13 +14,15 @@
 //! - `job`: jobs and their reports as stored.
 //! - `run`: a job run batch by batch; `queue`: uploads and how many jobs
 //!   run at once; `worker`: a server's jobs each in a process of its own;
-//!   `priority`: jobs run below requests; `routes`: the HTTP side, jobs
+//!   `priority`: jobs run below requests; `pacing`: jobs pause while
+//!   others are served (PostgreSQL); `routes`: the HTTP side, jobs
 //!   started in the background.
 
 pub mod columns;
 pub mod duplicates;
 pub mod job;
 pub mod mapping;
+pub mod pacing;
 pub mod priority;
 pub mod queue;
 pub mod routes;

@@ -26,6 +26,7 @@ use uuid::Uuid;
 use super::duplicates::{DuplicateSearch, PossibleDuplicate};
 use super::job::{self, Counts, ImportJob, ImportMode, ImportStatus, NewJob, ReportLine, Start};
 use super::mapping::Mapping;
+use super::pacing::Pacing;
 use super::rows::{read_record, Facilities, Layout, ReadRow, RowProblem};
 use super::source::{count_records, Broken, Record, Table};
 use crate::audit::{self, Actor, AuditAction, Changes, Fingerprints, Origin};
@@ -65,15 +66,19 @@ pub struct Progress {
     pub waiting_for: Option<Uuid>,
     pub rows_total: i64,
     pub counts: Counts,
+    /// The job paused before its last batch, others being served.
+    pub yielding: bool,
 }
 
-/// Run the job to its end and return it as it ended. Whatever happens, the
-/// job ends finished (succeeded, failed or cancelled) with its
-/// `import.finish` entry, unless the database itself cannot be reached.
+/// Run the job to its end and return it as it ended, pausing between
+/// batches as `pacing` says. Whatever happens, the job ends finished
+/// (succeeded, failed or cancelled) with its `import.finish` entry, unless
+/// the database itself cannot be reached.
 pub fn run(
     db: &Database,
     fingerprints: &Fingerprints,
     request: &Request,
+    mut pacing: Pacing,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<ImportJob, AppError> {
     let id = request.job.id;
@@ -102,7 +107,9 @@ pub fn run(
         None => {}
     }
     let outcome = match (counted, rows_total) {
-        (Ok(_), Some(rows_total)) => passes(db, fingerprints, request, rows_total, progress),
+        (Ok(_), Some(rows_total)) => {
+            passes(db, fingerprints, request, rows_total, &mut pacing, progress)
+        }
         (Err(unreadable), _) => Ok(Ended::Failed(unreadable.to_string())),
         (Ok(_), None) => Ok(Ended::Failed("the file could not be counted".into())),
     };
@@ -162,6 +169,7 @@ fn begin(
                     waiting_for: Some(other),
                     rows_total: rows_total.unwrap_or(0),
                     counts: Counts::default(),
+                    yielding: false,
                 });
                 std::thread::sleep(std::time::Duration::from_secs(1));
             }
@@ -237,6 +245,7 @@ fn passes(
     fingerprints: &Fingerprints,
     request: &Request,
     rows_total: i64,
+    pacing: &mut Pacing,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Ended, AppError> {
     let facilities = db.read_blocking(registered_facilities)?;
@@ -251,7 +260,7 @@ fn passes(
         if job.dry_run {
             pass.duplicates = Some(DuplicateSearch::start(db, job.organization_id)?);
         }
-        let ended = pass.run(db, &mut layout, &mut report, rows_total, progress)?;
+        let ended = pass.run(db, &mut layout, &mut report, rows_total, pacing, progress)?;
         if !matches!(ended, Ended::Succeeded) || job.dry_run {
             return Ok(ended);
         }
@@ -269,7 +278,7 @@ fn passes(
     // All or nothing: a row the check passed and the commit refuses (a
     // file edited meanwhile) stops the job with its batch rolled back.
     pass.stop_on_invalid = job.mode == ImportMode::AllOrNothing;
-    let ended = pass.run(db, &mut layout, &mut report, rows_total, progress);
+    let ended = pass.run(db, &mut layout, &mut report, rows_total, pacing, progress);
     // Whatever ended the pass, the batches it committed stay: a bulk load,
     // after which the next import's duplicate search and the caseworkers'
     // lists are planned on the files as they are now. Before the job ends,
@@ -357,6 +366,7 @@ impl<'a> Pass<'a> {
         layout: &mut Layout,
         report: &mut Report,
         rows_total: i64,
+        pacing: &mut Pacing,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Ended, AppError> {
         let job = &self.request.job;
@@ -364,6 +374,7 @@ impl<'a> Pass<'a> {
             Table::open(&self.request.path, job.format).map_err(|e| AppError::internal_msg(e.0))?;
         let batch_rows = batch_rows(db.engine());
         loop {
+            let started = std::time::Instant::now();
             let mut batch: Vec<Result<Record, Broken>> = Vec::with_capacity(batch_rows);
             while batch.len() < batch_rows {
                 match table.next_record() {
@@ -374,6 +385,8 @@ impl<'a> Pass<'a> {
             if batch.is_empty() {
                 return Ok(Ended::Succeeded);
             }
+            // Outside any transaction: a pause holds nothing others wait for.
+            let yielded = pacing.before_batch(db);
             let mut lines: Vec<ReportLine> = layout
                 .resolve(table.headers())
                 .into_iter()
@@ -452,7 +465,7 @@ impl<'a> Pass<'a> {
                         return Err(AppError::conflict("rolled back"));
                     }
                     lines.append(&mut more);
-                    job::count(tx, job.id, &counts)?;
+                    job::count(tx, job.id, &counts, yielded)?;
                     job::report(tx, job.id, first_line, &lines)?;
                     // The locks other writers wait on until the batch
                     // commits, taken last: the reference counter (every
@@ -472,7 +485,7 @@ impl<'a> Pass<'a> {
                     };
                     lines.append(&mut more);
                     db.write_blocking(|tx| {
-                        job::count(tx, job.id, &counts)?;
+                        job::count(tx, job.id, &counts, yielded)?;
                         job::report(tx, job.id, first_line, &lines)
                     })?;
                     Ok(Some(counts))
@@ -487,6 +500,7 @@ impl<'a> Pass<'a> {
             let Some(counts) = outcome else {
                 return Ok(Ended::Cancelled);
             };
+            pacing.worked(started.elapsed().saturating_sub(yielded));
             report.next_line += lines.len() as i64;
             self.counts.add(&counts);
             progress(Progress {
@@ -494,6 +508,7 @@ impl<'a> Pass<'a> {
                 waiting_for: None,
                 rows_total,
                 counts: self.counts,
+                yielding: !yielded.is_zero(),
             });
             if let Some(row) = unreadable_rest {
                 return Ok(Ended::Failed(format!(

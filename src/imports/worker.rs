@@ -26,12 +26,13 @@ use uuid::Uuid;
 
 use super::job::{self, ImportJob, ImportStatus, NewJob, Runner, RunnerKind};
 use super::mapping;
+use super::pacing::Pacing;
 use super::priority;
 use super::queue::WorkerCommand;
 use super::run::{self, Request};
 use crate::audit::{Actor, Fingerprints, Origin};
 use crate::config::Settings;
-use crate::db::{Database, DbConnection, SqliteReads};
+use crate::db::{Database, DbConnection, Workload};
 use crate::error::AppError;
 
 /// The request's id and client address, for the job's audit entries.
@@ -139,8 +140,9 @@ pub fn work(settings: &Settings, id: Uuid, upload: PathBuf) -> Result<ImportJob,
     };
     // The server that started it has sealed any notes in clear already
     // (`startup::open_database`): the database and its key, nothing more.
-    // A process that runs imports reads SQLite's file without the map.
-    let db = Database::open_with(&settings.database_url, 2, SqliteReads::Copied)
+    // A process that runs imports reads SQLite's file without the map,
+    // and names its PostgreSQL connections as an import's.
+    let db = Database::open_with(&settings.database_url, 2, Workload::Import)
         .map_err(|e| e.to_string())?;
     let key = crate::data_key::load(settings, &db).map_err(|e| e.to_string())?;
     let db = db.with_data_key(key);
@@ -149,7 +151,9 @@ pub fn work(settings: &Settings, id: Uuid, upload: PathBuf) -> Result<ImportJob,
     let request = db
         .read_blocking(|conn| queued(conn, id, upload, origin))
         .map_err(|e| format!("job {id}: {e:?}"))?;
-    run::run(&db, &fingerprints, &request, &mut |_| {}).map_err(|e| format!("job {id}: {e:?}"))
+    let pacing = Pacing::new(settings.import_yield);
+    run::run(&db, &fingerprints, &request, pacing, &mut |_| {})
+        .map_err(|e| format!("job {id}: {e:?}"))
 }
 
 /// Killed when the server dies, again: the kernel forgets the request made
