@@ -66,7 +66,8 @@ pub struct Progress {
     pub waiting_for: Option<Uuid>,
     pub rows_total: i64,
     pub counts: Counts,
-    /// The job paused before its last batch, others being served.
+    /// The job paused before its last batch, others being served: it is
+    /// giving way to them.
     pub yielding: bool,
 }
 
@@ -386,7 +387,7 @@ impl<'a> Pass<'a> {
                 return Ok(Ended::Succeeded);
             }
             // Outside any transaction: a pause holds nothing others wait for.
-            let yielded = pacing.before_batch(db);
+            let yielded = pacing.pause_if_busy(db);
             let mut lines: Vec<ReportLine> = layout
                 .resolve(table.headers())
                 .into_iter()

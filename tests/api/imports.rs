@@ -1354,20 +1354,46 @@ async fn columns_without_a_header_keep_their_place(engine: Engine) {
     assert!(by_ref(&app, token, "BL-2").await.is_none());
 }
 
-/// Another session of the database at work: a transaction held open, as
-/// a long report would (PostgreSQL); `None` on SQLite.
-fn someone_at_work(db: &TestDatabase) -> Option<diesel::PgConnection> {
+/// Another session of the database at work, as a long report would be:
+/// a statement running, again and again, until dropped (PostgreSQL);
+/// `None` on SQLite.
+struct SomeoneAtWork {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+fn someone_at_work(db: &TestDatabase) -> Option<SomeoneAtWork> {
     use diesel::{Connection, RunQueryDsl};
+    use std::sync::atomic::Ordering;
     (db.engine == Engine::Postgres).then(|| {
         let mut conn = diesel::PgConnection::establish(&db.url).unwrap();
-        diesel::sql_query("BEGIN").execute(&mut conn).unwrap();
-        diesel::sql_query("SELECT 1").execute(&mut conn).unwrap();
-        conn
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = std::sync::Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            while !stopped.load(Ordering::Relaxed) {
+                diesel::sql_query("SELECT pg_sleep(0.2)")
+                    .execute(&mut conn)
+                    .unwrap();
+            }
+        });
+        SomeoneAtWork {
+            stop,
+            thread: Some(thread),
+        }
     })
 }
 
-/// While another session of the database is at work, an import pauses
-/// before each batch on PostgreSQL (`imports::pacing`), over HTTP and on
+impl Drop for SomeoneAtWork {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// While another session of the database runs statements, an import
+/// pauses before its batches on PostgreSQL (`imports::pacing`), over HTTP and on
 /// the command line, and counts the pauses in the job; it still finishes
 /// whole, every file audited. `SIJILL_IMPORT_YIELD=0` turns the pauses
 /// off; SQLite's imports never pause. (What the pauses buy the readers is
