@@ -34,9 +34,9 @@
 //! the last. SQLite's readers do not wait for its writer (their p99 stayed
 //! within 3 times idle during an import, 1.3–2.6 times in the fifth
 //! session's runs) and it keeps no view of other processes' sessions:
-//! imports on SQLite do not pause. Sessions of another role than the import's are
-//! hidden from it unless it may read all statistics; the server and its
-//! imports share one database URL, so one role.
+//! imports on SQLite do not pause. Sessions of another role than the
+//! import's are hidden from it unless it may read all statistics; the
+//! server and its imports share one database URL, so one role.
 
 use std::time::Duration;
 
